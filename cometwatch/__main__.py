@@ -1,0 +1,3 @@
+from cometwatch.cli import main
+
+raise SystemExit(main())

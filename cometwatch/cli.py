@@ -1,0 +1,91 @@
+"""Command line: global options, one subcommand per module in cometwatch.commands.
+
+Command modules import only the standard library at module level, so `--help` stays fast;
+what a command needs is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from cometwatch import __version__
+
+# Order is the order of `cometwatch --help`.
+COMMANDS = ("events",)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(
+        prog="cometwatch",
+        description="CometCMS content webhooks from a git repository of Markdown content.",
+    )
+    parser.add_argument("--version", action="version", version=f"cometwatch {__version__}")
+    parser.add_argument("-c", "--config", metavar="PATH",
+                        help="config file (default: $COMETWATCH_CONFIG, then ./webhooks.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and a traceback on unexpected errors")
+    parser.add_argument("--log-format", choices=("text", "json"), default=None,
+                        help="log line format on stderr (default: the config's, else text)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules: dict[str, object] = {}
+    for name in COMMANDS:
+        module = importlib.import_module(f"cometwatch.commands.{name.replace('-', '_')}")
+        module.add_parser(sub)  # type: ignore[attr-defined]
+        modules[name] = module
+    return parser, modules
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    setup_logging(args.verbose, args.log_format or "text")
+    from cometwatch.errors import CometwatchError
+
+    try:
+        return int(args.handler(args) or 0)
+    except CometwatchError as exc:
+        if args.verbose:
+            logging.getLogger("cometwatch").exception("failed")
+        print(f"cometwatch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cometwatch: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if args.verbose:
+            raise
+        print(f"cometwatch: unexpected error: {type(exc).__name__}: {exc} "
+              "(run with -v for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        line = {"level": record.levelname.lower(), "logger": record.name,
+                "message": record.getMessage()}
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def setup_logging(verbose: bool, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("cometwatch: %(levelname)s: %(message)s"))
+    root = logging.getLogger("cometwatch")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False

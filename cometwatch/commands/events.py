@@ -1,0 +1,63 @@
+"""`cometwatch events`: print the payloads a range of history gives, sending nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "events",
+        help="print the events a range of commits gives (sends nothing, changes nothing)",
+        description="Print, one per line and in order, the exact payload bytes each event of "
+                    "a range would be sent with. Without a range: the events of the branch's "
+                    "last commit. Writes no state and sends nothing.",
+    )
+    parser.add_argument("range", nargs="?", metavar="RANGE",
+                        help="A..B (after A, up to B), or one commit REV")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--since", metavar="REV", help="from after REV to the branch tip")
+    group.add_argument("--all", action="store_true", help="the whole history of the branch")
+    parser.add_argument("--with-ids", action="store_true",
+                        help="prefix each line with the event id and the commit")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+    from cometwatch.engine import Engine, history
+    from cometwatch.errors import UsageError
+    from cometwatch.payload import body
+    from cometwatch.source import Source
+
+    if args.range and (args.since or args.all):
+        raise UsageError("give either a RANGE or --since/--all, not both")
+    config = load_config(args.config)
+    with Source.open(config) as source:
+        repo = source.repo
+        if args.range and ".." in args.range:
+            start, _, end = args.range.partition("..")
+            tip = repo.resolve_or_fail(end or source.ref)
+            base: str | None = repo.resolve_or_fail(start) if start else None
+        else:
+            tip = repo.resolve_or_fail(args.range) if args.range else source.tip_or_fail()
+            if args.all:
+                base = None
+            elif args.since:
+                base = repo.resolve_or_fail(args.since)
+            else:
+                base = repo.resolve(f"{tip}^")
+        engine = Engine(config.repository.rules)
+        if base is not None:  # ids and states at the base come from the history before it
+            for _ in history(repo, engine, None, base):
+                pass
+        out = sys.stdout.buffer
+        for save in history(repo, engine, base, tip):
+            for event in save.events:
+                if args.with_ids:
+                    out.write(f"{event.event_id} {event.commit} ".encode())
+                out.write(body(event) + b"\n")
+        out.flush()
+    return 0

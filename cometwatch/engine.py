@@ -1,0 +1,263 @@
+"""The event engine: a branch's history, commit by commit, into ContentEvents.
+
+`Engine` holds the ledger and applies one save (a commit's raw changes) at a time; it reads
+no git itself and is fed parsed blobs, so it runs the same over a live repository, a test
+fixture or a replay. `history` drives it over a repository: one `git log` stream, blobs
+fetched in batches for a chunk of commits, each blob parsed once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from cometwatch.config import ContentRules
+from cometwatch.derive import Side, event_names, transition
+from cometwatch.entry import (
+    Frontmatter,
+    Location,
+    locate,
+    next_change,
+    published_at,
+    read_frontmatter,
+)
+from cometwatch.gitrepo import Change, Commit, Repository
+from cometwatch.identity import Ledger, Record, event_id
+from cometwatch.payload import ContentEvent
+
+log = logging.getLogger("cometwatch.engine")
+
+HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
+_CHUNK = 256  # commits whose blobs are fetched together
+_FACTS_CACHE = 65536
+
+
+class Save(NamedTuple):
+    """The events of one commit (or of a force-push diff), and the commit they lead to."""
+
+    commit: str
+    time: int
+    events: list[ContentEvent]
+
+
+@dataclass(slots=True)
+class _Op:
+    old_path: str | None
+    old: Record | None
+    new_path: str | None
+    new: Location | None
+    new_sha: str | None
+
+    @property
+    def key(self) -> str:
+        return self.new_path or self.old_path or ""
+
+
+class Engine:
+    def __init__(self, rules: ContentRules, ledger: Ledger | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
+        self.rules = rules
+        self.ledger = ledger if ledger is not None else Ledger()
+        self._facts: dict[str, Frontmatter] = {}
+        self._warn = warn or log.warning
+
+    # -- blobs ----------------------------------------------------------------------------
+
+    def wanted_blobs(self, changes: tuple[Change, ...]) -> list[str]:
+        """The blobs this save will parse and has not parsed yet."""
+        return [c.new_sha for c in changes
+                if c.new_sha and c.new_path and c.new_sha not in self._facts
+                and locate(c.new_path, c.new_mode, self.rules) is not None]
+
+    def learn(self, blobs: dict[str, bytes]) -> None:
+        if len(self._facts) > _FACTS_CACHE:
+            self._facts.clear()
+        for sha, data in blobs.items():
+            self._facts[sha] = read_frontmatter(data, self.rules)
+
+    # -- time -----------------------------------------------------------------------------
+
+    def next_timer(self) -> float | None:
+        return min(self.ledger.timers.values(), default=None)
+
+    def advance(self, moment: float) -> list[ContentEvent]:
+        """Scheduled transitions up to `moment`, each at its own scheduled time."""
+        events: list[ContentEvent] = []
+        ledger = self.ledger
+        while ledger.timers:
+            path, when = min(ledger.timers.items(), key=lambda item: (item[1], item[0]))
+            if when > moment:
+                break
+            record = ledger.entries[path]
+            where = locate(path, "100644", self.rules)
+            if where is None:  # rules changed under a stored ledger
+                ledger.timers.pop(path)
+                continue
+            now = published_at(record.front, where, when, self.rules)
+            ledger.put(path, replace(record, published=now), next_change(record.front, where,
+                                                                        when))
+            commit = f"at:{int(when)}"
+            for name in transition(record.published, now):
+                events.append(ContentEvent(event_id(commit, record.entry_id, name), name,
+                                           int(when), record.collection, record.entry_id,
+                                           record.slug, commit, path))
+        ledger.clock = max(ledger.clock, moment)
+        return events
+
+    # -- saves ----------------------------------------------------------------------------
+
+    def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
+        """Apply one save; its blobs must have been learnt. Returns its events in order."""
+        events = self.advance(time)
+        moment = self.ledger.clock
+        ops = self._ops(changes)
+        for op in ops:  # detach first: renames within one save may chain (a→b, b→c)
+            if op.old_path is not None:
+                self.ledger.drop(op.old_path)
+        seen: set[tuple[str, str]] = set()
+        for op in sorted(ops, key=lambda o: o.key):
+            for name, record, path in self._apply(op, commit, moment):
+                key = (record.entry_id, name)
+                eid = event_id(commit, record.entry_id, name, path if key in seen else "")
+                seen.add(key)
+                events.append(ContentEvent(eid, name, time, record.collection, record.entry_id,
+                                           record.slug, commit, path))
+        return events
+
+    def _ops(self, changes: tuple[Change, ...]) -> list[_Op]:
+        ops: list[_Op] = []
+        for change in changes:
+            old_where = (locate(change.old_path, change.old_mode, self.rules)
+                         if change.old_path else None)
+            new_where = (locate(change.new_path, change.new_mode, self.rules)
+                         if change.new_path else None)
+            old = self.ledger.entries.get(change.old_path) if old_where and change.old_path \
+                else None
+            if old is None and new_where is None:
+                continue
+            ops.append(_Op(change.old_path if old else None, old,
+                           change.new_path if new_where else None, new_where, change.new_sha))
+        return self._pair(ops)
+
+    def _pair(self, ops: list[_Op]) -> list[_Op]:
+        """Join a removal and an addition git did not see as a rename when they are one entry:
+        a move into or out of trash (mirrored path), or the same explicit id."""
+        gone = {op.old_path: op for op in ops if op.new is None and op.old is not None}
+        if not gone:
+            return ops
+        by_id = {op.old.explicit_id: op for op in gone.values()
+                 if op.old is not None and op.old.explicit_id}
+        out: list[_Op] = []
+        for op in ops:
+            if op.old is None and op.new is not None and op.new_sha:
+                partner = gone.get(self._mirror(op.new))
+                if partner is None and by_id:
+                    front = self._facts.get(op.new_sha)
+                    if front and front.explicit_id and not op.new.trashed:
+                        partner = by_id.get(front.explicit_id)
+                if partner is not None and partner.old_path in gone:
+                    del gone[partner.old_path]
+                    op = _Op(partner.old_path, partner.old, op.new_path, op.new, op.new_sha)
+            out.append(op)
+        return [op for op in out if op.new is not None or op.old_path in gone]
+
+    def _mirror(self, where: Location) -> str:
+        """The path an entry would have on the other side of the trash."""
+        rules = self.rules
+        if where.trashed:
+            relative = where.path[len(rules.trash_dir) + 1:]
+            return f"{rules.content_dir}/{relative}" if rules.content_dir else relative
+        relative = where.path[len(rules.content_dir) + 1:] if rules.content_dir else where.path
+        return f"{rules.trash_dir}/{relative}"
+
+    def _apply(self, op: _Op, commit: str,
+               moment: float) -> list[tuple[str, Record, str]]:
+        ledger, old, where = self.ledger, op.old, op.new
+        if where is None or op.new_path is None or op.new_sha is None:
+            assert old is not None and op.old_path is not None
+            last = op.old_path
+            if old.trashed:
+                location = locate(op.old_path, "100644", self.rules)
+                last = self._mirror(location) if location else op.old_path
+            ledger.forget(old, last)
+            names = event_names(Side(old.trashed, old.published), None)
+            return [(name, old, op.old_path) for name in names]
+
+        front = self._facts[op.new_sha]
+        if front.broken:
+            self._warn(f"{op.new_path} at {commit[:12]}: broken frontmatter, state kept: "
+                       f"{front.broken}")
+        restored = False
+        if old is None:
+            explicit = front.explicit_id
+            claimed = None if where.trashed else ledger.claim_deleted(op.new_path, explicit)
+            restored = claimed is not None
+            derived = claimed.derived_id if claimed else ledger.mint(op.new_path)
+            published = False if front.broken else published_at(front, where, moment, self.rules)
+            slug = front.slug or where.slug
+        else:
+            derived = old.derived_id
+            if front.broken:
+                explicit = old.explicit_id
+                published = old.published and not old.trashed
+                slug = old.slug if op.old_path == op.new_path else where.slug
+            else:
+                explicit = front.explicit_id
+                published = published_at(front, where, moment, self.rules)
+                slug = front.slug or where.slug
+            published = published and not (where.trashed or where.in_drafts)
+        record = Record(op.new_sha, derived, explicit, where.collection, slug, published,
+                        where.trashed, front)
+        ledger.put(op.new_path, record, next_change(front, where, moment))
+        names = event_names(
+            None if old is None else Side(old.trashed, old.published),
+            Side(where.trashed, published),
+            restored=restored,
+            changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path,
+        )
+        if where.trashed:
+            assert old is not None or not names
+            return [(name, old, op.old_path or op.new_path) for name in names]  # type: ignore[misc]
+        return [(name, record, op.new_path) for name in names]
+
+
+def history(repo: Repository, engine: Engine, base: str | None, tip: str,
+            on_commit: Callable[[int], None] | None = None) -> Iterator[Save]:
+    """The saves from `base` (exclusive; None: the root) to `tip`, oldest first.
+
+    When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
+    save, dated by the tip, and a warning is logged.
+    """
+    if base is not None and base != tip and not repo.is_ancestor(base, tip):
+        log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two trees "
+                    "as one save", base[:12], tip[:12])
+        changes = repo.diff(base, tip)
+        engine.learn(repo.read_blobs(engine.wanted_blobs(changes), HEAD_BYTES))
+        time = repo.commit_time(tip)
+        yield Save(tip, time, engine.save(tip, time, changes))
+        return
+    if base == tip:
+        return
+    chunk: list[Commit] = []
+    for commit in repo.walk(base, tip):
+        chunk.append(commit)
+        if len(chunk) >= _CHUNK:
+            yield from _saves(repo, engine, chunk, on_commit)
+            chunk = []
+    yield from _saves(repo, engine, chunk, on_commit)
+
+
+def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
+           on_commit: Callable[[int], None] | None) -> Iterator[Save]:
+    wanted: list[str] = []
+    for commit in chunk:
+        wanted.extend(engine.wanted_blobs(commit.changes))
+    if wanted:
+        engine.learn(repo.read_blobs(wanted, HEAD_BYTES))
+    for commit in chunk:
+        yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
+                                                         commit.changes))
+        if on_commit:
+            on_commit(1)

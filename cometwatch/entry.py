@@ -1,0 +1,317 @@
+"""Pure: what a file is, as an entry (SPEC §1).
+
+`locate` reads everything that follows from a path (entry or not, trash, drafts folder,
+collection, slug from the file name). `read_frontmatter` reads everything that follows from a
+blob's bytes; it is the one expensive step and runs once per blob. `published_at` combines the
+two at a moment T.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
+
+from cometwatch.config import ContentRules
+
+MAX_FRONTMATTER = 256 * 1024  # bytes of frontmatter read; a block past this is refused as broken
+
+_JEKYLL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_YAML_END = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)
+_TOML_END = re.compile(rb"^\+{3,}[ \t]*\r?$", re.MULTILINE)
+_JSON_END = re.compile(rb"^}[ \t]*\r?$", re.MULTILINE)
+_SLUG_JUNK = re.compile(r"[^\w-]+|_{2,}")
+_DASHES = re.compile(r"-{2,}")
+
+
+class _TOMLHandler(BaseHandler):
+    """python-frontmatter's TOML handler needs the `toml` package; the standard library's
+    tomllib reads TOML 1.0 and is already here."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        import tomllib
+
+        return tomllib.loads(fm)
+
+
+_YAML, _TOML, _JSON = YAMLHandler(), _TOMLHandler(), JSONHandler()
+
+
+@dataclass(frozen=True, slots=True)
+class Frontmatter:
+    """The facts of one blob that events depend on."""
+
+    explicit_id: str | None = None
+    slug: str | None = None
+    status: str | None = None  # lowercased; None when the field is absent
+    draft: bool = False
+    unpublished_flag: bool = False  # `published: false`
+    publish_at: float | None = None
+    expire_at: float | None = None
+    future_at: float | None = None  # a preset's `date` that hides an entry until it passes
+    broken: str | None = None  # why the block could not be read; the other fields are unset
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """What a path says about an entry."""
+
+    path: str
+    collection: str
+    slug: str  # from the file name; a frontmatter `slug` overrides it
+    trashed: bool
+    in_drafts: bool
+
+
+def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
+    """The entry a path holds, or None when it is not an entry (wrong folder, extension, mode)."""
+    if mode not in ("100644", "100755"):
+        return None
+    return _locate(path, rules)
+
+
+@lru_cache(maxsize=65536)
+def _locate(path: str, rules: ContentRules) -> Location | None:
+    name = path.rpartition("/")[2]
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or ext.lower() not in rules.extensions:
+        return None
+    trashed = _under(path, rules.trash_dir)
+    if trashed:
+        relative = path[len(rules.trash_dir) + 1:] if rules.trash_dir else path
+    elif not rules.content_dir:
+        relative = path
+    elif _under(path, rules.content_dir):
+        relative = path[len(rules.content_dir) + 1:]
+    else:
+        return None
+    folders = relative.split("/")[:-1]
+    if folders and folders[0] in rules.language_dirs:
+        folders = folders[1:]
+        relative = relative.split("/", 1)[1]
+    in_drafts = bool(folders) and folders[0] in rules.drafts_dirs
+    collection = _collection(relative, folders, in_drafts, rules)
+    return Location(path=path, collection=collection, slug=_slug_from_name(stem, folders, rules),
+                    trashed=trashed, in_drafts=in_drafts)
+
+
+def _under(path: str, folder: str) -> bool:
+    return bool(folder) and path.startswith(folder + "/")
+
+
+def _collection(relative: str, folders: list[str], in_drafts: bool, rules: ContentRules) -> str:
+    for pattern, name in rules.collections:
+        if _glob(pattern).match(relative):
+            return name
+    if in_drafts:
+        return rules.drafts_collection
+    if not folders:
+        return "pages"
+    return folders[0].removeprefix("_") or "pages"
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _slug_from_name(stem: str, folders: list[str], rules: ContentRules) -> str:
+    if rules.strip_language_suffix and "." in stem:
+        stem = stem.split(".", 1)[0]
+    if stem in ("index", "_index") and folders:
+        stem = folders[-1]
+    return slugify(_JEKYLL_DATE.sub("", stem, count=1)) or "index"
+
+
+def slugify(text: str) -> str:
+    """URL-safe: lowercase letters (Unicode letters kept, as Hugo keeps them), digits, - and _."""
+    text = unicodedata.normalize("NFC", text).strip().lower()
+    text = _SLUG_JUNK.sub("-", text)
+    return _DASHES.sub("-", text).strip("-")
+
+
+def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
+    """The facts of one blob. Never raises: a block that cannot be read gives `broken`."""
+    try:
+        meta = _metadata(data)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a broken block, by contract
+        return Frontmatter(broken=_one_line(exc))
+    if meta is None:
+        return Frontmatter()
+    if not isinstance(meta, dict):
+        return Frontmatter()  # a `---` rule around prose, as python-frontmatter reads it
+    try:
+        return _facts(meta, rules)
+    except ValueError as exc:
+        return Frontmatter(broken=str(exc))
+
+
+def _metadata(data: bytes) -> Any:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = data.lstrip(b" \t\r\n") if data[:1] in (b"\r", b"\n") else data
+    if head.startswith(b"---"):
+        handler, end = _YAML, _YAML_END
+    elif head.startswith(b"+++"):
+        handler, end = _TOML, _TOML_END
+    elif head.startswith(b"{"):
+        handler, end = _JSON, _JSON_END
+    else:
+        return None
+    first = head.find(b"\n")
+    if first < 0:
+        return None
+    if handler is not _JSON and head[:first].strip(b" \t\r").strip(b"-+"):
+        return None  # `---title` is text, not a delimiter
+    closing = end.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
+    if closing is None:
+        if len(head) - first > MAX_FRONTMATTER:
+            raise ValueError(f"frontmatter longer than {MAX_FRONTMATTER // 1024} KiB")
+        raise ValueError("frontmatter block is not closed")
+    if handler is _JSON:
+        block = head[:closing.end()].decode("utf-8")
+        return json.loads(block)
+    block = head[first + 1:closing.start()].decode("utf-8")
+    if handler is _YAML:
+        return yaml.load(block, Loader=yaml.CSafeLoader if yaml.__with_libyaml__
+                         else yaml.SafeLoader)
+    return handler.load(block)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "frontmatter is not UTF-8"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
+    explicit = None
+    for name in rules.id_fields:
+        value = meta.get(name)
+        if value is not None and not isinstance(value, (dict, list)) and str(value) != "":
+            explicit = _scalar_text(value)
+            break
+    slug_value = meta.get(rules.slug_field)
+    slug = slugify(_scalar_text(slug_value)) if _is_scalar(slug_value) else None
+    status_value = meta.get(rules.status_field)
+    status = _scalar_text(status_value).strip().lower() if _is_scalar(status_value) else None
+    if rules.status_field in meta and status is None:
+        status = ""
+    zone = ZoneInfo(rules.timezone)
+    return Frontmatter(
+        explicit_id=explicit,
+        slug=slug or None,
+        status=status,
+        draft=_truthy(meta.get(rules.draft_field)),
+        unpublished_flag=_falsy(meta.get(rules.published_field)),
+        publish_at=_first_date(meta, rules.publish_date_fields, zone),
+        expire_at=_first_date(meta, rules.expiry_date_fields, zone),
+        future_at=_first_date(meta, rules.future_date_fields, zone),
+    )
+
+
+def _is_scalar(value: object) -> bool:
+    return value is not None and not isinstance(value, (dict, list))
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _truthy(value: object) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes"))
+
+
+def _falsy(value: object) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no"))
+
+
+def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo) -> float | None:
+    for name in fields:
+        value = meta.get(name)
+        if value is None or value == "":
+            continue
+        moment = to_timestamp(value, zone)
+        if moment is None:
+            raise ValueError(f"{name}: not a date: {str(value)[:60]!r}")
+        return moment
+    return None
+
+
+def to_timestamp(value: object, zone: ZoneInfo) -> float | None:
+    """A frontmatter date (datetime, date or ISO 8601 text) → seconds; naive dates in `zone`."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
+        except ValueError:
+            try:
+                value = date.fromisoformat(text)
+            except ValueError:
+                return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=zone)).timestamp()
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=zone).timestamp()
+    return None
+
+
+def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
+    """SPEC §1 Published, at `moment`. A broken block is decided by the caller (state before)."""
+    if where.trashed or where.in_drafts:
+        return False
+    if front.status is not None:
+        if front.status not in rules.published_values:
+            return False
+    elif front.draft or front.unpublished_flag:
+        return False
+    if front.publish_at is not None and front.publish_at > moment:
+        return False
+    if front.future_at is not None and front.future_at > moment:
+        return False
+    return not (front.expire_at is not None and front.expire_at <= moment)
+
+
+def next_change(front: Frontmatter, where: Location, moment: float) -> float | None:
+    """The first scheduled date after `moment` at which the published state may change."""
+    if where.trashed or where.in_drafts or front.broken:
+        return None
+    later = [t for t in (front.publish_at, front.future_at, front.expire_at)
+             if t is not None and t > moment]
+    return min(later) if later else None
+
+
+def utc_iso(moment: float) -> str:
+    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,38 @@
+"""The errors cometwatch expects and turns into one line for the user.
+
+    CometwatchError            base: a failure the user can act on (exit 1)
+    ├── ConfigError            the config file is wrong (exit 2), names file, key and fix
+    ├── UsageError             the command line is wrong (exit 2)
+    ├── RepositoryError        the repository, branch or an object cannot be read
+    ├── StateError             the state database cannot be opened or is from a newer version
+    └── DeliveryError          a webhook request could not be made
+"""
+
+
+class CometwatchError(Exception):
+    exit_code = 1
+
+
+class ConfigError(CometwatchError):
+    exit_code = 2
+
+    def __init__(self, file: str, key: str, problem: str, fix: str = "") -> None:
+        self.file, self.key, self.problem, self.fix = file, key, problem, fix
+        where = f"{file}: {key}: " if key else f"{file}: "
+        super().__init__(where + problem + (f" ({fix})" if fix else ""))
+
+
+class UsageError(CometwatchError):
+    exit_code = 2
+
+
+class RepositoryError(CometwatchError):
+    pass
+
+
+class StateError(CometwatchError):
+    pass
+
+
+class DeliveryError(CometwatchError):
+    pass

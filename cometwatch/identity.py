@@ -1,0 +1,152 @@
+"""Pure: the ledger of entries the branch holds, and the ids that follow them through history.
+
+A derived id is 10 base62 characters of SHA-256 over the path at which the entry was first
+added; renames carry it, and a deleted entry keeps it for a later re-add or revert. When a second,
+different entry is later first added at a path that already minted an id (the first one was
+renamed away), the path is hashed with a counter so two live entries never share an id.
+The ledger is plain data: it serialises to JSON and back, so a daemon started at any point
+continues with exactly the ids a whole-history run gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from cometwatch.entry import Frontmatter
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LEDGER_VERSION = 1
+
+
+def base62(digest: bytes, length: int) -> str:
+    number = int.from_bytes(digest, "big")
+    out = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        out.append(_BASE62[digit])
+    return "".join(out)
+
+
+def derived_id(origin: str, generation: int = 0) -> str:
+    key = origin if generation == 0 else f"{origin}\n{generation}"
+    return base62(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest(), 10)
+
+
+def event_id(commit: str, entry_id: str, name: str, path: str = "") -> str:
+    key = f"{commit}\n{entry_id}\n{name}" + (f"\n{path}" if path else "")
+    return "evt_" + base62(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest(), 22)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One entry the branch holds now (in content or in trash)."""
+
+    sha: str
+    derived_id: str
+    explicit_id: str | None
+    collection: str
+    slug: str
+    published: bool
+    trashed: bool
+    front: Frontmatter
+
+    @property
+    def entry_id(self) -> str:
+        return self.explicit_id or self.derived_id
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    derived_id: str
+    explicit_id: str | None
+    path: str  # where it last was (outside trash)
+
+
+@dataclass(slots=True)
+class Ledger:
+    entries: dict[str, Record] = field(default_factory=dict)
+    minted: dict[str, int] = field(default_factory=dict)
+    deleted_by_path: dict[str, Deleted] = field(default_factory=dict)
+    deleted_by_explicit: dict[str, Deleted] = field(default_factory=dict)
+    timers: dict[str, float] = field(default_factory=dict)
+    clock: float = 0.0  # the moment states were last evaluated at
+
+    def mint(self, path: str) -> str:
+        generation = self.minted.get(path, 0)
+        self.minted[path] = generation + 1
+        return derived_id(path, generation)
+
+    def forget(self, record: Record, last_path: str) -> None:
+        """Remember a removed entry so that a revert or re-add restores its id."""
+        gone = Deleted(record.derived_id, record.explicit_id, last_path)
+        self.deleted_by_path[last_path] = gone
+        if record.explicit_id:
+            self.deleted_by_explicit[record.explicit_id] = gone
+
+    def claim_deleted(self, path: str, explicit_id: str | None) -> Deleted | None:
+        """The deleted entry a new file brings back: same explicit id, or (neither having one)
+        the same path."""
+        if explicit_id:
+            gone = self.deleted_by_explicit.pop(explicit_id, None)
+        else:
+            gone = self.deleted_by_path.get(path)
+            if gone is not None and gone.explicit_id:
+                gone = None
+        if gone is not None and self.deleted_by_path.get(gone.path) == gone:
+            del self.deleted_by_path[gone.path]
+        return gone
+
+    def put(self, path: str, record: Record, timer: float | None) -> None:
+        self.entries[path] = record
+        if timer is None:
+            self.timers.pop(path, None)
+        else:
+            self.timers[path] = timer
+
+    def drop(self, path: str) -> Record | None:
+        self.timers.pop(path, None)
+        return self.entries.pop(path, None)
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": LEDGER_VERSION,
+            "clock": self.clock,
+            "entries": {p: _record_out(r) for p, r in self.entries.items()},
+            "minted": self.minted,
+            "deleted_by_path": [_deleted_out(d) for d in self.deleted_by_path.values()],
+            "deleted_by_explicit": [_deleted_out(d) for d in self.deleted_by_explicit.values()],
+            "timers": self.timers,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ledger:
+        ledger = cls(clock=float(data.get("clock", 0.0)), minted=dict(data.get("minted", {})),
+                     timers={k: float(v) for k, v in data.get("timers", {}).items()})
+        ledger.entries = {p: _record_in(r) for p, r in data.get("entries", {}).items()}
+        for derived, explicit, path in data.get("deleted_by_path", []):
+            ledger.deleted_by_path[path] = Deleted(derived, explicit, path)
+        for derived, explicit, path in data.get("deleted_by_explicit", []):
+            ledger.deleted_by_explicit[explicit] = Deleted(derived, explicit, path)
+        return ledger
+
+
+def _deleted_out(gone: Deleted) -> list[Any]:
+    return [gone.derived_id, gone.explicit_id, gone.path]
+
+
+def _record_out(record: Record) -> list[Any]:
+    return [record.sha, record.derived_id, record.explicit_id, record.collection, record.slug,
+            record.published, record.trashed, list(asdict(record.front).values())]
+
+
+def _record_in(row: list[Any]) -> Record:
+    sha, derived, explicit, collection, slug, published, trashed, front = row
+    return Record(sha, derived, explicit, collection, slug, bool(published), bool(trashed),
+                  Frontmatter(*front))
+
+
+__all__ = ["Ledger", "Record", "Deleted", "derived_id", "event_id", "base62", "replace"]

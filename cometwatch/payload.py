@@ -1,0 +1,56 @@
+"""Pure: a ContentEvent → the exact body bytes CometCMS sends, and its signatures.
+
+CometCMS builds the body with PHP's `json_encode($payload, JSON_UNESCAPED_SLASHES)`: compact,
+keys in insertion order, non-ASCII as lowercase `\\uXXXX` (UTF-16 surrogate pairs beyond the
+BMP), `/` left alone. Python's json module with ensure_ascii does exactly that.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from cometwatch.entry import utc_iso
+
+
+@dataclass(frozen=True, slots=True)
+class ContentEvent:
+    event_id: str
+    name: str  # content.created …
+    occurred_at: int  # seconds since the epoch, UTC
+    collection: str
+    entry_id: str
+    slug: str
+    commit: str  # the commit that caused it, or "at:<time>" for a scheduled transition
+    path: str
+
+
+def body(event: ContentEvent) -> bytes:
+    return encode(event.name, utc_iso(event.occurred_at), event.collection, event.entry_id,
+                  event.slug)
+
+
+def encode(name: str, occurred_at: str, collection: str, entry_id: str, slug: str) -> bytes:
+    payload = {
+        "event": name,
+        "occurred_at": occurred_at,
+        "data": {"type": collection, "id": entry_id, "slug": slug},
+    }
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def cometcms_signature(raw_body: bytes, secret: str) -> str:
+    """`sha256=<hex>`, as PHP's hash_hmac('sha256', $body, $secret) over the secret's bytes."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
+
+
+def standard_signature(raw_body: bytes, secret: str, msg_id: str, timestamp: int) -> str:
+    """One `v1,<base64>` signature of the Standard Webhooks spec. A `whsec_` secret is the
+    base64 of the key; any other secret is used as its UTF-8 bytes."""
+    key = (base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_")
+           else secret.encode("utf-8"))
+    signed = f"{msg_id}.{timestamp}.".encode() + raw_body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()

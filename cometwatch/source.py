@@ -1,0 +1,47 @@
+"""The repository and branch a config points at, opened once for a command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cometwatch.config import Config
+from cometwatch.errors import RepositoryError
+from cometwatch.gitrepo import Repository
+
+
+@dataclass(slots=True)
+class Source:
+    config: Config
+    repo: Repository
+    branch: str
+    ref: str  # refs/heads/<branch>, or refs/remotes/<remote>/<branch> in remote mode
+
+    @classmethod
+    def open(cls, config: Config) -> Source:
+        repo = Repository(config.repository.path)
+        try:
+            branch, ref = repo.branch_ref(config.repository.branch, config.repository.remote)
+        except RepositoryError:
+            repo.close()
+            raise
+        return cls(config, repo, branch, ref)
+
+    def tip(self) -> str | None:
+        """The branch's commit now, or None while the branch does not exist."""
+        return self.repo.resolve(self.ref)
+
+    def tip_or_fail(self) -> str:
+        tip = self.tip()
+        if tip is None:
+            raise RepositoryError(f"{self.config.repository.path}: branch {self.branch!r} does "
+                                  f"not exist ({self.ref}); check [repository] branch")
+        return tip
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
