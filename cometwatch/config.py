@@ -75,6 +75,7 @@ class ContentRules:
     drafts_collection: str = "posts"
     language_dirs: tuple[str, ...] = ()
     collections: tuple[tuple[str, str], ...] = ()  # (glob relative to content_dir, name)
+    exclude: tuple[str, ...] = ()  # globs relative to content_dir: never entries
     id_fields: tuple[str, ...] = ("uid", "id", "uuid")
     slug_field: str = "slug"
     status_field: str = "status"
@@ -87,6 +88,7 @@ class ContentRules:
     future_date_fields: tuple[str, ...] = ()  # presets: a `date` in the future hides an entry
     timezone: str = "UTC"
     strip_language_suffix: bool = False  # Hugo `name.fr.md`
+    filename_dates: bool = False  # Jekyll: a `YYYY-MM-DD-` name prefix in the future hides it
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +286,7 @@ _REPOSITORY_KEYS = {
     "path", "branch", "remote", "fetch_interval", "poll_interval", "preset", "content_dir",
     "extensions", "trash_dir", "drafts_dirs", "drafts_collection", "language_dirs",
     "collections", "id_fields", "slug_field", "status_field", "published_values",
-    "publish_date_fields", "expiry_date_fields", "future_date_fields", "timezone",
+    "publish_date_fields", "expiry_date_fields", "future_date_fields", "timezone", "exclude",
 }
 _WEBHOOK_KEYS = {
     "name", "url", "secret", "secret_env", "secret_file", "secrets", "events", "collections",
@@ -399,8 +401,10 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
                                           ("expiryDate", "expiry_date", "unpublishDate",
                                            "unpublish_date"))),
         future_date_fields=r.strings("future_date_fields", pick("future_date_fields", ())),
+        exclude=r.strings("exclude", pick("exclude", ())),
         timezone=timezone,
         strip_language_suffix=bool(pick("strip_language_suffix", False)),
+        filename_dates=bool(pick("filename_dates", False)),
     )
     path = r.str("path")
     remote = r.str("remote")

@@ -1,0 +1,137 @@
+"""`cometwatch init`: detect the site's tool and write a commented webhooks.toml."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from pathlib import Path
+from typing import Any
+
+DECAP_CONFIGS = ("admin/config.yml", "static/admin/config.yml", "public/admin/config.yml",
+                 "src/admin/config.yml", "admin/config.yaml", "static/admin/config.yaml",
+                 "public/admin/config.yaml")
+# Checked in this order: a Hugo or Zola site may also hold other tools' files.
+DETECT_ORDER = ("hugo", "zola", "astro", "docusaurus", "eleventy", "jekyll")
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "init", help="detect the site's tool and write a commented webhooks.toml",
+        description="Look at a site (Hugo, Jekyll, Eleventy, Astro, Docusaurus, Zola, a Decap "
+                    "CMS admin/config.yml) and write a webhooks.toml with the right preset and "
+                    "a placeholder webhook. Never overwrites an existing file without --force.")
+    parser.add_argument("path", nargs="?", default=".", help="the site's folder (default: .)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument("--preset", help="use this preset instead of detecting one")
+    parser.set_defaults(handler=run)
+
+
+def detect_preset(root: Path) -> str:
+    from cometwatch.presets import PRESETS
+
+    for name in DETECT_ORDER:
+        for marker in PRESETS[name]["markers"]:
+            candidate = root / marker
+            if not candidate.exists():
+                continue
+            if marker == "config.toml":  # both Hugo and Zola use it; their keys differ
+                text = candidate.read_text(encoding="utf-8", errors="replace")
+                if ("base_url" in text) != (name == "zola"):
+                    continue
+            return name
+    return "plain"
+
+
+def read_decap(root: Path) -> tuple[Path | None, dict[str, str], str | None]:
+    """Decap CMS folder collections as globs, and its branch, from admin/config.yml."""
+    import yaml
+
+    for relative in DECAP_CONFIGS:
+        path = root / relative
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            return path, {}, None
+        if not isinstance(data, dict):
+            return path, {}, None
+        globs: dict[str, str] = {}
+        for collection in data.get("collections") or []:
+            if isinstance(collection, dict) and collection.get("folder") and \
+                    collection.get("name"):
+                folder = str(collection["folder"]).strip("/")
+                globs[f"{folder}/**"] = str(collection["name"])
+        backend = data.get("backend") if isinstance(data.get("backend"), dict) else {}
+        branch = backend.get("branch") if isinstance(backend, dict) else None
+        return path, globs, str(branch) if branch else None
+    return None, {}, None
+
+
+def render(preset: str, decap_globs: dict[str, str], branch: str | None,
+           content_dir: str) -> str:
+    lines = [
+        "# cometwatch: CometCMS webhooks from this repository's commits.",
+        "# Every key, with its default: webhooks.example.toml in the cometwatch sources.",
+        "",
+        "[repository]",
+        f'preset = "{preset}"            # content folders, drafts and dates as {preset} reads '
+        "them",
+        "# path = \".\"                 # the repository (default: this file's folder)",
+    ]
+    lines.append(f'branch = "{branch}"' if branch else
+                 "# branch = \"main\"            # default: the repository's current branch")
+    if decap_globs:
+        lines.append("# Folder collections read from the Decap CMS config:")
+        pairs = ", ".join(f'"{_relative(glob, content_dir)}" = "{name}"'
+                          for glob, name in decap_globs.items())
+        lines.append(f"collections = {{ {pairs} }}")
+    lines += [
+        "# remote = \"origin\"           # follow origin/<branch>, fetched every fetch_interval",
+        "",
+        "[[webhooks]]",
+        'name = "site-build"',
+        "# Paste your build hook (Netlify: Site settings → Build hooks), then set enabled = true.",
+        'url = "https://api.netlify.com/build_hooks/REPLACE-ME"',
+        "enabled = false",
+        "# A generated secret; better: secret_env = \"COMETWATCH_SECRET\" or secret_file.",
+        f'secret = "{secrets.token_urlsafe(32)}"',
+        'events = ["content.published", "content.unpublished"]',
+        'coalesce = "30s"              # one build per burst of commits',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _relative(glob: str, content_dir: str) -> str:
+    return glob[len(content_dir) + 1:] if content_dir and glob.startswith(content_dir + "/") \
+        else glob
+
+
+def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import parse_config_text
+    from cometwatch.errors import CometwatchError, UsageError
+    from cometwatch.presets import PRESETS
+
+    root = Path(args.path)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such folder")
+    target = root / "webhooks.toml"
+    if target.exists() and not args.force:
+        raise CometwatchError(f"{target} already exists; edit it, or run `cometwatch init "
+                              "--force` to replace it")
+    if args.preset and args.preset not in PRESETS:
+        raise UsageError(f"unknown preset {args.preset!r}; use one of "
+                         + ", ".join(sorted(PRESETS)))
+    preset = args.preset or detect_preset(root)
+    decap_path, globs, branch = read_decap(root)
+    content_dir = str(PRESETS[preset].get("content_dir", ""))
+    text = render(preset, globs, branch, content_dir)
+    parse_config_text(text, target)  # what we write must load
+    target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)  # it holds a secret
+    print(f"Detected: {preset}" + (f" with Decap CMS ({decap_path})" if decap_path else ""))
+    print(f"Wrote {target}")
+    print("Next: set the webhook's url and enabled = true, then run `cometwatch check`, "
+          "`cometwatch events --all | tail` and `cometwatch run`.")
+    return 0
