@@ -34,13 +34,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     modules: dict[str, object] = {}
     for name in COMMANDS:
         module = importlib.import_module(f"cometwatch.commands.{name.replace('-', '_')}")
-        module.add_parser(sub)  # type: ignore[attr-defined]
+        module.add_parser(sub)
         modules[name] = module
     return parser, modules
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, modules = build_parser()
+    parser, _ = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+    except Exception as exc:  # the last line of defence: one line, not a traceback
         if args.verbose:
             raise
         print(f"cometwatch: unexpected error: {type(exc).__name__}: {exc} "

@@ -190,7 +190,7 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> tuple[
 
 def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
-    path, named = find_config_file(explicit, env)
+    path, _ = find_config_file(explicit, env)
     if path is None:
         return _build({}, None, Path.cwd(), env)
     if not path.is_file():
@@ -233,19 +233,19 @@ class _Reader:
     def fail(self, name: str, problem: str, fix: str = "") -> ConfigError:
         return ConfigError(self.file, self.key(name), problem, fix)
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None) -> str | None:
         value = self.table.get(name, default)
         if value is not None and not isinstance(value, str):
             raise self.fail(name, "must be a string", f'write it as {name} = "…"')
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def flag(self, name: str, default: bool) -> bool:
         value = self.table.get(name, default)
         if not isinstance(value, bool):
             raise self.fail(name, "must be true or false")
         return value
 
-    def int(self, name: str, default: int, minimum: int = 1) -> int:
+    def whole(self, name: str, default: int, minimum: int = 1) -> int:
         value = self.table.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise self.fail(name, f"must be a whole number, at least {minimum}")
@@ -303,20 +303,20 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
     repository = _repository(_Reader(fname, "repository", data.get("repository", {}),
                                      _REPOSITORY_KEYS), base)
     state = _Reader(fname, "state", data.get("state", {}), {"path"})
-    state_path = state.str("path")
+    state_path = state.text("path")
     d = _Reader(fname, "delivery", data.get("delivery", {}),
                 {"retry_schedule", "max_in_flight", "timeout", "connect_timeout",
                  "dead_retention", "disable_after"})
     delivery = DeliveryConfig(
         retry_schedule=d.durations("retry_schedule", DEFAULT_RETRY_SCHEDULE),
-        max_in_flight=d.int("max_in_flight", 4),
+        max_in_flight=d.whole("max_in_flight", 4),
         timeout=d.duration("timeout", 15.0) or 15.0,
         connect_timeout=d.duration("connect_timeout", 5.0) or 5.0,
         dead_retention=d.duration("dead_retention", 30 * 86400.0) or 0.0,
         disable_after=d.duration("disable_after", 5 * 86400.0) or 0.0,
     )
     dm = _Reader(fname, "daemon", data.get("daemon", {}), {"shutdown_timeout", "log_format"})
-    log_format = dm.str("log_format", "text") or "text"
+    log_format = dm.text("log_format", "text") or "text"
     if log_format not in ("text", "json"):
         raise dm.fail("log_format", f"unknown format {log_format!r}", 'use "text" or "json"')
     daemon = DaemonConfig(shutdown_timeout=dm.duration("shutdown_timeout", 10.0) or 0.0,
@@ -350,7 +350,7 @@ def _clean_dir(value: str) -> str:
 def _repository(r: _Reader, base: Path) -> RepositoryConfig:
     from cometwatch.presets import PRESETS  # data only
 
-    preset_name = r.str("preset", "plain") or "plain"
+    preset_name = r.text("preset", "plain") or "plain"
     if preset_name not in PRESETS:
         raise r.fail("preset", f"unknown preset {preset_name!r}",
                      "use one of: " + ", ".join(sorted(PRESETS)))
@@ -358,10 +358,10 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
     def pick(name: str, fallback: Any) -> Any:
         return preset.get(name, fallback)
 
-    content_dir = _clean_dir(r.str("content_dir", pick("content_dir", "")) or "")
+    content_dir = _clean_dir(r.text("content_dir", pick("content_dir", "")) or "")
     default_trash = f"{content_dir}/.trash" if content_dir else ".trash"
-    trash_dir = _clean_dir(r.str("trash_dir", None) or default_trash)
-    if content_dir and r.str("trash_dir") and not trash_dir.startswith(content_dir + "/"):
+    trash_dir = _clean_dir(r.text("trash_dir", None) or default_trash)
+    if content_dir and r.text("trash_dir") and not trash_dir.startswith(content_dir + "/"):
         pass  # a trash folder outside content_dir is allowed: it is watched too
     extensions = tuple(e.lstrip(".").lower()
                        for e in r.strings("extensions", pick("extensions", ("md", "markdown"))))
@@ -372,7 +372,7 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
             isinstance(k, str) and isinstance(v, str) for k, v in raw_collections.items()):
         raise r.fail("collections", "must be a table of glob = collection name",
                      'write it as collections = { "blog/**" = "posts" }')
-    timezone = r.str("timezone", "UTC") or "UTC"
+    timezone = r.text("timezone", "UTC") or "UTC"
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -385,13 +385,13 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
         trash_dir=trash_dir,
         drafts_dirs=tuple(_clean_dir(d) for d in r.strings("drafts_dirs",
                                                            pick("drafts_dirs", ("_drafts",)))),
-        drafts_collection=r.str("drafts_collection", pick("drafts_collection", "posts"))
+        drafts_collection=r.text("drafts_collection", pick("drafts_collection", "posts"))
         or "posts",
         language_dirs=r.strings("language_dirs", pick("language_dirs", ())),
         collections=tuple(raw_collections.items()),
         id_fields=r.strings("id_fields", ("uid", "id", "uuid")),
-        slug_field=r.str("slug_field", "slug") or "slug",
-        status_field=r.str("status_field", "status") or "status",
+        slug_field=r.text("slug_field", "slug") or "slug",
+        status_field=r.text("status_field", "status") or "status",
         published_values=tuple(v.lower() for v in published_values),
         publish_date_fields=r.strings("publish_date_fields",
                                       pick("publish_date_fields",
@@ -406,11 +406,11 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
         strip_language_suffix=bool(pick("strip_language_suffix", False)),
         filename_dates=bool(pick("filename_dates", False)),
     )
-    path = r.str("path")
-    remote = r.str("remote")
+    path = r.text("path")
+    remote = r.text("remote")
     return RepositoryConfig(
         path=(base / path) if path else base,
-        branch=r.str("branch"),
+        branch=r.text("branch"),
         remote=remote,
         fetch_interval=r.duration("fetch_interval", 300.0) or 300.0,
         poll_interval=r.duration("poll_interval", 30.0) or 30.0,
@@ -421,18 +421,18 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
 
 def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[str, str],
              warnings: list[str]) -> Webhook:
-    name = r.str("name")
+    name = r.text("name")
     if not name:
         raise r.fail("name", "is missing", 'give the webhook a name, e.g. name = "netlify"')
     if not _NAME.match(name):
         raise r.fail("name", f"{name!r} is not a plain name", "use letters, digits, - _ .")
-    url = r.str("url")
+    url = r.text("url")
     if not url:
         raise r.fail("url", "is missing", 'set url = "https://…"')
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise r.fail("url", f"not an http(s) URL: {url!r}", 'write it as "https://host/path"')
-    allow_http = r.bool("allow_http", False)
+    allow_http = r.flag("allow_http", False)
     if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
         raise r.fail("url", "plain http:// is only allowed to loopback addresses",
                      "use https://, or set allow_http = true for this webhook")
@@ -451,7 +451,7 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
     headers = r.table.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise r.fail("headers", "must be a table of header = value strings")
-    ca_bundle = r.str("ca_bundle")
+    ca_bundle = r.text("ca_bundle")
     timeout = r.duration("timeout", delivery.timeout) or delivery.timeout
     return Webhook(
         name=name,
@@ -459,12 +459,12 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
         secrets=_secrets(r, base, environ, warnings),
         events=events,
         collections=collections,
-        enabled=r.bool("enabled", True),
+        enabled=r.flag("enabled", True),
         timeout=timeout,
         connect_timeout=min(r.duration("connect_timeout", delivery.connect_timeout)
                             or delivery.connect_timeout, timeout),
         retry_schedule=r.durations("retry_schedule", delivery.retry_schedule),
-        max_in_flight=r.int("max_in_flight", delivery.max_in_flight),
+        max_in_flight=r.whole("max_in_flight", delivery.max_in_flight),
         coalesce=r.duration("coalesce", None),
         max_wait=r.duration("max_wait", None),
         signing=signing,
@@ -509,18 +509,18 @@ def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Map
                 warnings: list[str]) -> str:
     literal, env_key, file_key = keys
     if literal in r.table:
-        value = r.str(literal) or ""
+        value = r.text(literal) or ""
     elif env_key in r.table:
-        var = r.str(env_key) or ""
+        var = r.text(env_key) or ""
         if not environ.get(var):
             raise r.fail(env_key, f"environment variable {var} is not set or empty",
                          f"export {var}=… before starting cometwatch")
         value = environ[var]
     elif file_key in r.table:
-        path = base / (r.str(file_key) or "")
+        path = base / (r.text(file_key) or "")
         credentials = environ.get("CREDENTIALS_DIRECTORY")
         if not path.is_file() and credentials:
-            path = Path(credentials) / (r.str(file_key) or "")
+            path = Path(credentials) / (r.text(file_key) or "")
         try:
             value = path.read_text(encoding="utf-8").strip()
             mode = path.stat().st_mode
@@ -538,7 +538,7 @@ def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Map
 
 
 def _timestamp(r: _Reader, name: str, value: object) -> float:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     if isinstance(value, datetime):
         moment = value
@@ -551,5 +551,5 @@ def _timestamp(r: _Reader, name: str, value: object) -> float:
     else:
         raise r.fail(name, "must be a date and time", 'write it as "2026-12-31T00:00:00Z"')
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
