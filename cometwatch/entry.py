@@ -72,6 +72,7 @@ class Location:
     slug: str  # from the file name; a frontmatter `slug` overrides it
     trashed: bool
     in_drafts: bool
+    name_date: float | None = None  # Jekyll: the `YYYY-MM-DD-` prefix, when rules ask for it
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -96,14 +97,19 @@ def _locate(path: str, rules: ContentRules) -> Location | None:
         relative = path[len(rules.content_dir) + 1:]
     else:
         return None
+    if any(_glob(pattern).match(relative) for pattern in rules.exclude):
+        return None
     folders = relative.split("/")[:-1]
     if folders and folders[0] in rules.language_dirs:
         folders = folders[1:]
         relative = relative.split("/", 1)[1]
     in_drafts = bool(folders) and folders[0] in rules.drafts_dirs
     collection = _collection(relative, folders, in_drafts, rules)
+    name_date = None
+    if rules.filename_dates and _JEKYLL_DATE.match(stem):
+        name_date = to_timestamp(stem[:10], ZoneInfo(rules.timezone))
     return Location(path=path, collection=collection, slug=_slug_from_name(stem, folders, rules),
-                    trashed=trashed, in_drafts=in_drafts)
+                    trashed=trashed, in_drafts=in_drafts, name_date=name_date)
 
 
 def _under(path: str, folder: str) -> bool:
@@ -299,7 +305,8 @@ def published_at(front: Frontmatter, where: Location, moment: float, rules: Cont
         return False
     if front.publish_at is not None and front.publish_at > moment:
         return False
-    if front.future_at is not None and front.future_at > moment:
+    future = front.future_at if front.future_at is not None else where.name_date
+    if future is not None and future > moment:
         return False
     return not (front.expire_at is not None and front.expire_at <= moment)
 
@@ -308,7 +315,8 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
     """The first scheduled date after `moment` at which the published state may change."""
     if where.trashed or where.in_drafts or front.broken:
         return None
-    later = [t for t in (front.publish_at, front.future_at, front.expire_at)
+    future = front.future_at if front.future_at is not None else where.name_date
+    later = [t for t in (front.publish_at, future, front.expire_at)
              if t is not None and t > moment]
     return min(later) if later else None
 

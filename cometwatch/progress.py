@@ -1,0 +1,42 @@
+"""A progress line for long backfills: on a terminal only, quiet otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Counts commits; redraws at most ten times a second, and only when `stream` is a tty."""
+
+    def __init__(self, total: int | None, label: str, stream: TextIO | None = None,
+                 minimum: int = 200) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.label = total, label
+        self.done = 0
+        self._last = 0.0
+        self.enabled = (total is None or total >= minimum) and self.stream.isatty()
+
+    def __call__(self, step: int = 1) -> None:
+        self.done += step
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and self.done != self.total:
+            return
+        self._last = now
+        if self.total:
+            width = 30
+            filled = int(width * self.done / self.total)
+            bar = "#" * filled + "-" * (width - filled)
+            text = f"\r{self.label} [{bar}] {self.done}/{self.total} commits"
+        else:
+            text = f"\r{self.label} {self.done} commits"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
