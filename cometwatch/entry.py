@@ -153,8 +153,8 @@ def _glob(pattern: str) -> re.Pattern[str]:
 def _slug_from_name(stem: str, folders: list[str], rules: ContentRules) -> str:
     if rules.strip_language_suffix and "." in stem:
         stem = stem.split(".", 1)[0]
-    if stem in ("index", "_index") and folders:
-        stem = folders[-1]
+    if stem in ("index", "_index"):  # a bundle or section page is named by its folder
+        stem = folders[-1] if folders else "index"
     return slugify(_JEKYLL_DATE.sub("", stem, count=1)) or "index"
 
 

@@ -21,6 +21,7 @@ class Site:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.clock = 1_700_000_000  # committer times advance a minute per commit by default
         self.git("init", "-q", "-b", "main")
 

@@ -1,0 +1,236 @@
+"""`init` on small sites of each tool, the events their histories give; `check` good and bad."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Site, post
+
+from cometwatch.commands.check import redact_url
+
+
+def cometwatch(*args: str, cwd: Path, env: dict[str, str] | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=cwd, text=True,
+                          capture_output=True, env={**environ, **(env or {})}, timeout=120)
+
+
+def events(site: Site) -> list[tuple[str, str, str]]:
+    result = cometwatch("events", "--all", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    out = []
+    for line in result.stdout.splitlines():
+        payload = json.loads(line)
+        out.append((payload["event"], payload["data"]["type"], payload["data"]["slug"]))
+    return out
+
+
+def init(site: Site, *extra: str) -> subprocess.CompletedProcess[str]:
+    result = cometwatch("init", *extra, cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_hugo_site_gets_the_hugo_preset_and_hugo_rules(site: Site) -> None:
+    site.write("hugo.toml", 'baseURL = "https://example.org/"\n')
+    site.write("content/_index.md", post("title: Home"))
+    site.write("content/posts/_index.md", post("title: Posts"))
+    site.write("content/posts/bundle/index.md", post("title: Bundle"))
+    site.write("content/posts/hello.md", post("title: Hello\ndraft: true"))
+    site.write("content/posts/hello.fr.md", post("title: Bonjour"))
+    site.write("content/posts/later.md", post("title: Later\ndate: 2999-01-01"))
+    site.write("themes/x/README.md", "not content\n")
+    site.commit()
+    site.write("content/posts/hello.md", post("title: Hello\ndraft: false"))
+    site.commit()
+    assert "Detected: hugo" in init(site).stdout
+    assert 'preset = "hugo"' in (site.root / "webhooks.toml").read_text()
+    got = events(site)
+    created = [(t, s) for e, t, s in got if e == "content.created"]
+    assert sorted(created) == sorted([("pages", "index"), ("posts", "posts"), ("posts", "bundle"),
+                                      ("posts", "hello"), ("posts", "hello"),
+                                      ("posts", "later")])
+    published = [(t, s) for e, t, s in got if e == "content.published"]
+    # the draft and the post dated 2999 are not published at first; the draft is later
+    assert published.count(("posts", "later")) == 0
+    assert got[-2:] == [("content.updated", "posts", "hello"),
+                        ("content.published", "posts", "hello")]
+
+
+def test_jekyll_draft_moved_into_posts_is_one_entry_published(site: Site) -> None:
+    site.write("_config.yml", "title: Blog\n")
+    site.write("README.md", "# the repository readme, not a page\n")
+    site.write("_drafts/my-trip.md", post("title: My trip", body="A long text.\n" * 5))
+    site.write("about.md", post("title: About"))
+    site.commit()
+    site.move("_drafts/my-trip.md", "_posts/2020-05-01-my-trip.md")
+    site.commit()
+    site.write("_posts/2999-01-01-future.md", post("title: Future"))
+    site.write("_posts/2020-06-01-hidden.md", post("title: Hidden\npublished: false"))
+    site.commit()
+    assert "Detected: jekyll" in init(site).stdout
+    assert events(site) == [  # within a commit, by path: "_drafts/…" sorts before "about.md"
+        ("content.created", "posts", "my-trip"),
+        ("content.created", "pages", "about"),
+        ("content.published", "pages", "about"),
+        ("content.updated", "posts", "my-trip"),
+        ("content.published", "posts", "my-trip"),
+        ("content.created", "posts", "hidden"),
+        ("content.created", "posts", "future"),
+    ]
+
+
+@pytest.mark.parametrize(("marker", "preset"), [
+    ("eleventy.config.js", "eleventy"),
+    ("astro.config.mjs", "astro"),
+    ("docusaurus.config.js", "docusaurus"),
+    ("zola.toml", "zola"),
+])
+def test_init_detects_each_tool_by_its_config_file(site: Site, marker: str, preset: str) -> None:
+    site.write(marker, "\n")
+    site.commit()
+    assert f"Detected: {preset}" in init(site).stdout
+    assert f'preset = "{preset}"' in (site.root / "webhooks.toml").read_text()
+
+
+def test_astro_collections_come_from_src_content(site: Site) -> None:
+    site.write("astro.config.mjs", "export default {}\n")
+    site.write("src/content/blog/first.mdx", post("title: First\ndraft: false"))
+    site.write("src/pages/index.md", post("title: not content"))
+    site.commit()
+    init(site)
+    assert events(site) == [("content.created", "blog", "first"),
+                            ("content.published", "blog", "first")]
+
+
+def test_decap_cms_collections_and_branch_are_read(site: Site) -> None:
+    site.write("static/admin/config.yml",
+               "backend:\n  name: git-gateway\n  branch: main\n"
+               "collections:\n  - name: articles\n    folder: content/blog\n"
+               "  - name: settings\n    files: []\n")
+    site.write("hugo.toml", "\n")
+    site.write("content/blog/one.md", post("title: One"))
+    site.commit()
+    result = init(site)
+    assert "Decap CMS" in result.stdout
+    text = (site.root / "webhooks.toml").read_text()
+    assert '"blog/**" = "articles"' in text and 'branch = "main"' in text
+    assert events(site) == [("content.created", "articles", "one"),
+                            ("content.published", "articles", "one")]
+
+
+def test_init_never_overwrites_without_force(site: Site) -> None:
+    site.write("webhooks.toml", "# mine\n")
+    result = cometwatch("init", cwd=site.root)
+    assert result.returncode == 1
+    assert "already exists" in result.stderr and "--force" in result.stderr
+    assert (site.root / "webhooks.toml").read_text() == "# mine\n"
+    assert cometwatch("init", "--force", cwd=site.root).returncode == 0
+    assert "[[webhooks]]" in (site.root / "webhooks.toml").read_text()
+
+
+def test_written_config_is_private_and_loads(site: Site) -> None:
+    init(site)
+    mode = (site.root / "webhooks.toml").stat().st_mode & 0o777
+    assert mode == 0o600
+    result = cometwatch("check", cwd=site.root)
+    assert result.returncode == 1  # an empty repository has no branch yet
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_counts_entries_and_never_shows_a_secret(site: Site) -> None:
+    site.write("content/posts/a.md", post("status: published"))
+    site.write("content/posts/b.md", post("status: draft"))
+    site.write("content/pages/c.md", post("title: C"))
+    site.write("content/.trash/posts/d.md", post("title: D"))
+    site.write("content/posts/broken.md", "---\ntitle: [unclosed\n---\n")
+    site.write("webhooks.toml",
+               '[repository]\ncontent_dir = "content"\n'
+               '[[webhooks]]\nname = "build"\n'
+               'url = "https://hooks.example.org/build/TOKEN-IN-PATH?x=1"\n'
+               'secret = "s3cr3t-value"\n')
+    site.commit()
+    result = cometwatch("check", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    assert "entries     4 (2 published), 1 in trash" in result.stdout
+    assert "posts                     3 entries,      1 published" in result.stdout
+    assert "content/posts/broken.md" in result.stdout
+    assert "s3cr3t-value" not in result.stdout + result.stderr
+    assert "TOKEN-IN-PATH" not in result.stdout
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ('[repository]\nbranchh = "main"\n', "repository.branchh"),
+    ('[[webhooks]]\nname = "a"\nurl = "ftp://x"\nsecret = "s"\n', "webhooks[0].url"),
+    ('[[webhooks]]\nname = "a"\nurl = "https://x.org"\n', "webhooks[0].secret"),
+    ('[[webhooks]]\nname = "a"\nurl = "https://x.org"\nsecret = "s"\nevents = ["content.x"]\n',
+     "webhooks[0].events"),
+    ("[repository\n", ""),
+])
+def test_check_refuses_a_broken_config_with_one_line_and_exit_2(
+        site: Site, config: str, key: str) -> None:
+    site.write("webhooks.toml", config)
+    result = cometwatch("check", cwd=site.root)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "webhooks.toml" in lines[0] and key in lines[0]
+
+
+def test_check_on_a_folder_that_is_not_a_repository_exits_1(tmp_path: Path) -> None:
+    result = cometwatch("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not a git repository" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_is_fast_because_commands_import_lazily() -> None:
+    code = ("import sys, cometwatch.cli as c; c.build_parser(); "
+            "heavy = [m for m in ('git', 'httpx', 'watchdog', 'yaml', 'sqlite3') "
+            "if m in sys.modules]; print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://api.netlify.com/build_hooks/5f1a", "https://api.netlify.com/build_hooks/…"),
+    ("http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"),
+    ("https://x.org/a?token=1", "https://x.org/a/…"),
+])
+def test_urls_are_shown_without_their_tokens(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_progress_stays_quiet_when_output_is_not_a_terminal() -> None:
+    import io
+
+    from cometwatch.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(total=1000, label="backfill", stream=stream)
+    for _ in range(1000):
+        progress()
+    progress.close()
+    assert stream.getvalue() == "" and progress.done == 1000
+
+
+def test_progress_draws_on_a_terminal() -> None:
+    import io
+
+    from cometwatch.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    progress = Progress(total=400, label="backfill", stream=stream)
+    progress._last = time.monotonic() - 1
+    progress(400)
+    assert "400/400 commits" in stream.getvalue()
