@@ -61,19 +61,26 @@ class Engine:
         self.rules = rules
         self.ledger = ledger if ledger is not None else Ledger()
         self._facts: dict[str, Frontmatter] = {}
+        self._needed: set[str] = set()  # parsed blobs that saves not yet run will look up
         self._warn = warn or log.warning
 
     # -- blobs ----------------------------------------------------------------------------
 
     def wanted_blobs(self, changes: tuple[Change, ...]) -> list[str]:
         """The blobs this save will parse and has not parsed yet."""
-        return [c.new_sha for c in changes
-                if c.new_sha and c.new_path and c.new_sha not in self._facts
-                and locate(c.new_path, c.new_mode, self.rules) is not None]
+        wanted = []
+        for c in changes:
+            if c.new_sha and c.new_path and locate(c.new_path, c.new_mode, self.rules):
+                if c.new_sha in self._facts:
+                    self._needed.add(c.new_sha)
+                else:
+                    wanted.append(c.new_sha)
+        return wanted
 
     def learn(self, blobs: dict[str, bytes]) -> None:
-        if len(self._facts) > _FACTS_CACHE:
-            self._facts.clear()
+        if len(self._facts) > _FACTS_CACHE:  # keep what the saves about to run still need
+            self._facts = {sha: self._facts[sha] for sha in self._needed if sha in self._facts}
+        self._needed.clear()
         for sha, data in blobs.items():
             self._facts[sha] = read_frontmatter(data, self.rules)
 
