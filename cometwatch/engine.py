@@ -199,7 +199,10 @@ class Engine:
         restored = False
         if old is None:
             explicit = front.explicit_id
-            claimed = None if where.trashed else ledger.claim_deleted(op.new_path, explicit)
+            # a file that reappears in the trash (a reverted purge) is the entry deleted at
+            # the mirrored path, so that restoring it later carries its id
+            claimed = ledger.claim_deleted(self._mirror(where) if where.trashed
+                                           else op.new_path, explicit)
             restored = claimed is not None
             derived = claimed.derived_id if claimed else ledger.mint(op.new_path)
             published = False if front.broken else published_at(front, where, moment, self.rules)
