@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
-COMMANDS = ("demo", "events", "init", "check")
+COMMANDS = ("demo", "events", "init", "check", "scan")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

@@ -1,0 +1,101 @@
+"""`cometwatch scan`: one pass (derive, store, send what is due), then exit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "scan", help="one pass: derive new events, store them, send what is due",
+        description="Derive the events of the commits since the last scan (and the scheduled "
+                    "publishes and expiries that fell due), store them with the new cursor in "
+                    "one transaction, send what is due, and exit: for cron and git hooks. The "
+                    "first scan of a repository takes the tip as its baseline and sends nothing, "
+                    "unless --all or --since asks for a backfill. While `cometwatch run` is "
+                    "delivering from the same state, scan only stores and leaves the sending to "
+                    "it.")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--all", action="store_true",
+                       help="backfill: the events of the whole history (each stored once)")
+    group.add_argument("--since", metavar="REV", help="backfill: the events after REV")
+    parser.add_argument("--no-deliver", action="store_true",
+                        help="store the events and deliveries, send nothing")
+    parser.add_argument("--wait", action="store_true",
+                        help="keep sending until nothing is due any more, coalescing windows "
+                             "included (retries scheduled later are left for later)")
+    parser.add_argument("--timeout", metavar="S",
+                        help="stop sending after this long (seconds, or 30s, 5m)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import time
+
+    from cometwatch.config import load_config, parse_duration
+    from cometwatch.errors import UsageError
+    from cometwatch.progress import Progress
+    from cometwatch.scanner import Scanner
+    from cometwatch.source import Source
+    from cometwatch.store import Store
+
+    timeout = None
+    if args.timeout is not None:
+        try:
+            timeout = parse_duration(args.timeout)
+        except ValueError:
+            raise UsageError(f"--timeout {args.timeout!r}: not a duration (use 30, 30s or "
+                             "5m)") from None
+    config = load_config(args.config)
+    log = logging.getLogger("cometwatch")
+    for warning in config.warnings:
+        log.warning("%s", warning)
+    backfill = "all" if args.all else args.since
+    with Source.open(config) as source:
+        path = Store.default_path(config, source.repo)
+        with Store.open(path) as store:
+            scanner = Scanner(config, store, source)
+            long_read = backfill is not None or store.cursor(source.branch) is None
+            progress = Progress(None, "reading history") if long_read else None
+            try:
+                result = scanner.scan(time.time(), backfill, progress)
+            finally:
+                if progress is not None:
+                    progress.close()
+    where = f"{source.branch} at {(result.cursor or '')[:12]}"
+    if result.baseline:
+        print(f"baseline: {where} ({result.commits} commits read); nothing sent "
+              "(`cometwatch scan --all` or `--since REV` backfills)")
+    elif result.commits or result.events:
+        print(f"{where}: {result.commits} commits, {result.events} events, "
+              f"{result.deliveries} deliveries")
+    else:
+        print(f"{where}: nothing new")
+    if args.no_deliver or not any(hook.enabled for hook in config.webhooks):
+        return 0
+    return _send(config, path, args.wait, timeout)
+
+
+def _send(config: Any, path: Any, wait: bool, timeout: float | None) -> int:
+    from cometwatch.delivery import Sender
+    from cometwatch.dispatcher import Dispatcher
+
+    sender = Sender()
+    dispatcher = Dispatcher(config, path, sender)
+    try:
+        sent = dispatcher.drain(timeout) if wait else dispatcher.send_due_once(timeout)
+    finally:
+        dispatcher.close()
+        sender.close()
+    if dispatcher.busy:
+        print("another cometwatch process (the daemon?) is delivering from this state; it will "
+              "send them")
+    elif sent:
+        tally = ", ".join(f"{count} {status}" for status, count in
+                          sorted(dispatcher.outcomes.items()))
+        print(f"sent {sent} ({tally})")
+    sys.stdout.flush()
+    return 0

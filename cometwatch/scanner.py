@@ -1,0 +1,184 @@
+"""One pass over the watched branch: derive what happened since the cursor, store it durably.
+
+A scan reads the cursor and the ledger, runs the engine from the cursor to the tip, fires the
+scheduled transitions that fell due, and writes the events, their deliveries, the new ledger
+and the new cursor in one transaction: a crash before the commit derives the same events
+again (same ids), a crash after it finds them stored. Nothing here sends anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from cometwatch.config import Config, Webhook
+from cometwatch.engine import Engine, history
+from cometwatch.errors import StateError
+from cometwatch.identity import LEDGER_VERSION, Ledger
+from cometwatch.payload import ContentEvent
+from cometwatch.source import Source
+from cometwatch.store import CursorMoved, CursorState, Store
+
+log = logging.getLogger("cometwatch.scan")
+
+FLUSH_EVENTS = 20_000  # a long backfill is stored in steps of this many events, each atomic
+_ATTEMPTS = 3  # scans started again when another process moved the cursor meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    commits: int  # commits read
+    events: int  # new events stored
+    deliveries: int  # deliveries created (skipped ones included)
+    cursor: str | None
+    baseline: bool  # a first run: the tip became the cursor, nothing is sent
+
+
+class Scanner:
+    def __init__(self, config: Config, store: Store, source: Source) -> None:
+        self._config = config
+        self._store = store
+        self._source = source
+        # The engine after the last scan, and the cursor generation it matches: a daemon does
+        # not read and parse its ledger again for every commit.
+        self._engine: Engine | None = None
+        self._generation: int | None = None
+
+    @property
+    def branch(self) -> str:
+        return self._source.branch
+
+    def reload(self, config: Config) -> None:
+        if config.repository.rules != self._config.repository.rules:
+            self._forget()
+        self._config = config
+
+    def next_timer(self) -> float | None:
+        """The nearest scheduled publish or expiry moment, as of the last scan."""
+        if self._engine is not None:
+            return self._engine.next_timer()
+        state = self._store.cursor(self.branch)
+        return state.next_timer if state else None
+
+    def scan(self, now: float, backfill: str | None = None,
+             progress: Callable[[int], None] | None = None) -> ScanResult:
+        """Derive cursor → tip and the transitions due at `now`, and store them.
+
+        `backfill`: None (from the cursor; a first run is a silent baseline), "all" (the whole
+        history) or a revision (the history after it). Events already stored are kept once.
+        Raises RepositoryError when the branch is missing; nothing is written then.
+        """
+        tip = self._source.tip_or_fail()
+        for _ in range(_ATTEMPTS):
+            try:
+                return self._scan(now, tip, backfill, progress)
+            except CursorMoved:
+                log.info("another cometwatch process advanced the cursor of %s; deriving again",
+                         self.branch)
+                self._forget()
+            except BaseException:
+                self._forget()  # the cached engine may have run ahead of what is stored
+                raise
+        raise StateError(f"the cursor of {self.branch!r} keeps moving under this scan: is "
+                         "another cometwatch scanning the same state file in a loop?")
+
+    # -- the pass -------------------------------------------------------------------------
+
+    def _scan(self, now: float, tip: str, backfill: str | None,
+              progress: Callable[[int], None] | None) -> ScanResult:
+        repo, rules = self._source.repo, self._config.repository.rules
+        state = self._store.cursor(self.branch)
+        if backfill is None and state is None:
+            return self._baseline(now, tip, progress)
+        expected = state.generation if state else None
+        base: str | None
+        if backfill is None:
+            assert state is not None
+            engine, base = self._engine_at(state), state.commit
+            due = engine.next_timer()
+            if base == tip and (due is None or due > now):
+                self._store.touch(self.branch, now)
+                return ScanResult(0, 0, 0, tip, False)
+        else:
+            # A backfill starts from an empty ledger, built silently up to its base, so its
+            # ids are exactly those of `cometwatch events --all`.
+            warnings = _Warnings(quiet=True)
+            engine = Engine(rules, warn=warnings)
+            base = None if backfill == "all" else repo.resolve_or_fail(backfill)
+            if base is not None:
+                for _ in history(repo, engine, None, base, progress):
+                    pass
+            warnings.quiet = False
+        commits = stored = created = 0
+        batch: list[ContentEvent] = []
+        for save in history(repo, engine, base, tip, progress):
+            commits += 1
+            batch.extend(save.events)
+            if len(batch) >= FLUSH_EVENTS:
+                events, deliveries, expected = self._save(expected, save.commit, engine, batch,
+                                                          now)
+                stored, created, batch = stored + events, created + deliveries, []
+        batch.extend(engine.advance(now))
+        events, deliveries, _ = self._save(expected, tip, engine, batch, now)
+        return ScanResult(commits, stored + events, created + deliveries, tip, False)
+
+    def _baseline(self, now: float, tip: str,
+                  progress: Callable[[int], None] | None) -> ScanResult:
+        warnings = _Warnings(quiet=True)
+        engine = Engine(self._config.repository.rules, warn=warnings)
+        commits = sum(1 for _ in history(self._source.repo, engine, None, tip, progress))
+        engine.advance(now)  # transitions already past belong to the baseline, not the news
+        warnings.quiet = False
+        self._save(None, tip, engine, [], now)
+        return ScanResult(commits, 0, 0, tip, True)
+
+    def _save(self, expected: int | None, commit: str, engine: Engine,
+              events: list[ContentEvent], now: float) -> tuple[int, int, int]:
+        hooks = [hook for hook in self._config.webhooks if hook.enabled]
+        windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
+                               else hook.max_wait)
+                   for hook in hooks if hook.coalesce}
+        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.to_json(),
+                                      engine.next_timer(), events, _routes(events, hooks),
+                                      windows, now)
+        self._engine, self._generation = engine, saved.generation
+        return saved.events, saved.deliveries, saved.generation
+
+    def _engine_at(self, state: CursorState) -> Engine:
+        if self._engine is not None and self._generation == state.generation:
+            return self._engine
+        data = self._store.ledger(self.branch) or {}
+        if int(data.get("version", 0)) > LEDGER_VERSION:
+            raise StateError(f"{self._store.path}: the ledger of {self.branch!r} was written by "
+                             "a newer cometwatch; upgrade cometwatch")
+        try:
+            ledger = Ledger.from_json(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"{self._store.path}: the stored ledger of {self.branch!r} cannot "
+                             f"be read ({exc}); move the state file away and scan again") from exc
+        self._engine, self._generation = Engine(self._config.repository.rules, ledger), \
+            state.generation
+        return self._engine
+
+    def _forget(self) -> None:
+        self._engine, self._generation = None, None
+
+
+def _routes(events: list[ContentEvent], hooks: list[Webhook]) -> Iterator[tuple[str, str]]:
+    """(event id, webhook name) for every webhook that wants the event, in derivation order."""
+    for event in events:
+        for hook in hooks:
+            if hook.wants(event.name, event.collection):
+                yield event.event_id, hook.name
+
+
+class _Warnings:
+    """The engine's warnings: quiet while it rebuilds the ledger over old history (its broken
+    files were news long ago), logged again once it reaches what is new."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        log.log(logging.DEBUG if self.quiet else logging.WARNING, "%s", message)

@@ -1,0 +1,169 @@
+-- The store's statements, one under each `-- name:` line (cometwatch.store runs them).
+
+-- name: cursor
+SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at
+FROM cursors WHERE branch = ?;
+
+-- name: cursors
+SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at
+FROM cursors ORDER BY branch;
+
+-- name: ledger
+SELECT ledger FROM cursors WHERE branch = ?;
+
+-- name: generation
+SELECT generation FROM cursors WHERE branch = ?;
+
+-- name: touch
+UPDATE cursors SET scanned_at = ? WHERE branch = ?;
+
+-- name: save_cursor
+INSERT INTO cursors (branch, commit_sha, ledger, generation, next_timer, scanned_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (branch) DO UPDATE SET
+    commit_sha = excluded.commit_sha, ledger = excluded.ledger,
+    generation = excluded.generation, next_timer = excluded.next_timer,
+    scanned_at = excluded.scanned_at, updated_at = excluded.updated_at;
+
+-- name: insert_event
+INSERT OR IGNORE INTO events
+    (event_id, name, occurred_at, collection, entry_id, slug, commit_sha, path, stored_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: last_event
+SELECT coalesce(max(id), 0) FROM events;
+
+-- name: insert_delivery
+-- Only events this scan stored (rows past the last one before it) get deliveries: an event a
+-- backfill derives again was delivered (or purged) already.
+INSERT OR IGNORE INTO deliveries
+    (event, webhook, entry_id, status, next_at, last_error, created_at, updated_at)
+SELECT id, ?, entry_id, ?, ?, ?, ?, ? FROM events WHERE event_id = ? AND id > ?;
+
+-- name: coalesce_window
+-- A coalescing webhook's fresh deliveries fall due together: a window after the newest, but
+-- no later than max_wait after the oldest.
+UPDATE deliveries
+SET next_at = min(:due, (SELECT min(updated_at) FROM deliveries
+                         WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL)
+                        + :max_wait)
+WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL;
+
+-- name: due
+-- Due open deliveries heading their entry's queue: no earlier delivery of the same entry to
+-- the same webhook is still open (pending or waiting for a retry).
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE d.webhook = ? AND d.next_at <= ?
+  AND NOT EXISTS (SELECT 1 FROM deliveries AS p
+                  WHERE p.webhook = d.webhook AND p.entry_id = d.entry_id
+                    AND p.next_at IS NOT NULL AND p.id < d.id)
+ORDER BY d.next_at, d.id
+LIMIT ?;
+
+-- name: latest_open
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE d.webhook = ? AND d.next_at IS NOT NULL
+ORDER BY d.id DESC
+LIMIT 1;
+
+-- name: next_due
+SELECT min(next_at) FROM deliveries WHERE next_at > ? AND webhook IN (/*names*/);
+
+-- name: next_fresh
+SELECT min(next_at) FROM deliveries
+WHERE next_at > ? AND status = 'pending' AND webhook IN (/*names*/);
+
+-- name: coalesce
+UPDATE deliveries
+SET status = 'coalesced', next_at = NULL, coalesced_into = ?, updated_at = ?
+WHERE webhook = ? AND next_at IS NOT NULL AND id < ?;
+
+-- name: insert_attempt
+INSERT INTO attempts (delivery, started_at, code, duration, error, answer)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: settle
+-- A delivery settled while its attempt was in flight (skipped: its webhook was disabled)
+-- stays settled unless the attempt succeeded.
+UPDATE deliveries
+SET status = CASE WHEN next_at IS NULL AND :status != 'ok' THEN status ELSE :status END,
+    next_at = CASE WHEN next_at IS NULL AND :status != 'ok' THEN NULL ELSE :next_at END,
+    attempts = attempts + 1, last_code = :code, last_error = :error, updated_at = :at
+WHERE id = :id;
+
+-- name: webhook_success
+INSERT INTO webhooks (name, last_success) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    last_success = max(coalesce(last_success, 0), excluded.last_success), failing_since = NULL
+RETURNING name, disabled_at, disabled_reason, failing_since, last_success;
+
+-- name: webhook_failure
+INSERT INTO webhooks (name, failing_since) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET failing_since = coalesce(failing_since, excluded.failing_since)
+RETURNING name, disabled_at, disabled_reason, failing_since, last_success;
+
+-- name: webhook_states
+SELECT name, disabled_at, disabled_reason, failing_since, last_success
+FROM webhooks ORDER BY name;
+
+-- name: disabled_names
+SELECT name FROM webhooks WHERE disabled_at IS NOT NULL;
+
+-- name: disable_webhook
+INSERT INTO webhooks (name, disabled_at, disabled_reason) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason;
+
+-- name: skip_open
+UPDATE deliveries SET status = 'skipped', next_at = NULL, last_error = ?, updated_at = ?
+WHERE webhook = ? AND next_at IS NOT NULL;
+
+-- name: enable_webhook
+UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL
+WHERE name = ? AND disabled_at IS NOT NULL;
+
+-- name: deliveries
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE (:hook IS NULL OR d.webhook = :hook) AND (:status IS NULL OR d.status = :status)
+ORDER BY d.id DESC
+LIMIT :limit;
+
+-- name: delivery
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE d.id = ?;
+
+-- name: attempts
+SELECT started_at, code, duration, error, answer FROM attempts WHERE delivery = ? ORDER BY id;
+
+-- name: counts
+SELECT webhook, status, count(*) FROM deliveries GROUP BY webhook, status ORDER BY webhook;
+
+-- name: replay
+UPDATE deliveries
+SET status = 'pending', next_at = ?, retry_base = attempts, coalesced_into = NULL,
+    updated_at = ?
+WHERE id = ?;
+
+-- name: recover
+UPDATE deliveries
+SET status = 'pending', next_at = ?, retry_base = attempts, updated_at = ?
+WHERE webhook = ? AND status IN ('dead', 'skipped') AND created_at >= ?;
+
+-- name: purge_attempts
+DELETE FROM attempts
+WHERE delivery IN (SELECT id FROM deliveries WHERE next_at IS NULL AND updated_at < ?);
+
+-- name: purge_deliveries
+DELETE FROM deliveries WHERE next_at IS NULL AND updated_at < ?;

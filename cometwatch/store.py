@@ -1,0 +1,428 @@
+"""The state store: the only module that imports sqlite3.
+
+One SQLite file in WAL mode holds, per branch, the cursor and the engine's ledger, and the
+outbox: events, one delivery per (event, webhook), every attempt, and the webhooks' own state
+(disabled by a 410). A scan writes its events, deliveries, ledger and cursor in one
+transaction, so a crash at any moment loses nothing and derives nothing twice.
+
+A delivery is open while `next_at` is set (pending, or failed and waiting for its retry);
+settling it (ok, dead, skipped, coalesced) clears `next_at`, so the dispatcher's queries only
+touch the open rows through partial indexes, however long the history grows.
+
+One Store is one connection: use it from one thread at a time (the dispatcher's threads each
+open their own). The schema is versioned with PRAGMA user_version; a database written by a
+newer cometwatch is refused, never downgraded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cometwatch.errors import StateError
+from cometwatch.sql import MIGRATIONS, QUERIES
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
+    from cometwatch.gitrepo import Repository
+    from cometwatch.payload import ContentEvent
+
+SCHEMA_VERSION = len(MIGRATIONS)
+ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its first attempt (or a manual replay)
+    FAILED = "failed"  # an attempt failed; the next one is scheduled
+    OK = "ok"
+    DEAD = "dead"  # no attempts left (or 410 Gone); kept for `redeliver`
+    SKIPPED = "skipped"  # its webhook was disabled
+    COALESCED = "coalesced"  # superseded by a later delivery of a coalescing webhook
+
+
+OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class CursorState:
+    branch: str
+    commit: str
+    generation: int  # +1 per write: a scan derived from an older one must start again
+    next_timer: float | None
+    scanned_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    webhook: str
+    status: DeliveryStatus
+    next_at: float | None
+    attempts: int
+    retry_base: int  # attempts made before the last replay: the schedule restarts there
+    last_code: int | None
+    last_error: str | None
+    coalesced_into: int | None
+    created_at: float
+    updated_at: float
+    event: ContentEvent
+
+    @property
+    def tries(self) -> int:
+        """Attempts made since the delivery was created or last replayed."""
+        return self.attempts - self.retry_base
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    started_at: float
+    code: int | None  # HTTP status; None when no answer came
+    duration: float
+    error: str | None
+    answer: bytes  # the first 4 KiB of the answer body
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookState:
+    name: str
+    disabled_at: float | None
+    disabled_reason: str | None
+    failing_since: float | None  # first failure since the last success
+    last_success: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedScan:
+    events: int  # new event rows (the others were already stored)
+    deliveries: int
+    generation: int
+
+
+class CursorMoved(StateError):
+    """Another process advanced the cursor since it was read: derive again from the new one."""
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, create: bool = True) -> Store:
+        """Open (and create or migrate) the database at `path`."""
+        if not create and not path.exists():
+            raise StateError(f"{path}: no state yet (run `cometwatch scan` first)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30.0, isolation_level=None,
+                                         check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+        store = cls(connection, path)
+        try:
+            with store._guard("open"):
+                connection.execute("PRAGMA journal_mode = WAL")
+                # NORMAL in WAL mode: a crash of the process loses nothing; a power loss may
+                # undo the last transactions, cursor and events together.
+                connection.execute("PRAGMA synchronous = NORMAL")
+                connection.execute("PRAGMA foreign_keys = ON")
+                store._migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    @staticmethod
+    def default_path(config: Config, repo: Repository,
+                     environ: Mapping[str, str] | None = None) -> Path:
+        """`[state] path`, else $STATE_DIRECTORY/state.db under systemd, else
+        <git dir>/cometwatch/state.db (the common git dir: worktrees share one state)."""
+        if config.state_path is not None:
+            return config.state_path
+        env = os.environ if environ is None else environ
+        state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
+        if state_dir:
+            return Path(state_dir) / "state.db"
+        return repo.common_dir / "cometwatch" / "state.db"
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StateError(f"{self.path}: written by a newer cometwatch (schema {version}; "
+                             f"this one knows up to {SCHEMA_VERSION}): upgrade cometwatch, or "
+                             "set [state] path to another file")
+        if version == SCHEMA_VERSION:
+            return
+        with self._write():
+            version = self.schema_version  # another process may have migrated meanwhile
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: {doing} failed: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so it never fails half-way on a lock."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _rows(self, name: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        with self._guard(name.replace("_", " ")):
+            return self._db.execute(QUERIES[name], params).fetchall()
+
+    # -- cursor and ledger ----------------------------------------------------------------
+
+    def cursor(self, branch: str) -> CursorState | None:
+        rows = self._rows("cursor", (branch,))
+        return _cursor(rows[0]) if rows else None
+
+    def cursors(self) -> list[CursorState]:
+        return [_cursor(row) for row in self._rows("cursors")]
+
+    def ledger(self, branch: str) -> dict[str, Any] | None:
+        """The engine's ledger as stored with the cursor (JSON data for Ledger.from_json)."""
+        rows = self._rows("ledger", (branch,))
+        if not rows:
+            return None
+        try:
+            data = json.loads(zlib.decompress(rows[0][0]))
+        except (zlib.error, ValueError) as exc:
+            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
+                             "move the state file away and run `cometwatch scan` again") from exc
+        if not isinstance(data, dict):
+            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged")
+        return data
+
+    def touch(self, branch: str, now: float) -> None:
+        """A scan found nothing new: only the time of the last scan changes."""
+        with self._guard("recording the scan time"), self._write() as db:
+            db.execute(QUERIES["touch"], (now, branch))
+
+    def save_scan(self, branch: str, expected: int | None, commit: str,
+                  ledger: Mapping[str, Any], next_timer: float | None,
+                  events: Sequence[ContentEvent], routes: Iterable[tuple[str, str]],
+                  windows: Mapping[str, tuple[float, float]], now: float) -> SavedScan:
+        """Store a scan in one transaction: the events, a delivery per (event id, webhook
+        name) route, the ledger and the cursor. An event id already stored is kept as it was
+        and gets no deliveries: nothing is delivered twice.
+
+        `expected` is the cursor generation the scan started from (None: no cursor); if the
+        stored one differs, nothing is written and CursorMoved is raised. `windows` holds the
+        coalescing webhooks' (window, max_wait): their fresh deliveries all become due together,
+        `window` after the newest, but no later than `max_wait` after the oldest.
+        """
+        blob = zlib.compress(json.dumps(ledger, separators=(",", ":")).encode("utf-8"), 6)
+        with self._guard("storing the scan"), self._write() as db:
+            row = db.execute(QUERIES["generation"], (branch,)).fetchone()
+            found = None if row is None else int(row[0])
+            if found != expected:
+                raise CursorMoved(f"the cursor of {branch!r} moved during the scan")
+            floor = int(db.execute(QUERIES["last_event"]).fetchone()[0])
+            added = db.executemany(QUERIES["insert_event"], (
+                (e.event_id, e.name, e.occurred_at, e.collection, e.entry_id, e.slug, e.commit,
+                 e.path, now) for e in events)).rowcount
+            disabled = {name for (name,) in db.execute(QUERIES["disabled_names"])}
+            touched: set[str] = set()
+
+            def rows() -> Iterator[tuple[Any, ...]]:
+                for event_id, hook in routes:
+                    touched.add(hook)
+                    if hook in disabled:
+                        yield (hook, DeliveryStatus.SKIPPED.value, None, "webhook disabled",
+                               now, now, event_id, floor)
+                    else:
+                        due = now + windows[hook][0] if hook in windows else now
+                        yield (hook, DeliveryStatus.PENDING.value, due, None, now, now, event_id,
+                               floor)
+
+            created = db.executemany(QUERIES["insert_delivery"], rows()).rowcount
+            for hook in sorted(touched & windows.keys()):
+                window, max_wait = windows[hook]
+                db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": now + window,
+                                                        "max_wait": max_wait})
+            generation = (found or 0) + 1
+            db.execute(QUERIES["save_cursor"], (branch, commit, blob, generation, next_timer,
+                                                now, now))
+        return SavedScan(max(added, 0), max(created, 0), generation)
+
+    # -- dispatching ----------------------------------------------------------------------
+
+    def due(self, webhook: str, now: float, limit: int) -> list[Delivery]:
+        """Open deliveries of `webhook` due at `now` that head their entry's queue (no earlier
+        open delivery of the same entry to this webhook), earliest first."""
+        return [_delivery(row) for row in self._rows("due", (webhook, now, limit))]
+
+    def latest_open(self, webhook: str) -> Delivery | None:
+        rows = self._rows("latest_open", (webhook,))
+        return _delivery(rows[0]) if rows else None
+
+    def next_due(self, webhooks: Sequence[str], after: float,
+                 fresh_only: bool = False) -> float | None:
+        """The earliest moment after `after` at which an open delivery of these webhooks falls
+        due; with `fresh_only`, only deliveries not attempted yet (a coalescing window)."""
+        if not webhooks:
+            return None
+        marks = ",".join("?" * len(webhooks))
+        query = QUERIES["next_fresh" if fresh_only else "next_due"].replace("/*names*/", marks)
+        with self._guard("finding the next due delivery"):
+            row = self._db.execute(query, (after, *webhooks)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def coalesce(self, webhook: str, into: int, now: float) -> int:
+        """Settle the open deliveries of `webhook` older than `into` as coalesced into it."""
+        with self._guard("coalescing deliveries"), self._write() as db:
+            return int(db.execute(QUERIES["coalesce"], (into, now, webhook, into)).rowcount)
+
+    def record(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus,
+               next_at: float | None) -> WebhookState:
+        """Record one attempt and the delivery's new state; returns its webhook's state."""
+        ok = status is DeliveryStatus.OK
+        with self._guard("recording an attempt"), self._write() as db:
+            db.execute(QUERIES["insert_attempt"], (delivery.id, attempt.started_at, attempt.code,
+                                                   attempt.duration, attempt.error,
+                                                   attempt.answer[:ANSWER_BYTES]))
+            db.execute(QUERIES["settle"], {"status": status.value, "next_at": next_at,
+                                           "code": attempt.code,
+                                           "error": None if ok else attempt.error,
+                                           "at": attempt.started_at + attempt.duration,
+                                           "id": delivery.id})
+            when = attempt.started_at
+            row = db.execute(QUERIES["webhook_success" if ok else "webhook_failure"],
+                             (delivery.webhook, when)).fetchone()
+        return _webhook_state(row)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def webhook_states(self) -> dict[str, WebhookState]:
+        return {row[0]: _webhook_state(row) for row in self._rows("webhook_states")}
+
+    def disabled_webhooks(self) -> set[str]:
+        return {row[0] for row in self._rows("disabled_names")}
+
+    def disable_webhook(self, name: str, reason: str, now: float) -> int:
+        """Disable a webhook; its open deliveries become skipped. Returns how many."""
+        with self._guard("disabling a webhook"), self._write() as db:
+            db.execute(QUERIES["disable_webhook"], (name, now, reason))
+            return int(db.execute(QUERIES["skip_open"], (f"webhook disabled: {reason}", now,
+                                                         name)).rowcount)
+
+    def enable_webhook(self, name: str) -> bool:
+        """Enable a webhook again; False when it was not disabled."""
+        with self._guard("enabling a webhook"), self._write() as db:
+            return int(db.execute(QUERIES["enable_webhook"], (name,)).rowcount) > 0
+
+    # -- inspecting and replaying ---------------------------------------------------------
+
+    def deliveries(self, webhook: str | None = None, status: DeliveryStatus | None = None,
+                   limit: int = 50) -> list[Delivery]:
+        """The newest deliveries first, optionally of one webhook and in one state."""
+        rows = self._rows("deliveries", {"hook": webhook, "status": status and status.value,
+                                         "limit": limit})
+        return [_delivery(row) for row in rows]
+
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        rows = self._rows("delivery", (delivery_id,))
+        return _delivery(rows[0]) if rows else None
+
+    def attempts(self, delivery_id: int) -> list[Attempt]:
+        return [Attempt(row[0], row[1], row[2], row[3], bytes(row[4]))
+                for row in self._rows("attempts", (delivery_id,))]
+
+    def counts(self) -> dict[str, dict[DeliveryStatus, int]]:
+        """Deliveries per webhook and state."""
+        out: dict[str, dict[DeliveryStatus, int]] = {}
+        for hook, status, count in self._rows("counts"):
+            out.setdefault(hook, {})[DeliveryStatus(status)] = int(count)
+        return out
+
+    def replay(self, delivery_ids: Iterable[int], now: float) -> list[int]:
+        """Open these deliveries again, due now, with a fresh retry schedule; returns the ids
+        found (the others do not exist, or were purged)."""
+        ids = list(dict.fromkeys(delivery_ids))
+        with self._guard("replaying deliveries"), self._write() as db:
+            found = [i for i in ids if db.execute(QUERIES["replay"], (now, now, i)).rowcount]
+        return found
+
+    def recover(self, webhook: str, since: float, now: float) -> int:
+        """Open again every dead or skipped delivery of `webhook` created at or after `since`."""
+        with self._guard("recovering deliveries"), self._write() as db:
+            return int(db.execute(QUERIES["recover"], (now, now, webhook, since)).rowcount)
+
+    def purge(self, before: float) -> int:
+        """Forget settled deliveries (and their attempts) last changed before `before`. Events
+        stay: their ids keep a later backfill from deriving them twice."""
+        with self._guard("purging old deliveries"), self._write() as db:
+            db.execute(QUERIES["purge_attempts"], (before,))
+            return int(db.execute(QUERIES["purge_deliveries"], (before,)).rowcount)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A migration's statements, one by one: executescript would commit the transaction
+    the migration runs in."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if any(line.strip() and not line.strip().startswith("--")
+           for line in pending.splitlines()):
+        raise StateError(f"unterminated statement in a migration: {pending.strip()[:60]}")
+
+
+# -- rows into models (here only) ---------------------------------------------------------
+
+def _cursor(row: Any) -> CursorState:
+    return CursorState(row[0], row[1], int(row[2]), row[3], float(row[4]), float(row[5]))
+
+
+def _webhook_state(row: Any) -> WebhookState:
+    return WebhookState(row[0], row[1], row[2], row[3], row[4])
+
+
+def _delivery(row: Any) -> Delivery:
+    from cometwatch.payload import ContentEvent
+
+    event = ContentEvent(row[11], row[12], int(row[13]), row[14], row[15], row[16], row[17],
+                         row[18])
+    return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
+                    int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)

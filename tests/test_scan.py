@@ -1,0 +1,309 @@
+"""Scanning real repositories into the state store: baseline, backfill, ids, timers, races."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Site, post
+
+from cometwatch import scanner as scanner_module
+from cometwatch.cli import main
+from cometwatch.config import Config, load_config
+from cometwatch.errors import RepositoryError
+from cometwatch.scanner import Scanner
+from cometwatch.source import Source
+from cometwatch.store import DeliveryStatus, Store
+
+SECRET = "s3cret-value-that-must-never-be-stored"
+HOOKS = f"""
+[[webhooks]]
+name = "all"
+url = "http://127.0.0.1:9/all-token-in-path"
+secret = "{SECRET}"
+
+[[webhooks]]
+name = "builds"
+url = "http://127.0.0.1:9/build"
+secret = "{SECRET}"
+events = ["content.published", "content.unpublished"]
+collections = ["posts"]
+
+[[webhooks]]
+name = "off"
+url = "http://127.0.0.1:9/off"
+secret = "{SECRET}"
+enabled = false
+"""
+
+
+class Rig:
+    """A site, a config file beside it, and scanners over one state file."""
+
+    def __init__(self, site: Site, tmp_path: Path, hooks: str = HOOKS, extra: str = "") -> None:
+        self.site = site
+        self.config_file = tmp_path / "webhooks.toml"
+        self.state = tmp_path / "state" / "state.db"
+        self.config_file.write_text(f'[repository]\npath = "{site.root}"\n{extra}\n'
+                                    f'[state]\npath = "{self.state}"\n{hooks}')
+        self.config: Config = load_config(str(self.config_file))
+
+    def scanner(self) -> Scanner:
+        store = Store.open(self.state)
+        return Scanner(self.config, store, Source.open(self.config))
+
+    def scan(self, now: float | None = None, backfill: str | None = None
+             ) -> scanner_module.ScanResult:
+        scanner = self.scanner()
+        try:
+            return scanner.scan(now if now is not None else self.site.clock + 1, backfill)
+        finally:
+            scanner._store.close()
+            scanner._source.close()
+
+    def store(self) -> Store:
+        return Store.open(self.state)
+
+    def stored(self, hook: str = "all") -> list[tuple[str, str, str]]:
+        """(event id, event name, slug) delivered to `hook`, oldest first."""
+        with self.store() as store:
+            rows = store.deliveries(webhook=hook, limit=100_000)
+        return [(d.event.event_id, d.event.name, d.event.slug) for d in reversed(rows)]
+
+    def events_all(self, capsysbinary: pytest.CaptureFixture[bytes], *args: str
+                   ) -> list[tuple[str, str, str]]:
+        """What `cometwatch events --with-ids` prints: (event id, event name, slug)."""
+        capsysbinary.readouterr()
+        root = logging.getLogger("cometwatch")
+        handlers, propagate = root.handlers[:], root.propagate
+        try:
+            assert main(["--config", str(self.config_file), "events", "--with-ids", *args]) == 0
+        finally:  # main() logs to the captured stderr, which ends with this test
+            root.handlers[:], root.propagate = handlers, propagate
+        out = []
+        for line in capsysbinary.readouterr().out.decode().splitlines():
+            event_id, _commit, payload = line.split(" ", 2)
+            data = json.loads(payload)
+            out.append((event_id, data["event"], data["data"]["slug"]))
+        return out
+
+
+@pytest.fixture
+def rig(site: Site, tmp_path: Path) -> Rig:
+    site.write("posts/first.md", post("title: First"))
+    site.write("about.md", post("title: About"))
+    site.commit("start")
+    return Rig(site, tmp_path)
+
+
+def test_the_first_scan_is_a_silent_baseline_at_the_tip(rig: Rig) -> None:
+    result = rig.scan()
+    assert result.baseline and result.events == 0 and result.deliveries == 0
+    assert result.cursor == rig.site.head()
+    with rig.store() as store:
+        state = store.cursor("main")
+        assert state is not None and state.commit == rig.site.head()
+        assert store.deliveries() == []
+
+
+def test_new_commits_give_one_delivery_per_webhook_that_wants_the_event(rig: Rig) -> None:
+    rig.scan()
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.write("pages/draft.md", post("title: Draft\ndraft: true"))
+    rig.site.commit("two more")
+    result = rig.scan()
+    assert (result.commits, result.events, result.deliveries) == (1, 3, 4)
+    assert [name for _, name, _ in rig.stored("all")] == [
+        "content.created", "content.created", "content.published"]
+    assert rig.stored("builds") == [rig.stored("all")[2]]  # published, in posts
+    assert rig.stored("off") == []
+
+
+def test_a_second_scan_with_nothing_new_stores_nothing(rig: Rig) -> None:
+    rig.scan()
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.commit()
+    rig.scan()
+    again = rig.scan()
+    assert (again.commits, again.events, again.deliveries, again.baseline) == (0, 0, 0, False)
+    assert len(rig.stored()) == 2
+
+
+def test_a_backfill_of_all_history_stores_exactly_what_events_all_prints(
+        rig: Rig, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    rig.site.move("posts/first.md", "posts/renamed.md")
+    rig.site.commit("rename")
+    rig.site.remove("about.md")
+    rig.site.commit("remove")
+    result = rig.scan(backfill="all")
+    assert not result.baseline and result.commits == 3
+    assert rig.stored() == rig.events_all(capsysbinary, "--all")
+
+
+def test_a_backfill_since_a_revision_matches_events_since(
+        rig: Rig, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    base = rig.site.head()
+    rig.site.move("posts/first.md", "posts/renamed.md")
+    rig.site.commit("rename")
+    rig.site.write("posts/renamed.md", post("title: First\ndraft: true"))
+    rig.site.commit("unpublish")
+    rig.scan(backfill=base)
+    expected = rig.events_all(capsysbinary, "--since", base)
+    assert [name for _, name, _ in expected] == ["content.updated", "content.updated",
+                                                 "content.unpublished"]
+    assert rig.stored() == expected
+
+
+def test_scans_run_commit_by_commit_give_the_ids_of_one_pass_over_history(
+        rig: Rig, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    rig.scan()  # baseline after the first commit
+    rig.site.move("posts/first.md", "posts/moved.md")
+    rig.site.commit()
+    rig.scan()
+    rig.site.remove("posts/moved.md")
+    rig.site.commit()
+    rig.scan()
+    rig.site.write("posts/moved.md", post("title: First"))  # a re-add restores the old id
+    rig.site.commit()
+    rig.scan()
+    assert rig.stored() == rig.events_all(capsysbinary, "--since", "HEAD~3")
+    assert [name for _, name, _ in rig.stored()][-2:] == ["content.restored",
+                                                          "content.published"]
+
+
+def test_a_scheduled_publish_is_stored_when_its_moment_has_passed(rig: Rig) -> None:
+    rig.scan()
+    when = rig.site.clock + 3600
+    stamp = subprocess.run(["date", "-u", "-d", f"@{when}", "+%Y-%m-%dT%H:%M:%SZ"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    rig.site.write("posts/later.md", post(f"title: Later\npublishDate: {stamp}"))
+    rig.site.commit()
+    rig.scan(now=rig.site.clock + 10)
+    assert [name for _, name, _ in rig.stored()] == ["content.created"]
+    scanner = rig.scanner()
+    assert scanner.next_timer() == when
+    result = scanner.scan(when + 5)
+    assert (result.commits, result.events) == (0, 1)
+    with rig.store() as store:
+        published = store.deliveries(webhook="builds")[0].event
+    assert (published.name, published.occurred_at, published.commit) == (
+        "content.published", when, f"at:{when}")
+    assert scanner.next_timer() is None
+
+
+def test_a_missing_branch_is_a_repository_error_and_changes_nothing(rig: Rig) -> None:
+    rig.scan()
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.commit()
+    scanner = rig.scanner()
+    rig.site.git("branch", "-m", "main", "renamed")
+    with pytest.raises(RepositoryError, match="does not exist"):
+        scanner.scan(rig.site.clock)
+    rig.site.git("branch", "-m", "renamed", "main")
+    assert scanner.scan(rig.site.clock).events == 2
+
+
+def test_a_force_push_is_one_save_from_the_old_tree_to_the_new(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.site.write("posts/doomed.md", post("title: Doomed", "doomed " * 50))
+    rig.site.commit()
+    rig.scan()
+    rig.site.git("reset", "-q", "--hard", "HEAD~1")
+    rig.site.write("posts/instead.md", post("title: Instead", "something else " * 50))
+    rig.site.commit("rewritten")
+    with caplog.at_level(logging.WARNING, logger="cometwatch"):
+        result = rig.scan()
+    assert result.commits == 1
+    assert "history was rewritten" in caplog.text
+    assert sorted((name, slug) for _, name, slug in rig.stored()) == [
+        ("content.created", "instead"), ("content.deleted", "doomed"),
+        ("content.published", "instead"), ("content.unpublished", "doomed")]
+
+
+def test_two_scanners_racing_on_one_state_file_store_each_event_once(rig: Rig) -> None:
+    rig.scan()
+    first, second = rig.scanner(), rig.scanner()
+    first.scan(rig.site.clock)
+    second.scan(rig.site.clock)  # both have cached the same cursor
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.commit()
+    assert first.scan(rig.site.clock).events == 2
+    assert second.scan(rig.site.clock).events == 0  # derived again from the moved cursor
+    assert len(rig.stored()) == 2
+
+
+def test_a_long_backfill_is_stored_in_atomic_steps(rig: Rig,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(5):
+        rig.site.write(f"posts/p{n}.md", post(f"title: P{n}"))
+        rig.site.commit()
+    monkeypatch.setattr(scanner_module, "FLUSH_EVENTS", 3)
+    result = rig.scan(backfill="all")
+    assert result.events == 14 and result.cursor == rig.site.head()
+    with rig.store() as store:
+        state = store.cursor("main")
+        assert state is not None and state.generation > 3
+
+
+def test_deliveries_to_a_webhook_disabled_in_the_state_are_recorded_as_skipped(
+        rig: Rig) -> None:
+    rig.scan()
+    with rig.store() as store:
+        store.disable_webhook("all", "410 Gone", 0)
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.commit()
+    rig.scan()
+    with rig.store() as store:
+        counts = store.counts()
+    assert counts["all"] == {DeliveryStatus.SKIPPED: 2}
+    assert counts["builds"] == {DeliveryStatus.PENDING: 1}
+
+
+def test_the_state_file_never_holds_a_secret_or_a_webhook_url(rig: Rig) -> None:
+    rig.scan(backfill="all")
+    stored = b"".join(path.read_bytes() for path in rig.state.parent.iterdir())
+    assert rig.stored()
+    assert SECRET.encode() not in stored
+    assert b"all-token-in-path" not in stored and b"127.0.0.1" not in stored
+
+
+# -- the command ----------------------------------------------------------------------------
+
+def cometwatch(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_scan_command_takes_a_baseline_then_stores_new_events_without_sending(
+        rig: Rig) -> None:
+    first = cometwatch("scan", config=rig.config_file)
+    assert first.returncode == 0, first.stderr
+    assert "baseline" in first.stdout
+    rig.site.write("posts/second.md", post("title: Second"))
+    rig.site.commit()
+    second = cometwatch("scan", "--no-deliver", config=rig.config_file)
+    assert second.returncode == 0, second.stderr
+    assert "2 events" in second.stdout
+    with rig.store() as store:
+        assert store.counts()["all"] == {DeliveryStatus.PENDING: 2}
+
+
+def test_scan_command_on_a_missing_branch_is_one_line_and_exit_1(rig: Rig) -> None:
+    rig.config_file.write_text(rig.config_file.read_text().replace(
+        "[repository]\n", '[repository]\nbranch = "nope"\n'))
+    result = cometwatch("scan", config=rig.config_file)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "nope" in result.stderr
+    assert not rig.state.exists() or Store.open(rig.state).cursors() == []
+
+
+def test_scan_command_refuses_a_bad_since_revision_in_one_line(rig: Rig) -> None:
+    result = cometwatch("scan", "--since", "no-such-rev", config=rig.config_file)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no-such-rev" in result.stderr

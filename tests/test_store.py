@@ -1,0 +1,275 @@
+"""The state store on real SQLite files: schema, de-duplication, order, webhook state, replay."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from cometwatch.config import Config, RepositoryConfig
+from cometwatch.errors import StateError
+from cometwatch.gitrepo import Repository
+from cometwatch.identity import Ledger
+from cometwatch.payload import ContentEvent
+from cometwatch.store import (
+    SCHEMA_VERSION,
+    Attempt,
+    CursorMoved,
+    DeliveryStatus,
+    Store,
+)
+
+NOW = 1_750_000_000.0
+
+
+def event(n: int, entry: str = "e1", name: str = "content.updated",
+          collection: str = "posts") -> ContentEvent:
+    return ContentEvent(f"evt_{n}", name, 1_700_000_000 + n, collection, entry, f"slug-{entry}",
+                        f"c{n}", f"{collection}/{entry}.md")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "state" / "state.db") as opened:
+        yield opened
+
+
+def save(store: Store, events: list[ContentEvent], hooks: tuple[str, ...] = ("a",),
+         now: float = NOW, windows: dict[str, tuple[float, float]] | None = None,
+         branch: str = "main") -> tuple[int, int]:
+    state = store.cursor(branch)
+    saved = store.save_scan(branch, state.generation if state else None, "tip", {}, None, events,
+                            [(e.event_id, h) for e in events for h in hooks], windows or {}, now)
+    return saved.events, saved.deliveries
+
+
+def attempt(code: int | None, error: str | None = None) -> Attempt:
+    return Attempt(NOW, code, 0.01, error, b"answer")
+
+
+def test_a_new_database_is_created_in_wal_mode_at_the_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "folder" / "state.db"
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_database_from_a_newer_cometwatch_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StateError, match="newer cometwatch") as caught:
+        Store.open(path)
+    assert "\n" not in str(caught.value)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+def test_a_file_that_is_not_a_database_gives_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError, match=r"state\.db") as caught:
+        Store.open(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_reading_commands_do_not_create_a_database(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="run `cometwatch scan` first"):
+        Store.open(tmp_path / "none.db", create=False)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_default_path_prefers_the_config_then_systemd_then_the_git_dir(tmp_path: Path) -> None:
+    repo_dir = tmp_path / "repo"
+    repo_dir.mkdir()
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(repo_dir)], check=True)
+    config = Config(file=None, repository=RepositoryConfig(path=repo_dir))
+    with Repository(repo_dir) as repo:
+        assert Store.default_path(config, repo, {}) == \
+            repo_dir.resolve() / ".git" / "cometwatch" / "state.db"
+        assert Store.default_path(config, repo, {"STATE_DIRECTORY": "/var/lib/cw:/other"}) == \
+            Path("/var/lib/cw/state.db")
+        chosen = Config(file=None, repository=RepositoryConfig(path=repo_dir),
+                        state_path=tmp_path / "mine.db")
+        assert Store.default_path(chosen, repo, {"STATE_DIRECTORY": "/x"}) == tmp_path / "mine.db"
+
+
+def test_an_event_id_is_stored_once_and_delivered_once_per_webhook(store: Store) -> None:
+    assert save(store, [event(1), event(2)], hooks=("a", "b")) == (2, 4)
+    assert save(store, [event(1), event(2), event(3)], hooks=("a", "b")) == (1, 2)
+    assert save(store, [event(1)], hooks=("a", "b", "c")) == (0, 0)
+    assert sum(store.counts()["a"].values()) == 3
+
+
+def test_a_scan_from_a_stale_cursor_writes_nothing(store: Store) -> None:
+    save(store, [event(1)])
+    with pytest.raises(CursorMoved):
+        store.save_scan("main", None, "other", {}, None, [event(2)], [("evt_2", "a")], {}, NOW)
+    state = store.cursor("main")
+    assert state is not None and state.commit == "tip" and state.generation == 1
+    assert [d.event.event_id for d in store.deliveries()] == ["evt_1"]
+
+
+def test_a_large_ledger_is_stored_compressed_and_read_back(store: Store, tmp_path: Path) -> None:
+    ledger = Ledger()
+    for n in range(20_000):
+        ledger.mint(f"content/posts/entry-{n:05d}.md")
+    data = ledger.to_json()
+    store.save_scan("main", None, "tip", data, None, [], [], {}, NOW)
+    assert store.ledger("main") == data
+    with sqlite3.connect(store.path) as raw:
+        size = raw.execute("SELECT length(ledger) FROM cursors").fetchone()[0]
+    import json
+
+    assert size < len(json.dumps(data)) / 3
+
+
+def test_only_the_head_of_an_entrys_queue_is_due(store: Store) -> None:
+    save(store, [event(1, "x"), event(2, "x"), event(3, "y"), event(4, "x")])
+    due = store.due("a", NOW, 10)
+    assert [d.event.event_id for d in due] == ["evt_1", "evt_3"]
+    first = due[0]
+    store.record(first, attempt(500, "HTTP 500"), DeliveryStatus.FAILED, NOW + 5)
+    assert [d.event.event_id for d in store.due("a", NOW + 1, 10)] == ["evt_3"]
+    assert [d.event.event_id for d in store.due("a", NOW + 10, 10)] == ["evt_3", "evt_1"]
+    store.record(first, attempt(None, "refused"), DeliveryStatus.DEAD, None)
+    assert [d.event.event_id for d in store.due("a", NOW, 10)] == ["evt_2", "evt_3"]
+
+
+def test_other_webhooks_queues_are_independent(store: Store) -> None:
+    save(store, [event(1, "x"), event(2, "x")], hooks=("a", "b"))
+    head = store.due("a", NOW, 10)[0]
+    store.record(head, attempt(200), DeliveryStatus.OK, None)
+    assert [d.event.event_id for d in store.due("a", NOW, 10)] == ["evt_2"]
+    assert [d.event.event_id for d in store.due("b", NOW, 10)] == ["evt_1"]
+
+
+def test_a_coalescing_burst_falls_due_after_the_window_but_within_max_wait(store: Store) -> None:
+    windows = {"a": (30.0, 60.0)}
+    save(store, [event(1, "x")], now=NOW, windows=windows)
+    save(store, [event(2, "y")], now=NOW + 20, windows=windows)
+    assert {d.next_at for d in store.deliveries()} == {NOW + 50}
+    save(store, [event(3, "z")], now=NOW + 45, windows=windows)
+    assert {d.next_at for d in store.deliveries()} == {NOW + 60}  # max_wait after the first
+    latest = store.latest_open("a")
+    assert latest is not None and latest.event.event_id == "evt_3"
+    assert store.coalesce("a", latest.id, NOW + 60) == 2
+    statuses = {d.event.event_id: (d.status, d.coalesced_into) for d in store.deliveries()}
+    assert statuses == {"evt_1": (DeliveryStatus.COALESCED, latest.id),
+                        "evt_2": (DeliveryStatus.COALESCED, latest.id),
+                        "evt_3": (DeliveryStatus.PENDING, None)}
+
+
+def test_attempts_are_recorded_with_code_duration_error_and_answer(store: Store) -> None:
+    save(store, [event(1)])
+    delivery = store.due("a", NOW, 1)[0]
+    store.record(delivery, Attempt(NOW, None, 15.0, "timed out after 15s", b""),
+                 DeliveryStatus.FAILED, NOW + 5)
+    store.record(delivery, Attempt(NOW + 5, 200, 0.02, None, b"x" * 10_000),
+                 DeliveryStatus.OK, None)
+    attempts = store.attempts(delivery.id)
+    assert [(a.code, a.error) for a in attempts] == [(None, "timed out after 15s"), (200, None)]
+    assert attempts[0].duration == 15.0 and len(attempts[1].answer) == 4096
+    after = store.delivery(delivery.id)
+    assert after is not None and after.status is DeliveryStatus.OK and after.attempts == 2
+    assert after.next_at is None and after.last_error is None
+
+
+def test_webhook_state_tracks_failing_since_until_a_success(store: Store) -> None:
+    save(store, [event(1, "x"), event(2, "y")])
+    one, two = store.due("a", NOW, 10)
+    state = store.record(one, Attempt(NOW, 500, 0.1, "HTTP 500", b""), DeliveryStatus.FAILED,
+                         NOW + 5)
+    assert state.failing_since == NOW
+    state = store.record(two, Attempt(NOW + 9, 500, 0.1, "HTTP 500", b""),
+                         DeliveryStatus.FAILED, NOW + 20)
+    assert state.failing_since == NOW
+    state = store.record(one, Attempt(NOW + 30, 204, 0.1, None, b""), DeliveryStatus.OK, None)
+    assert state.failing_since is None and state.last_success == NOW + 30
+
+
+def test_disabling_a_webhook_skips_its_open_and_its_new_deliveries(store: Store) -> None:
+    save(store, [event(1, "x")], hooks=("a", "b"))
+    assert store.disable_webhook("a", "410 Gone", NOW) == 1
+    save(store, [event(2, "y")], hooks=("a", "b"))
+    by_hook = store.counts()
+    assert by_hook["a"] == {DeliveryStatus.SKIPPED: 2}
+    assert by_hook["b"] == {DeliveryStatus.PENDING: 2}
+    assert store.due("a", NOW, 10) == []
+    assert store.disabled_webhooks() == {"a"}
+    assert store.webhook_states()["a"].disabled_reason == "410 Gone"
+    assert store.enable_webhook("a") and not store.enable_webhook("a")
+    assert store.disabled_webhooks() == set()
+
+
+def test_an_attempt_in_flight_while_its_webhook_is_disabled_stays_skipped(store: Store) -> None:
+    save(store, [event(1)])
+    flying = store.due("a", NOW, 1)[0]
+    store.disable_webhook("a", "410 Gone", NOW)
+    store.record(flying, attempt(500, "HTTP 500"), DeliveryStatus.FAILED, NOW + 5)
+    after = store.delivery(flying.id)
+    assert after is not None and after.status is DeliveryStatus.SKIPPED and after.next_at is None
+
+
+def test_replay_reopens_any_delivery_now_with_a_fresh_schedule(store: Store) -> None:
+    save(store, [event(1)])
+    delivery = store.due("a", NOW, 1)[0]
+    for n in range(3):
+        store.record(delivery, attempt(500, "HTTP 500"), DeliveryStatus.FAILED, NOW + n)
+    store.record(delivery, attempt(500, "HTTP 500"), DeliveryStatus.DEAD, None)
+    assert store.replay([delivery.id, 999], NOW + 100) == [delivery.id]
+    again = store.due("a", NOW + 100, 1)[0]
+    assert again.status is DeliveryStatus.PENDING and again.attempts == 4 and again.tries == 0
+
+
+def test_recover_reopens_dead_and_skipped_deliveries_created_since(store: Store) -> None:
+    save(store, [event(1, "x")], now=NOW)
+    save(store, [event(2, "y"), event(3, "z")], now=NOW + 100)
+    old, young, _skipped = sorted(store.due("a", NOW + 100, 10), key=lambda d: d.id)
+    for delivery in (old, young):
+        store.record(delivery, attempt(500, "HTTP 500"), DeliveryStatus.DEAD, None)
+    store.disable_webhook("a", "manual", NOW + 100)  # `other` becomes skipped
+    store.enable_webhook("a")
+    assert store.recover("a", NOW + 50, NOW + 200) == 2
+    assert {d.event.event_id for d in store.due("a", NOW + 200, 10)} == {"evt_2", "evt_3"}
+
+
+def test_purge_forgets_old_settled_deliveries_but_keeps_events_and_open_ones(
+        store: Store) -> None:
+    save(store, [event(1, "x"), event(2, "y")])
+    done, waiting = store.due("a", NOW, 10)
+    store.record(done, attempt(500, "HTTP 500"), DeliveryStatus.DEAD, None)
+    store.record(waiting, attempt(500, "HTTP 500"), DeliveryStatus.FAILED, NOW + 3600)
+    assert store.purge(NOW + 86400) == 1
+    assert store.delivery(done.id) is None and store.attempts(done.id) == []
+    assert store.delivery(waiting.id) is not None
+    assert save(store, [event(1, "x")]) == (0, 0)  # its event id is still known
+
+
+def test_dispatcher_threads_record_concurrently_through_their_own_connections(
+        store: Store) -> None:
+    save(store, [event(n, f"entry-{n}") for n in range(200)])
+    due = store.due("a", NOW, 200)
+    errors: list[BaseException] = []
+
+    def work(part: int) -> None:
+        try:
+            with Store.open(store.path) as mine:
+                for delivery in due[part::4]:
+                    mine.record(delivery, attempt(200), DeliveryStatus.OK, None)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.counts()["a"] == {DeliveryStatus.OK: 200}
