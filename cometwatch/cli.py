@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
-COMMANDS = ("demo", "events", "init", "check", "scan")
+COMMANDS = ("demo", "events", "init", "check", "scan", "status", "deliveries", "redeliver",
+            "recover", "webhooks")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

@@ -148,13 +148,19 @@ class Store:
                      environ: Mapping[str, str] | None = None) -> Path:
         """`[state] path`, else $STATE_DIRECTORY/state.db under systemd, else
         <git dir>/cometwatch/state.db (the common git dir: worktrees share one state)."""
-        if config.state_path is not None:
-            return config.state_path
-        env = os.environ if environ is None else environ
-        state_dir = env.get("STATE_DIRECTORY", "").split(":")[0]
-        if state_dir:
-            return Path(state_dir) / "state.db"
-        return repo.common_dir / "cometwatch" / "state.db"
+        chosen = _chosen_path(config, os.environ if environ is None else environ)
+        return chosen or repo.common_dir / "cometwatch" / "state.db"
+
+    @classmethod
+    def for_config(cls, config: Config, create: bool = True) -> Store:
+        """The store a config points at, for commands that need no branch."""
+        path = _chosen_path(config, os.environ)
+        if path is None:
+            from cometwatch.gitrepo import Repository
+
+            with Repository(config.repository.path) as repo:
+                path = cls.default_path(config, repo)
+        return cls.open(path, create)
 
     def close(self) -> None:
         self._db.close()
@@ -382,10 +388,12 @@ class Store:
             found = [i for i in ids if db.execute(QUERIES["replay"], (now, now, i)).rowcount]
         return found
 
-    def recover(self, webhook: str, since: float, now: float) -> int:
-        """Open again every dead or skipped delivery of `webhook` created at or after `since`."""
+    def recover(self, webhook: str, since: float, now: float) -> list[int]:
+        """Open again every delivery of `webhook` that died or was skipped at or after
+        `since`, due now with a fresh schedule; returns their ids."""
         with self._guard("recovering deliveries"), self._write() as db:
-            return int(db.execute(QUERIES["recover"], (now, now, webhook, since)).rowcount)
+            rows = db.execute(QUERIES["recover"], (now, now, webhook, since)).fetchall()
+        return sorted(int(row[0]) for row in rows)
 
     def purge(self, before: float) -> int:
         """Forget settled deliveries (and their attempts) last changed before `before`. Events
@@ -393,6 +401,13 @@ class Store:
         with self._guard("purging old deliveries"), self._write() as db:
             db.execute(QUERIES["purge_attempts"], (before,))
             return int(db.execute(QUERIES["purge_deliveries"], (before,)).rowcount)
+
+
+def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
+    if config.state_path is not None:
+        return config.state_path
+    state_dir = environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir) / "state.db" if state_dir else None
 
 
 def _statements(script: str) -> Iterator[str]:

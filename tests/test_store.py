@@ -228,15 +228,16 @@ def test_replay_reopens_any_delivery_now_with_a_fresh_schedule(store: Store) -> 
     assert again.status is DeliveryStatus.PENDING and again.attempts == 4 and again.tries == 0
 
 
-def test_recover_reopens_dead_and_skipped_deliveries_created_since(store: Store) -> None:
-    save(store, [event(1, "x")], now=NOW)
-    save(store, [event(2, "y"), event(3, "z")], now=NOW + 100)
-    old, young, _skipped = sorted(store.due("a", NOW + 100, 10), key=lambda d: d.id)
-    for delivery in (old, young):
-        store.record(delivery, attempt(500, "HTTP 500"), DeliveryStatus.DEAD, None)
-    store.disable_webhook("a", "manual", NOW + 100)  # `other` becomes skipped
+def test_recover_reopens_what_died_or_was_skipped_since_a_moment(store: Store) -> None:
+    save(store, [event(1, "x"), event(2, "y"), event(3, "z"), event(4, "w")], now=NOW)
+    old, young, skipped, fine = store.due("a", NOW, 10)
+    store.record(old, Attempt(NOW + 10, 500, 0.1, "HTTP 500", b""), DeliveryStatus.DEAD, None)
+    store.record(young, Attempt(NOW + 90, 500, 0.1, "HTTP 500", b""), DeliveryStatus.DEAD,
+                 None)
+    store.record(fine, Attempt(NOW + 90, 200, 0.1, None, b""), DeliveryStatus.OK, None)
+    store.disable_webhook("a", "manual", NOW + 100)  # `skipped` was still open
     store.enable_webhook("a")
-    assert store.recover("a", NOW + 50, NOW + 200) == 2
+    assert store.recover("a", NOW + 50, NOW + 200) == [young.id, skipped.id]
     assert {d.event.event_id for d in store.due("a", NOW + 200, 10)} == {"evt_2", "evt_3"}
 
 

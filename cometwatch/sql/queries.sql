@@ -159,7 +159,8 @@ WHERE id = ?;
 -- name: recover
 UPDATE deliveries
 SET status = 'pending', next_at = ?, retry_base = attempts, updated_at = ?
-WHERE webhook = ? AND status IN ('dead', 'skipped') AND created_at >= ?;
+WHERE webhook = ? AND status IN ('dead', 'skipped') AND next_at IS NULL AND updated_at >= ?
+RETURNING id;
 
 -- name: purge_attempts
 DELETE FROM attempts

@@ -1,0 +1,144 @@
+"""`cometwatch deliveries [show ID]`: what was sent where, and every attempt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+STATUSES = ("pending", "failed", "ok", "dead", "skipped", "coalesced")
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "deliveries", help="list deliveries; `deliveries show ID` lists every attempt",
+        description="List deliveries, newest first: one per event and webhook, with its state "
+                    "(pending, failed = waiting for a retry, ok, dead, skipped while the "
+                    "webhook was disabled, coalesced into a later one). `deliveries show ID` "
+                    "lists every attempt: time, status code, duration, error and the first "
+                    "4 KiB of the answer.")
+    parser.add_argument("--webhook", metavar="NAME", help="only this webhook's")
+    parser.add_argument("--status", choices=STATUSES, help="only those in this state")
+    parser.add_argument("--limit", type=int, default=50, metavar="N",
+                        help="at most N (default 50)")
+    parser.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    actions = parser.add_subparsers(dest="action", metavar="show ID")
+    show = actions.add_parser("show", help="one delivery and every attempt",
+                              description="One delivery and every attempt made.")
+    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("--json", dest="show_json", action="store_true", help="as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+    from cometwatch.store import DeliveryStatus, Store
+
+    config = load_config(args.config)
+    as_json = args.json or getattr(args, "show_json", False)
+    with Store.for_config(config, create=False) as store:
+        if args.action == "show":
+            return _show(store, args.id, as_json)
+        status = DeliveryStatus(args.status) if args.status else None
+        rows = store.deliveries(args.webhook, status, max(args.limit, 1))
+    if as_json:
+        json.dump([delivery_json(d) for d in rows], sys.stdout, indent=2)
+        print()
+        return 0
+    if not rows:
+        print("no deliveries" + (" match" if args.webhook or args.status else " yet"))
+        return 0
+    table = [("ID", "WEBHOOK", "STATUS", "TRIES", "EVENT", "ENTRY", "CREATED", "LAST")]
+    for d in rows:
+        event = d.event
+        table.append((str(d.id), d.webhook, d.status.value, str(d.attempts), event.name,
+                      f"{event.collection}/{event.slug} ({event.entry_id})",
+                      moment(d.created_at), _last(d)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+              + "  " + row[-1])
+    return 0
+
+
+def _show(store: Any, delivery_id: int, as_json: bool) -> int:
+    from cometwatch.errors import CometwatchError
+
+    delivery = store.delivery(delivery_id)
+    if delivery is None:
+        raise CometwatchError(f"no delivery #{delivery_id} (see `cometwatch deliveries`; "
+                              "settled ones are purged after [delivery] dead_retention)")
+    attempts = store.attempts(delivery_id)
+    if as_json:
+        data = delivery_json(delivery)
+        data["attempts"] = [{"at": moment(a.started_at), "status_code": a.code,
+                             "duration": round(a.duration, 4), "error": a.error,
+                             "answer": a.answer.decode("utf-8", "replace")} for a in attempts]
+        json.dump(data, sys.stdout, indent=2)
+        print()
+        return 0
+    event = delivery.event
+    print(f"delivery  #{delivery.id} to {delivery.webhook}: {delivery.status.value}")
+    print(f"event     {event.name} {event.event_id}")
+    print(f"entry     {event.collection}/{event.slug} (id {event.entry_id}) at {event.path}")
+    cause = (f"scheduled at {event.commit[3:]}" if event.commit.startswith("at:")
+             else f"commit {event.commit[:12]}")
+    print(f"occurred  {moment(event.occurred_at)} ({cause})")
+    print(f"created   {moment(delivery.created_at)}")
+    if delivery.next_at is not None:
+        print(f"next      {moment(delivery.next_at)}")
+    if delivery.coalesced_into is not None:
+        print(f"coalesced into #{delivery.coalesced_into}, which carried a later event")
+    if delivery.last_error and delivery.status.value in ("skipped",):
+        print(f"why       {delivery.last_error}")
+    print(f"attempts  {len(attempts)}" + (":" if attempts else ""))
+    for n, attempt in enumerate(attempts, start=1):
+        code = str(attempt.code) if attempt.code is not None else "-"
+        took = f"{attempt.duration * 1000:.0f} ms"
+        line = f"  {n:>3}  {moment(attempt.started_at)}  {code:>3}  {took:>8}"
+        print(line + (f"  {attempt.error}" if attempt.error else ""))
+        for text in printable(attempt.answer).splitlines()[:64]:
+            print(f"       | {text}")
+    if delivery.status.value in ("dead", "skipped"):
+        print(f"send it again: cometwatch redeliver {delivery.id}")
+    return 0
+
+
+def delivery_json(d: Any) -> dict[str, Any]:
+    event = d.event
+    return {
+        "id": d.id, "webhook": d.webhook, "status": d.status.value, "attempts": d.attempts,
+        "event_id": event.event_id, "event": event.name, "occurred_at": moment(event.occurred_at),
+        "type": event.collection, "entry_id": event.entry_id, "slug": event.slug,
+        "commit": event.commit, "path": event.path, "created_at": moment(d.created_at),
+        "updated_at": moment(d.updated_at),
+        "next_attempt_at": None if d.next_at is None else moment(d.next_at),
+        "last_status_code": d.last_code, "last_error": d.last_error,
+        "coalesced_into": d.coalesced_into,
+    }
+
+
+def moment(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def printable(answer: bytes) -> str:
+    """An answer body as text a terminal shows safely: control characters escaped."""
+    text = answer.decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text)
+
+
+def _last(d: Any) -> str:
+    if d.status.value == "coalesced":
+        return f"into #{d.coalesced_into}"
+    parts = []
+    if d.last_code is not None:
+        parts.append(str(d.last_code))
+    if d.last_error and d.status.value != "ok":
+        parts.append(d.last_error[:60])
+    if d.next_at is not None and d.attempts:
+        parts.append(f"next {moment(d.next_at)}")
+    return " ".join(parts)

@@ -1,0 +1,74 @@
+"""`cometwatch recover --webhook NAME --since TIME|REV`: send again what died or was skipped."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "recover", help="send again what died or was skipped since a moment",
+        description="Open again every delivery of one webhook that died or was skipped since "
+                    "a moment (after an outage, or once a disabled webhook is enabled again), "
+                    "each with a fresh retry schedule, and send them in order.")
+    parser.add_argument("--webhook", metavar="NAME", required=True)
+    parser.add_argument("--since", metavar="TIME|REV", required=True,
+                        help="a UTC time (2026-05-01 or 2026-05-01T10:00), a duration ago "
+                             "(2h, 3d), or a commit (its committer time)")
+    parser.add_argument("--no-send", action="store_true",
+                        help="only queue them (for the running daemon or the next scan)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from cometwatch.commands.deliveries import moment
+    from cometwatch.commands.redeliver import send_now
+    from cometwatch.config import load_config
+    from cometwatch.errors import CometwatchError
+    from cometwatch.store import Store
+
+    config = load_config(args.config)
+    now = time.time()
+    hook = config.webhook(args.webhook)
+    if hook is None:
+        names = ", ".join(h.name for h in config.webhooks) or "none configured"
+        raise CometwatchError(f"no webhook named {args.webhook!r} in the config ({names})")
+    if not hook.enabled:
+        raise CometwatchError(f"webhook {hook.name} has enabled = false in the config")
+    since = parse_since(args.since, now, config)
+    with Store.for_config(config, create=False) as store:
+        state = store.webhook_states().get(hook.name)
+        if state is not None and state.disabled_at is not None:
+            raise CometwatchError(f"webhook {hook.name} is disabled ({state.disabled_reason}): "
+                                  f"`cometwatch webhooks enable {hook.name}` first")
+        ids = store.recover(hook.name, since, now)
+        path = store.path
+    print(f"{len(ids)} deliveries of {hook.name} dead or skipped since {moment(since)} reopened")
+    if not ids or args.no_send:
+        return 0
+    return send_now(config, path, ids)
+
+
+def parse_since(text: str, now: float, config: Any) -> float:
+    """A moment: a duration ago, an ISO date or time (UTC unless it says), or a commit."""
+    from datetime import UTC, datetime
+
+    from cometwatch.config import parse_duration
+
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    else:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    from cometwatch.gitrepo import Repository
+
+    with Repository(config.repository.path) as repo:
+        return float(repo.commit_time(repo.resolve_or_fail(text)))

@@ -1,0 +1,90 @@
+"""`cometwatch redeliver ID…`: send deliveries again, now, with a fresh signature."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "redeliver", help="send deliveries again now (same event id, fresh signature)",
+        description="Open these deliveries again and send them now, whatever their state: the "
+                    "same event id and body, a fresh signature, a fresh retry schedule if the "
+                    "attempt fails. Anything else due is sent too. While `cometwatch run` is "
+                    "delivering from the same state, it sends them within a second.")
+    parser.add_argument("ids", nargs="+", type=int, metavar="ID",
+                        help="delivery ids, from `cometwatch deliveries`")
+    parser.add_argument("--no-send", action="store_true",
+                        help="only queue them (for the running daemon or the next scan)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    from cometwatch.config import load_config
+    from cometwatch.errors import CometwatchError
+    from cometwatch.store import Store
+
+    config = load_config(args.config)
+    with Store.for_config(config, create=False) as store:
+        found = store.replay(args.ids, time.time())
+        disabled = store.disabled_webhooks()
+        hooks = {d.webhook for d in (store.delivery(i) for i in found) if d is not None}
+        path = store.path
+    for missing in sorted(set(args.ids) - set(found)):
+        print(f"cometwatch: no delivery #{missing}", file=sys.stderr)
+    if not found:
+        raise CometwatchError("nothing to redeliver (see `cometwatch deliveries`)")
+    blocked = sorted(hooks & disabled)
+    for name in blocked:
+        print(f"webhook {name} is disabled: its deliveries wait until `cometwatch webhooks "
+              f"enable {name}`")
+    if args.no_send:
+        print(f"queued {len(found)}")
+        return 0
+    return send_now(config, path, found)
+
+
+def send_now(config: Any, path: Path, ids: list[int]) -> int:
+    """Send what is due now and say what became of `ids`."""
+    from cometwatch.delivery import Sender
+    from cometwatch.dispatcher import Dispatcher
+    from cometwatch.store import Store
+
+    sender = Sender()
+    dispatcher = Dispatcher(config, path, sender)
+    try:
+        dispatcher.send_due_once()
+    finally:
+        dispatcher.close()
+        sender.close()
+    if dispatcher.busy:
+        print(f"queued {len(ids)}: the running cometwatch daemon sends them")
+        return 0
+    from collections import Counter
+
+    from cometwatch.commands.deliveries import moment
+
+    tally: Counter[str] = Counter()
+    with Store.open(path, create=False) as store:
+        for delivery_id in ids:
+            d = store.delivery(delivery_id)
+            if d is None:
+                continue
+            tally[d.status.value] += 1
+            if len(ids) > 20:
+                continue
+            code = f" ({d.last_code})" if d.last_code is not None else ""
+            line = f"#{d.id} {d.webhook} {d.event.name}: {d.status.value}{code}"
+            if d.status.value != "ok" and d.last_error:
+                line += f": {d.last_error}"
+            if d.next_at is not None and d.attempts > d.retry_base:
+                line += f"; next attempt {moment(d.next_at)}"
+            print(line)
+    if len(ids) > 20:
+        print(", ".join(f"{count} {status}" for status, count in sorted(tally.items())))
+    return 0 if tally["ok"] == sum(tally.values()) else 1

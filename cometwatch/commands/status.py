@@ -1,0 +1,99 @@
+"""`cometwatch status`: cursor, last scan, deliveries per webhook, disabled ones, next timer."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "status", help="cursor, last scan, pending and dead deliveries, disabled webhooks",
+        description="What the state database says: the cursor of each branch and when it "
+                    "was last scanned, the next scheduled publish or expiry, and per webhook "
+                    "its open, dead and skipped deliveries and whether it is disabled.")
+    parser.add_argument("--json", action="store_true", help="as one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    import time
+
+    from cometwatch.commands.deliveries import moment
+    from cometwatch.config import load_config
+    from cometwatch.store import Store
+
+    config = load_config(args.config)
+    with Store.for_config(config, create=False) as store:
+        cursors = store.cursors()
+        states = store.webhook_states()
+        counts = store.counts()
+        path = store.path
+    now = time.time()
+    names = [hook.name for hook in config.webhooks]
+    names += sorted((set(states) | set(counts)) - set(names))
+    hooks: list[dict[str, Any]] = []
+    for name in names:
+        state = states.get(name)
+        configured = config.webhook(name)
+        hooks.append({
+            "name": name,
+            "configured": configured is not None,
+            "enabled_in_config": bool(configured and configured.enabled),
+            "disabled_at": state and state.disabled_at and moment(state.disabled_at),
+            "disabled_reason": state and state.disabled_reason,
+            "failing_since": state and state.failing_since and moment(state.failing_since),
+            "last_success": state and state.last_success and moment(state.last_success),
+            "deliveries": {s.value: n for s, n in sorted(counts.get(name, {}).items())},
+        })
+    timers = [c.next_timer for c in cursors if c.next_timer is not None]
+    if args.json:
+        json.dump({
+            "state": str(path),
+            "cursors": [{"branch": c.branch, "commit": c.commit,
+                         "last_scan": moment(c.scanned_at), "updated": moment(c.updated_at),
+                         "next_timer": c.next_timer and moment(c.next_timer)}
+                        for c in cursors],
+            "webhooks": hooks,
+        }, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"state       {path}")
+    if not cursors:
+        print("cursor      none yet (the first scan takes a baseline)")
+    for c in cursors:
+        print(f"cursor      {c.branch} at {c.commit[:12]}; last scan {moment(c.scanned_at)} "
+              f"({_ago(now - c.scanned_at)})")
+    print("next timer  " + (f"{moment(min(timers))} (a scheduled publish or expiry)" if timers
+                            else "none scheduled"))
+    if not hooks:
+        print("webhooks    none configured")
+    for hook in hooks:
+        tally = hook["deliveries"]
+        line = (f"webhook     {hook['name']}: {tally.get('pending', 0)} pending, "
+                f"{tally.get('failed', 0)} retrying, {tally.get('dead', 0)} dead, "
+                f"{tally.get('skipped', 0)} skipped, {tally.get('ok', 0)} ok")
+        if not hook["configured"]:
+            line += "; no longer in the config"
+        elif not hook["enabled_in_config"]:
+            line += "; enabled = false in the config"
+        if hook["disabled_at"]:
+            line += f"; DISABLED since {hook['disabled_at']}: {hook['disabled_reason']}"
+        elif hook["failing_since"]:
+            line += f"; failing since {hook['failing_since']}"
+        if hook["last_success"]:
+            line += f"; last success {hook['last_success']}"
+        print(line)
+    return 0
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} days ago"

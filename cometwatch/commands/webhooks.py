@@ -1,0 +1,102 @@
+"""`cometwatch webhooks list|enable NAME|disable NAME`: the webhooks' state."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "webhooks", help="list webhooks and their state; enable or disable one",
+        description="A webhook answered 410 Gone (or kept failing for [delivery] "
+                    "disable_after) is disabled in the state: its new deliveries are recorded "
+                    "as skipped until `cometwatch webhooks enable NAME`. `disable NAME` does "
+                    "the same by hand. `enabled = false` in the config is another matter: that "
+                    "webhook gets no deliveries at all.")
+    actions = parser.add_subparsers(dest="action", metavar="list|enable NAME|disable NAME")
+    actions.add_parser("list", help="every webhook, its config and its state")
+    enable = actions.add_parser("enable", help="enable a disabled webhook again")
+    enable.add_argument("name", metavar="NAME")
+    disable = actions.add_parser("disable", help="disable a webhook: its deliveries are skipped")
+    disable.add_argument("name", metavar="NAME")
+    disable.add_argument("--reason", default="disabled by hand", help="recorded and shown")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+    from cometwatch.store import Store
+
+    config = load_config(args.config)
+    if args.action in (None, "list"):
+        try:
+            store = Store.for_config(config, create=False)
+        except Exception:  # no state yet: every webhook is as its config says
+            return _list(config, {}, {})
+        with store:
+            return _list(config, store.webhook_states(), store.counts())
+    name = args.name
+    known = {hook.name for hook in config.webhooks}
+    with Store.for_config(config, create=args.action == "disable") as store:
+        states = store.webhook_states()
+        if name not in known and name not in states:
+            from cometwatch.errors import CometwatchError
+
+            raise CometwatchError(f"no webhook named {name!r} (known: "
+                                  f"{', '.join(sorted(known)) or 'none'})")
+        if args.action == "enable":
+            return _enable(store, name, states.get(name))
+        import time
+
+        skipped = store.disable_webhook(name, args.reason, time.time())
+    print(f"webhook {name} disabled; {skipped} open deliveries skipped "
+          f"(`cometwatch webhooks enable {name}` turns it back on)")
+    return 0
+
+
+def _enable(store: Any, name: str, state: Any) -> int:
+    from cometwatch.commands.deliveries import moment
+
+    if not store.enable_webhook(name):
+        print(f"webhook {name} was not disabled")
+        return 0
+    print(f"webhook {name} enabled")
+    since = moment(state.disabled_at)
+    skipped = store.counts().get(name, {})
+    waiting = sum(count for status, count in skipped.items() if status.value in ("skipped",
+                                                                                 "dead"))
+    if waiting:
+        print(f"{waiting} deliveries were skipped or died; to send those since it was "
+              f"disabled: cometwatch recover --webhook {name} --since {since}")
+    return 0
+
+
+def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
+    from cometwatch.commands.check import redact_url
+    from cometwatch.commands.deliveries import moment
+
+    if not config.webhooks and not states:
+        print("no webhooks configured")
+        return 0
+    for hook in config.webhooks:
+        state = states.get(hook.name)
+        if not hook.enabled:
+            status = "off (enabled = false in the config)"
+        elif state is not None and state.disabled_at is not None:
+            status = f"DISABLED since {moment(state.disabled_at)}: {state.disabled_reason}"
+        else:
+            status = "active"
+        extra = []
+        if state is not None and state.last_success is not None:
+            extra.append(f"last success {moment(state.last_success)}")
+        if state is not None and state.failing_since is not None:
+            extra.append(f"failing since {moment(state.failing_since)}")
+        tally = counts.get(hook.name, {})
+        if tally:
+            extra.append(", ".join(f"{n} {s.value}" for s, n in sorted(tally.items())))
+        print(f"{hook.name}  {redact_url(hook.url)}  {status}"
+              + (f"  ({'; '.join(extra)})" if extra else ""))
+    for name in sorted(set(states) - {hook.name for hook in config.webhooks}):
+        print(f"{name}  (no longer in the config)")
+    return 0
