@@ -21,7 +21,7 @@ import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -92,6 +92,16 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """One attempt made, and what it means for its delivery."""
+
+    delivery: Delivery
+    attempt: Attempt
+    status: DeliveryStatus
+    next_at: float | None  # the next attempt; None once settled
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookState:
     name: str
     disabled_at: float | None
@@ -112,15 +122,20 @@ class CursorMoved(StateError):
 
 
 class Store:
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path,
+                 writer: AbstractContextManager[Any] | None = None) -> None:
         self._db = connection
         self.path = path
+        self._writer = writer if writer is not None else nullcontext()
 
     # -- opening --------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, create: bool = True) -> Store:
-        """Open (and create or migrate) the database at `path`."""
+    def open(cls, path: Path, create: bool = True,
+             writer: AbstractContextManager[Any] | None = None) -> Store:
+        """Open (and create or migrate) the database at `path`. Stores of one process that
+        share a `writer` lock take turns to write in Python: SQLite's own busy wait sleeps
+        whole milliseconds, which threads writing a few rows each cannot afford."""
         if not create and not path.exists():
             raise StateError(f"{path}: no state yet (run `cometwatch scan` first)")
         try:
@@ -129,7 +144,7 @@ class Store:
                                          check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"{path}: cannot open the state database: {exc}") from exc
-        store = cls(connection, path)
+        store = cls(connection, path, writer)
         try:
             with store._guard("open"):
                 connection.execute("PRAGMA journal_mode = WAL")
@@ -202,14 +217,15 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken up front so it never fails half-way on a lock."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._writer:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _rows(self, name: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         with self._guard(name.replace("_", " ")):
@@ -321,20 +337,38 @@ class Store:
     def record(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus,
                next_at: float | None) -> WebhookState:
         """Record one attempt and the delivery's new state; returns its webhook's state."""
-        ok = status is DeliveryStatus.OK
-        with self._guard("recording an attempt"), self._write() as db:
-            db.execute(QUERIES["insert_attempt"], (delivery.id, attempt.started_at, attempt.code,
-                                                   attempt.duration, attempt.error,
-                                                   attempt.answer[:ANSWER_BYTES]))
-            db.execute(QUERIES["settle"], {"status": status.value, "next_at": next_at,
-                                           "code": attempt.code,
-                                           "error": None if ok else attempt.error,
-                                           "at": attempt.started_at + attempt.duration,
-                                           "id": delivery.id})
-            when = attempt.started_at
-            row = db.execute(QUERIES["webhook_success" if ok else "webhook_failure"],
-                             (delivery.webhook, when)).fetchone()
-        return _webhook_state(row)
+        return self.record_many([Settled(delivery, attempt, status, next_at)])[delivery.webhook]
+
+    def record_many(self, results: Sequence[Settled]) -> dict[str, WebhookState]:
+        """Record attempts and their deliveries' new states in one transaction (a group
+        commit for the dispatcher's threads); returns the state of each webhook concerned."""
+        with self._guard("recording attempts"), self._write() as db:
+            db.executemany(QUERIES["insert_attempt"], (
+                (r.delivery.id, r.attempt.started_at, r.attempt.code, r.attempt.duration,
+                 r.attempt.error, r.attempt.answer[:ANSWER_BYTES]) for r in results))
+            db.executemany(QUERIES["settle"], (
+                {"status": r.status.value, "next_at": r.next_at, "code": r.attempt.code,
+                 "error": None if r.status is DeliveryStatus.OK else r.attempt.error,
+                 "at": r.attempt.started_at + r.attempt.duration, "id": r.delivery.id}
+                for r in results))
+            states: dict[str, WebhookState] = {}
+            for name in dict.fromkeys(r.delivery.webhook for r in results):
+                row = db.execute(QUERIES["webhook_state"], (name,)).fetchone()
+                state = _webhook_state(row) if row else WebhookState(name, None, None, None,
+                                                                     None)
+                failing, success = state.failing_since, state.last_success
+                for r in results:
+                    if r.delivery.webhook != name:
+                        continue
+                    when = r.attempt.started_at
+                    if r.status is DeliveryStatus.OK:
+                        failing, success = None, max(success or when, when)
+                    elif failing is None:
+                        failing = when
+                db.execute(QUERIES["save_webhook_health"], (name, failing, success))
+                states[name] = WebhookState(name, state.disabled_at, state.disabled_reason,
+                                            failing, success)
+        return states
 
     # -- webhooks -------------------------------------------------------------------------
 

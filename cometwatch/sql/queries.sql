@@ -97,16 +97,14 @@ SET status = CASE WHEN next_at IS NULL AND :status != 'ok' THEN status ELSE :sta
     attempts = attempts + 1, last_code = :code, last_error = :error, updated_at = :at
 WHERE id = :id;
 
--- name: webhook_success
-INSERT INTO webhooks (name, last_success) VALUES (?, ?)
-ON CONFLICT (name) DO UPDATE SET
-    last_success = max(coalesce(last_success, 0), excluded.last_success), failing_since = NULL
-RETURNING name, disabled_at, disabled_reason, failing_since, last_success;
+-- name: webhook_state
+SELECT name, disabled_at, disabled_reason, failing_since, last_success
+FROM webhooks WHERE name = ?;
 
--- name: webhook_failure
-INSERT INTO webhooks (name, failing_since) VALUES (?, ?)
-ON CONFLICT (name) DO UPDATE SET failing_since = coalesce(failing_since, excluded.failing_since)
-RETURNING name, disabled_at, disabled_reason, failing_since, last_success;
+-- name: save_webhook_health
+INSERT INTO webhooks (name, failing_since, last_success) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+    failing_since = excluded.failing_since, last_success = excluded.last_success;
 
 -- name: webhook_states
 SELECT name, disabled_at, disabled_reason, failing_since, last_success

@@ -1,0 +1,432 @@
+"""Which deliveries go out when: per-entry order, in-flight limits, coalescing, retries.
+
+The coordinator (the thread calling `run`, `drain` or `send_due_once`) asks the store, per
+webhook, for the due deliveries that head their entry's queue and hands them to that webhook's
+lane: worker threads of its own, each with its own SQLite connection, which send, record the
+attempt and schedule the retry. A slow or dead endpoint only ever fills its own lane.
+
+One process dispatches from a state file at a time (an flock next to it): a `scan` from cron
+while the daemon runs stores its events and leaves the sending to the daemon, so nothing is
+sent twice by two senders racing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from queue import SimpleQueue
+from typing import IO, TYPE_CHECKING
+
+from cometwatch.config import Config, Webhook
+from cometwatch.entry import utc_iso
+from cometwatch.errors import CometwatchError
+from cometwatch.payload import body
+from cometwatch.retry import next_attempt_at
+from cometwatch.store import Attempt, Delivery, DeliveryStatus, Settled, Store, WebhookState
+
+if TYPE_CHECKING:
+    from cometwatch.delivery import Outcome, Sender
+
+log = logging.getLogger("cometwatch.dispatch")
+
+PAGE = 100  # due deliveries read per query: a backlog is never loaded whole
+IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up this soon
+PURGE_EVERY = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What one attempt means for its delivery (and its webhook)."""
+
+    status: DeliveryStatus
+    next_at: float | None
+    disable: str | None  # why the webhook is to be disabled
+
+
+def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
+          rand: Callable[[], float]) -> Verdict:
+    """Pure: success, a retry at a scheduled moment, or dead (no attempts left, 410 Gone)."""
+    if outcome.ok:
+        return Verdict(DeliveryStatus.OK, None, None)
+    if outcome.disable:
+        reason = ("410 Gone" if outcome.status == 410 else
+                  "the endpoint answered `webhook-delivery: disable`")
+        return Verdict(DeliveryStatus.DEAD, None, reason)
+    retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, outcome.retry_after,
+                            rand)
+    return Verdict(DeliveryStatus.DEAD if retry is None else DeliveryStatus.FAILED, retry, None)
+
+
+class _Lane:
+    """One webhook's workers and what they hold."""
+
+    def __init__(self, hook: Webhook) -> None:
+        self.hook = hook
+        self.jobs: SimpleQueue[tuple[Webhook, Delivery] | None] = SimpleQueue()
+        self.threads = 0
+        self.in_flight: set[int] = set()
+        # Settled since the last query started: that query's snapshot may predate the commit.
+        self.settled: set[int] = set()
+        self.buffer: deque[Delivery] = deque()  # due heads of distinct entries, not sent yet
+
+
+class Dispatcher:
+    def __init__(self, config: Config, store_path: Path, sender: Sender,
+                 clock: Callable[[], float] = time.time,
+                 rand: Callable[[], float] = random.random) -> None:
+        self._config = config
+        self._path = store_path
+        self._sender = sender
+        self._clock = clock
+        self._rand = rand
+        self._cond = threading.Condition()
+        self._writer = threading.RLock()  # this process's SQLite writes, one at a time
+        self._results: list[_Result] = []  # attempts made, waiting to be recorded
+        self._lanes: dict[str, _Lane] = {}
+        self._local = threading.local()
+        self._lock: IO[bytes] | None = None
+        self._signal = threading.Event()  # set by workers when an attempt is settled
+        self._purged_at = float("-inf")
+        self._disabled: tuple[float, set[str]] = (float("-inf"), set())  # (read at, names)
+        self.settled = 0  # attempts recorded since this dispatcher started
+        self.outcomes: Counter[str] = Counter()  # of those attempts: ok, failed, dead
+        self.busy = False  # another process was dispatching from the same state file
+
+    # -- public ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, wake: threading.Event) -> None:
+        """Send what is due until `stop` is set; `wake` makes it look again at once (set it
+        after a scan, and after setting `stop` for a prompt return)."""
+        warned = False
+        while not self._acquire():
+            if not warned:
+                log.warning("another cometwatch process is delivering from %s; waiting for it "
+                            "to stop", self._path)
+                warned = True
+            if stop.wait(5.0):
+                return
+        self._signal = wake
+        try:
+            while not stop.is_set():
+                wake.clear()
+                now = self._clock()
+                self._maybe_purge(now)
+                self._pump(now)
+                wake.wait(self._idle_delay(now))
+            self._settle_in_flight(self._config.daemon.shutdown_timeout)
+        finally:
+            self.close()
+
+    def send_due_once(self, timeout: float | None = None) -> int:
+        """Send everything due now (and what its success unblocks); returns attempts made."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._until_quiet(deadline, wait_for_windows=False)
+
+    def drain(self, timeout: float | None) -> int:
+        """Send until nothing is due any more, coalescing windows included (retries scheduled
+        later are left for later), or until `timeout` seconds; returns attempts made."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._until_quiet(deadline, wait_for_windows=True)
+
+    def reload(self, config: Config) -> None:
+        with self._cond:
+            self._config = config
+
+    def close(self) -> None:
+        """Stop the idle workers (a stuck one ends with its request), close this thread's
+        connection and let another process dispatch."""
+        with self._cond:
+            for lane in self._lanes.values():
+                for _ in range(lane.threads):
+                    lane.jobs.put(None)
+                lane.threads = 0
+        store = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+            self._local.store = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- the coordinator ------------------------------------------------------------------
+
+    def _until_quiet(self, deadline: float | None, wait_for_windows: bool) -> int:
+        if not self._acquire():
+            self.busy = True
+            return 0
+        self._signal = signal = threading.Event()
+        start = self.settled
+        self._maybe_purge(self._clock())
+        while True:
+            signal.clear()
+            now = self._clock()
+            self._pump(now)
+            if self._flying():
+                delay = IDLE_POLL
+            else:  # nothing in flight after a pump: nothing is due now
+                later = self._next_due(now, fresh_only=True) if wait_for_windows else None
+                if later is None:
+                    break
+                delay = later - now
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                delay = min(delay, left)
+            signal.wait(max(delay, 0.0))
+        return self.settled - start
+
+    def _pump(self, now: float) -> None:
+        store = self._store()
+        disabled = self._disabled_webhooks(store)
+        with self._cond:
+            hooks = self._config.webhooks
+        for hook in hooks:
+            lane = self._lane(hook)
+            if not hook.enabled or hook.name in disabled:
+                with self._cond:
+                    lane.buffer.clear()
+                continue
+            if hook.coalesce:
+                self._pump_coalescing(store, lane, hook, now)
+            else:
+                self._pump_lane(store, lane, hook, now)
+
+    def _pump_lane(self, store: Store, lane: _Lane, hook: Webhook, now: float) -> None:
+        with self._cond:
+            room = hook.max_in_flight - len(lane.in_flight)
+            refill = room > 0 and not lane.buffer
+            if refill:
+                lane.settled.clear()
+        if room <= 0:
+            return
+        if refill:
+            rows = store.due(hook.name, now, PAGE)
+            with self._cond:
+                lane.buffer.extend(row for row in rows
+                                   if row.id not in lane.in_flight and row.id not in lane.settled)
+        while room > 0:
+            with self._cond:
+                if not lane.buffer:
+                    return
+                delivery = lane.buffer.popleft()
+            self._submit(lane, hook, delivery, threads=hook.max_in_flight)
+            room -= 1
+
+    def _pump_coalescing(self, store: Store, lane: _Lane, hook: Webhook, now: float) -> None:
+        """At most one request in flight; the newest open delivery carries the burst."""
+        with self._cond:
+            if lane.in_flight:
+                return
+        latest = store.latest_open(hook.name)
+        if latest is None or latest.next_at is None or latest.next_at > now:
+            return
+        merged = store.coalesce(hook.name, latest.id, now)
+        if merged:
+            log.info("%s: %d deliveries coalesced into #%d (%s)", hook.name, merged, latest.id,
+                     latest.event.name)
+        self._submit(lane, hook, latest, threads=1)
+
+    def _submit(self, lane: _Lane, hook: Webhook, delivery: Delivery, threads: int) -> None:
+        with self._cond:
+            lane.in_flight.add(delivery.id)
+            while lane.threads < threads:
+                lane.threads += 1
+                threading.Thread(target=self._work, args=(lane,), daemon=True,
+                                 name=f"cometwatch-{hook.name}-{lane.threads}").start()
+        lane.jobs.put((hook, delivery))
+
+    def _disabled_webhooks(self, store: Store) -> set[str]:
+        # Read at most once a second: `webhooks disable` from another process is seen that
+        # soon; a disable by one of our workers resets it at once.
+        read_at, names = self._disabled
+        moment = time.monotonic()
+        if moment - read_at >= IDLE_POLL:
+            names = store.disabled_webhooks()
+            self._disabled = (moment, names)
+        return names
+
+    def _flying(self) -> int:
+        with self._cond:
+            return sum(len(lane.in_flight) for lane in self._lanes.values())
+
+    def _lane(self, hook: Webhook) -> _Lane:
+        with self._cond:
+            lane = self._lanes.get(hook.name)
+            if lane is None:
+                lane = self._lanes[hook.name] = _Lane(hook)
+            lane.hook = hook
+            return lane
+
+    def _active(self) -> list[str]:
+        with self._cond:
+            return [hook.name for hook in self._config.webhooks if hook.enabled]
+
+    def _next_due(self, now: float, fresh_only: bool) -> float | None:
+        return self._store().next_due(self._active(), now, fresh_only=fresh_only)
+
+    def _idle_delay(self, now: float) -> float:
+        later = self._next_due(now, fresh_only=False)
+        return IDLE_POLL if later is None else min(max(later - now, 0.0), IDLE_POLL)
+
+    def _settle_in_flight(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while any(lane.in_flight for lane in self._lanes.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    log.warning("stopping with requests still in flight; they will be sent "
+                                "again at the next start")
+                    return
+                self._cond.wait(left)
+
+    def _maybe_purge(self, now: float) -> None:
+        if now - self._purged_at < PURGE_EVERY:
+            return
+        self._purged_at = now
+        purged = self._store().purge(now - self._config.delivery.dead_retention)
+        if purged:
+            log.info("purged %d settled deliveries older than the retention", purged)
+
+    def _store(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store.open(self._path, writer=self._writer)
+        return store
+
+    def _acquire(self) -> bool:
+        if self._lock is not None:
+            return True
+        handle = self._path.with_name(self._path.name + ".lock").open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock = handle
+        self.busy = False
+        return True
+
+    # -- the workers ----------------------------------------------------------------------
+
+    def _work(self, lane: _Lane) -> None:
+        while True:
+            job = lane.jobs.get()
+            if job is None:
+                store = getattr(self._local, "store", None)
+                if store is not None:
+                    store.close()
+                return
+            hook, delivery = job
+            try:
+                self._deliver(hook, delivery)
+            except Exception:
+                log.exception("%s: delivery #%d failed unexpectedly; it stays due", hook.name,
+                              delivery.id)
+                self._release([(lane, delivery, None)])
+
+    def _deliver(self, hook: Webhook, delivery: Delivery) -> None:
+        event = delivery.event
+        started = self._clock()
+        outcome = self._sender.send(hook, event.event_id, event.name, body(event))
+        now = self._clock()
+        verdict = judge(hook, delivery, outcome, now, self._rand)
+        attempt = Attempt(started, outcome.status, outcome.duration, outcome.error,
+                          outcome.answer)
+        with self._cond:
+            self._results.append(_Result(self._lanes[hook.name], hook, delivery, attempt,
+                                         verdict, outcome.error or str(outcome.status), now))
+        self._commit()
+
+    def _commit(self) -> None:
+        """Record every result waiting, in one transaction: while one thread writes, the
+        others' results gather for the next (a group commit)."""
+        with self._writer:
+            with self._cond:
+                batch, self._results = self._results, []
+            if not batch:
+                return  # another thread recorded ours
+            store = self._store()
+            try:
+                states = store.record_many([Settled(r.delivery, r.attempt, r.verdict.status,
+                                                    r.verdict.next_at) for r in batch])
+            except CometwatchError as exc:
+                log.error("recording %d attempts failed: %s; they stay due", len(batch), exc)
+                self._release([(r.lane, r.delivery, None) for r in batch])
+                return
+            for result in batch:
+                self._report(result)
+            for result in batch:
+                state = states[result.hook.name]
+                reason = result.verdict.disable or _failing_too_long(result.hook, state,
+                                                                     result.now)
+                if reason and state.disabled_at is None:
+                    self._disable(store, result.hook.name, reason, result.now)
+                    states[result.hook.name] = replace(state, disabled_at=result.now)
+            # Released only once committed: a due query sees them settled from now on, and a
+            # disabled webhook's lane gets nothing more.
+            self._release([(r.lane, r.delivery, r.verdict) for r in batch])
+
+    def _release(self, done: list[tuple[_Lane, Delivery, Verdict | None]]) -> None:
+        with self._cond:
+            for lane, delivery, verdict in done:
+                lane.in_flight.discard(delivery.id)
+                lane.settled.add(delivery.id)
+                if verdict is not None:
+                    self.settled += 1
+                    self.outcomes[verdict.status.value] += 1
+            self._cond.notify_all()
+        self._signal.set()
+
+    @staticmethod
+    def _report(result: _Result) -> None:
+        event, verdict, delivery = result.delivery.event, result.verdict, result.delivery
+        what = f"{result.hook.name}: #{delivery.id} {event.name} {event.collection}/{event.slug}"
+        if verdict.status is DeliveryStatus.OK:
+            log.debug("%s: %s in %.0f ms", what, result.attempt.code,
+                      result.attempt.duration * 1000)
+        elif verdict.status is DeliveryStatus.FAILED:
+            assert verdict.next_at is not None
+            log.info("%s: %s; attempt %d, next at %s", what, result.answer, delivery.tries + 1,
+                     utc_iso(verdict.next_at))
+        else:
+            log.warning("%s: %s; dead after %d attempts (`cometwatch redeliver %d` sends it "
+                        "again)", what, result.answer, delivery.tries + 1, delivery.id)
+
+    def _disable(self, store: Store, name: str, reason: str, now: float) -> None:
+        skipped = store.disable_webhook(name, reason, now)
+        with self._cond:
+            lane = self._lanes.get(name)
+            if lane is not None:
+                lane.buffer.clear()
+            self._disabled = (float("-inf"), set())
+        log.warning("webhook %s disabled: %s; %d open deliveries skipped (`cometwatch webhooks "
+                    "enable %s` turns it back on, `cometwatch recover` sends them)", name,
+                    reason, skipped, name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    lane: _Lane
+    hook: Webhook
+    delivery: Delivery
+    attempt: Attempt
+    verdict: Verdict
+    answer: str  # the error, or the status code, for the log
+    now: float
+
+
+def _failing_too_long(hook: Webhook, state: WebhookState, now: float) -> str | None:
+    since = state.failing_since
+    if state.disabled_at is not None or since is None or hook.disable_after <= 0:
+        return None
+    if now - since < hook.disable_after:
+        return None
+    return f"no successful delivery since {utc_iso(since)}"
