@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
-COMMANDS = ("demo", "events", "init", "check", "scan", "status", "deliveries", "redeliver",
-            "recover", "webhooks")
+COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
+            "recover", "webhooks", "hooks")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

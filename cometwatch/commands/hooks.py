@@ -1,0 +1,72 @@
+"""`cometwatch hooks install|uninstall`: git hooks that wake the daemon or run a scan."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "hooks", help="install or remove git hooks that wake the daemon or run a scan",
+        description="`install` writes post-commit, post-merge and post-rewrite hooks (in a "
+                    "bare repository: post-receive) that wake a running `cometwatch run`, or "
+                    "start `cometwatch scan --wait` in the background when none runs. A hook "
+                    "that was already there is kept beside ours (NAME.pre-cometwatch) and still "
+                    "runs first; `uninstall` puts it back. core.hooksPath is respected. The "
+                    "config path (from --config or $COMETWATCH_CONFIG) and this Python are "
+                    "recorded in the hooks.")
+    parser.add_argument("action", choices=("install", "uninstall"))
+    parser.add_argument("--repo", metavar="PATH",
+                        help="the repository (default: the config's [repository] path)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+    from pathlib import Path
+
+    from cometwatch import hooks
+    from cometwatch.config import find_config_file, load_config
+    from cometwatch.daemon import pid_path
+    from cometwatch.errors import ConfigError
+    from cometwatch.gitrepo import Repository
+    from cometwatch.store import Store
+
+    config_file, _ = find_config_file(args.config, os.environ)
+    try:
+        config = load_config(args.config)
+    except ConfigError:
+        if args.action == "install" or not args.repo:
+            raise
+        config = None  # removing hooks needs no working config
+    root = Path(args.repo).resolve() if args.repo else config.repository.path if config \
+        else Path.cwd()
+    with Repository(root) as repo:
+        hooks_dir = hooks.resolve_hooks_dir(repo.path, repo.git_dir, repo.common_dir, repo.bare,
+                                            repo.config_get("core.hooksPath"))
+        if args.action == "uninstall":
+            report = hooks.uninstall(hooks_dir, hooks.WORKTREE_HOOKS + hooks.BARE_HOOKS)
+        else:
+            assert config is not None
+            if config.file is not None and \
+                    config.repository.path.resolve() != Path(repo.path).resolve():
+                print(f"note: {config.file} watches {config.repository.path}, not {repo.path}; "
+                      "the hooks will scan what that config names", file=sys.stderr)
+            state = Store.default_path(config, repo)
+            plan = hooks.HookPlan(
+                interpreter=sys.executable,
+                config=config_file.resolve() if config_file and config_file.is_file() else None,
+                pid_file=pid_path(state),
+                log_file=state.parent / "hook-scan.log",
+            )
+            report = hooks.install(hooks_dir, hooks.hook_names(repo.bare), plan)
+            inside = hooks_dir.resolve().is_relative_to(Path(repo.git_dir).resolve()) or \
+                hooks_dir.resolve().is_relative_to(Path(repo.path).resolve())
+            if not inside:
+                print(f"note: core.hooksPath is {hooks_dir}, outside this repository: every "
+                      "repository using it now runs these hooks", file=sys.stderr)
+    for line in report or [f"{hooks_dir}: no cometwatch hooks"]:
+        print(line)
+    return 0

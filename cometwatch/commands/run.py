@@ -1,0 +1,52 @@
+"""`cometwatch run`: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run", help="the daemon: watch the branch, derive events, deliver them",
+        description="Scan once (the first scan of a repository is a silent baseline), then "
+                    "wait: a commit wakes it within milliseconds (inotify on the git "
+                    "directory's refs), it polls every [repository] poll_interval as a "
+                    "fallback, fetches [repository] remote every fetch_interval, fires "
+                    "scheduled publishes and expiries when they fall due, and delivers in the "
+                    "background. SIGHUP reloads the config (a broken one is refused and the "
+                    "running one kept), SIGUSR1 wakes it (git hooks do this), SIGTERM and "
+                    "SIGINT stop it cleanly. Speaks sd_notify under systemd (Type=notify, "
+                    "WatchdogSec).")
+    parser.add_argument("--no-watch", action="store_true",
+                        help="poll only, no inotify (for network file systems, where inotify "
+                             "sees nothing)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Handlers first: a git hook's SIGUSR1 must never find the default action (terminate).
+    from cometwatch.daemon import Signals
+
+    signals = Signals()
+    signals.install()
+
+    import logging
+
+    from cometwatch.cli import setup_logging
+    from cometwatch.config import load_config
+    from cometwatch.daemon import Daemon
+    from cometwatch.notify import JournalFormatter, Notifier, stderr_is_journal
+
+    config = load_config(args.config)  # a broken config: one line, exit 2 (cli.py)
+    log_format = args.log_format or config.daemon.log_format
+    setup_logging(args.verbose, log_format)
+    if stderr_is_journal():
+        # journald adds time and unit name; the <N> prefix carries the priority.
+        handler = logging.getLogger("cometwatch").handlers[0]
+        inner = handler.formatter if log_format == "json" else logging.Formatter("%(message)s")
+        handler.setFormatter(JournalFormatter(inner or logging.Formatter("%(message)s")))
+    for warning in config.warnings:
+        logging.getLogger("cometwatch").warning("%s", warning)
+    daemon = Daemon(config, args.config, signals, Notifier(), watch=not args.no_watch)
+    return daemon.run()

@@ -1,0 +1,535 @@
+"""`cometwatch run`: the loop. Wake → scan → let the dispatcher send.
+
+The main thread owns the repository and the state connection and does every scan. It sleeps
+on one Event, set by the ref watcher, by SIGUSR1 (a git hook's poke), by SIGHUP, SIGTERM and
+SIGINT, and by the fetcher in remote mode; between wakes it keeps three clocks: the poll
+fallback, the next scheduled publish or expiry, and the systemd watchdog. Wakes that arrive
+together give one scan; a wake during a scan gives exactly one more. Delivery runs in its own
+thread (the Dispatcher), so a slow endpoint never delays a scan.
+
+Nothing here is fatal but a broken config at start and a state database that cannot be
+opened: a missing branch, a locked repository, a missing object or a failed fetch is logged
+and tried again with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING
+
+from cometwatch.config import Config, load_config
+from cometwatch.errors import CometwatchError, ConfigError, StateError
+from cometwatch.notify import Notifier
+
+if TYPE_CHECKING:
+    from cometwatch.delivery import Sender
+    from cometwatch.dispatcher import Dispatcher
+    from cometwatch.scanner import Scanner, ScanResult
+    from cometwatch.source import Source
+    from cometwatch.store import Store
+    from cometwatch.watcher import RefWatcher
+
+log = logging.getLogger("cometwatch.daemon")
+
+PID_FILE = "cometwatch.pid"
+FIRST_RETRY = 0.5  # seconds before a failed scan, open or fetch is tried again; doubles
+FETCH_BACKOFF_CAP = 600.0
+STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
+
+
+def pid_path(state_path: Path) -> Path:
+    """Where the daemon of a state database writes its pid (git hooks read it)."""
+    return state_path.parent / PID_FILE
+
+
+class Stopping(Exception):
+    """Raised from a scan's progress callback when a stop request's grace period ran out."""
+
+
+@dataclass(slots=True)
+class Signals:
+    """What the signal handlers asked for; `wake` is set by every one of them."""
+
+    wake: threading.Event = field(default_factory=threading.Event)
+    stop: bool = False
+    hurry: bool = False  # a second SIGTERM/SIGINT: do not wait for requests in flight
+    reload: bool = False
+    poked: bool = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_reload)
+        signal.signal(signal.SIGUSR1, self._on_poke)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.hurry = self.stop
+        self.stop = True
+        self.wake.set()
+
+    def _on_reload(self, signum: int, frame: FrameType | None) -> None:
+        self.reload = True
+        self.wake.set()
+
+    def _on_poke(self, signum: int, frame: FrameType | None) -> None:
+        self.poked = True
+        self.wake.set()
+
+
+class PidFile:
+    """The daemon's pid next to its state, held under an flock: a second daemon on the same
+    state is refused, and a pid file left by a killed one is simply taken over."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):
+            handle = self.path.open("a+", encoding="ascii")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                other = handle.read().strip() or "?"
+                handle.close()
+                raise StateError(f"another `cometwatch run` (pid {other}) is using "
+                                 f"{self.path.parent}; stop it first") from None
+            # A daemon stopping right now unlinks the file after we opened it: start over.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"{os.getpid()}\n")
+                handle.flush()
+                self._handle = handle
+                return
+            handle.close()
+        raise StateError(f"{self.path}: kept changing while cometwatch started; try again")
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._handle.close()
+        self._handle = None
+
+
+class Backoff:
+    """FIRST_RETRY, doubling, up to `cap`; logs a failure once until it changes or ends."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failures = 0
+        self._last = ""
+
+    def failed(self, message: str, cap: float) -> float:
+        self.failures += 1
+        delay: float = min(FIRST_RETRY * 2.0 ** min(self.failures - 1, 30), max(cap, FIRST_RETRY))
+        if message != self._last:
+            log.warning("%s: %s (trying again, backing off up to %.0fs)", self.what, message,
+                        cap)
+            self._last = message
+        else:
+            log.debug("%s: %s (again; next try in %.1fs)", self.what, message, delay)
+        return delay
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.info("%s: works again after %d failed tries", self.what, self.failures)
+        self.failures, self._last = 0, ""
+
+
+class Fetcher:
+    """Remote mode: `git fetch` the branch every fetch_interval (sooner when poked), in a
+    thread of its own with its own repository handle, so a slow remote never holds up a scan
+    or a stop. Calls `fetched` after every attempt."""
+
+    def __init__(self, config: Config, branch: str, fetched: threading.Event) -> None:
+        self._config = config
+        self._branch = branch
+        self._fetched = fetched
+        self._stop = threading.Event()
+        self._now = threading.Event()
+        self.attempted = threading.Event()  # the first attempt is over (baseline after it)
+        self._thread = threading.Thread(target=self._run, name="cometwatch-fetch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._now.set()
+
+    def reload(self, config: Config) -> None:
+        self._config = config
+
+    def stop(self) -> None:
+        # A fetch in progress is not waited for: it is a git subprocess that ends on its own.
+        self._stop.set()
+        self._now.set()
+
+    def _run(self) -> None:
+        from cometwatch.gitrepo import Repository
+
+        backoff = Backoff(f"fetching {self._branch} from {self._config.repository.remote}")
+        repo: Repository | None = None
+        while not self._stop.is_set():
+            settings = self._config.repository
+            try:
+                if repo is None:
+                    repo = Repository(settings.path)
+                repo.fetch(settings.remote or "origin", self._branch)
+                backoff.succeeded()
+                delay = settings.fetch_interval
+            except CometwatchError as exc:
+                delay = backoff.failed(str(exc), max(settings.fetch_interval, FETCH_BACKOFF_CAP))
+            except Exception as exc:  # never let the thread die silently
+                log.exception("fetching failed unexpectedly")
+                delay = backoff.failed(f"{type(exc).__name__}: {exc}", FETCH_BACKOFF_CAP)
+            self.attempted.set()
+            self._fetched.set()
+            self._now.wait(delay)
+            self._now.clear()
+        if repo is not None:
+            repo.close()
+
+
+class Daemon:
+    def __init__(self, config: Config, config_file: str | None, signals: Signals,
+                 notifier: Notifier, watch: bool = True) -> None:
+        self._config = config
+        self._config_file = config_file
+        self._signals = signals
+        self._notifier = notifier
+        self._watch = watch
+        self._wake = signals.wake
+        self._source: Source | None = None
+        self._store: Store | None = None
+        self._scanner: Scanner | None = None
+        self._watcher: RefWatcher | None = None
+        self._fetcher: Fetcher | None = None
+        self._sender: Sender | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._dispatch_thread: threading.Thread | None = None
+        self._dispatch_stop = threading.Event()
+        self._dispatch_wake = threading.Event()
+        self._pid_file: PidFile | None = None
+        self._scan_backoff = Backoff("scanning")
+        self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
+        self._timer: float | None = None  # wall clock: the next scheduled transition
+        self._last_scan: float = 0.0  # wall clock `now` of the last successful scan
+        self._cursor: str | None = None
+        self._stop_deadline = float("inf")
+        self._pinged = 0.0
+        self._status_at = float("-inf")
+
+    # -- the whole life -------------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            if not self._open():
+                return 0  # stopped before the repository could be opened
+            self._start_threads()
+            self._first_scan()
+            self._loop()
+            return 0
+        finally:
+            self._shutdown()
+
+    def _open(self) -> bool:
+        """Open the repository (retrying while it cannot be read), the state and the pid
+        file. False when a stop came first."""
+        from cometwatch.source import Source
+        from cometwatch.store import Store
+
+        backoff = Backoff(f"opening {self._config.repository.path}")
+        while self._source is None:
+            try:
+                self._source = Source.open(self._config)
+            except CometwatchError as exc:
+                delay = backoff.failed(str(exc), self._config.repository.poll_interval)
+                if self._sleep(delay):
+                    return False
+        backoff.succeeded()
+        path = Store.default_path(self._config, self._source.repo)
+        self._pid_file = PidFile(pid_path(path))
+        self._pid_file.acquire()
+        self._store = Store.open(path)
+        from cometwatch.scanner import Scanner
+
+        self._scanner = Scanner(self._config, self._store, self._source)
+        where = (f"{self._config.repository.remote}/{self._source.branch}"
+                 if self._config.repository.remote else self._source.branch)
+        enabled = sum(1 for hook in self._config.webhooks if hook.enabled)
+        log.info("watching %s in %s; %d webhook(s); state %s (pid %d)", where,
+                 self._config.repository.path, enabled, path, os.getpid())
+        return True
+
+    def _start_threads(self) -> None:
+        from cometwatch.delivery import Sender
+        from cometwatch.dispatcher import Dispatcher
+
+        assert self._source is not None and self._store is not None
+        self._sender = Sender()
+        self._dispatcher = Dispatcher(self._config, self._store.path, self._sender)
+        self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
+                                                 daemon=True)
+        self._dispatch_thread.start()
+        if self._watch:
+            self._start_watcher()
+        if self._config.repository.remote:
+            self._fetcher = Fetcher(self._config, self._source.branch, self._wake)
+            self._fetcher.start()
+
+    def _start_watcher(self) -> None:
+        from cometwatch.watcher import RefWatcher
+
+        assert self._source is not None
+        repo = self._source.repo
+        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set)
+        try:
+            watcher.start()
+        except CometwatchError as exc:
+            log.warning("%s", exc)
+            return
+        self._watcher = watcher
+
+    def _dispatch(self) -> None:
+        """The dispatcher's thread: it runs until stopped, and is started again after an
+        unexpected error rather than leaving deliveries unsent."""
+        assert self._dispatcher is not None
+        while not self._dispatch_stop.is_set():
+            try:
+                self._dispatcher.run(self._dispatch_stop, self._dispatch_wake)
+            except Exception:
+                log.exception("delivery stopped unexpectedly; starting it again in 5s")
+                self._dispatch_stop.wait(5.0)
+
+    def _first_scan(self) -> None:
+        # In remote mode the baseline is the remote's tip after a first fetch, not whatever
+        # an old clone had.
+        while self._fetcher is not None and not self._fetcher.attempted.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            self._ping()
+            if self._signals.stop:
+                return
+        self._scan()
+        # READY after the first attempt even if it failed (a branch not pushed yet): the
+        # daemon is up and will keep trying; STATUS says what it waits for.
+        self._notifier.ready(self._status(force=True))
+
+    def _loop(self) -> None:
+        next_poll = time.monotonic() + self._config.repository.poll_interval
+        while not self._signals.stop:
+            woke = self._wake.wait(self._until_next(next_poll))
+            if self._signals.stop:
+                break
+            self._wake.clear()
+            self._ping()
+            if self._signals.reload:
+                self._signals.reload = False
+                self._reload()
+            if self._signals.poked:
+                self._signals.poked = False
+                if self._fetcher is not None:
+                    self._fetcher.kick()
+            mono, wall = time.monotonic(), time.time()
+            polled = mono >= next_poll
+            retry = self._retry_at is not None and mono >= self._retry_at
+            timer = self._timer is not None and wall >= self._timer
+            if woke or polled or retry or timer:
+                if timer:
+                    log.debug("a scheduled publish or expiry fell due")
+                self._scan()
+                next_poll = time.monotonic() + self._config.repository.poll_interval
+
+    def _until_next(self, next_poll: float) -> float:
+        mono, wall = time.monotonic(), time.time()
+        moments = [next_poll - mono]
+        if self._retry_at is not None:
+            moments.append(self._retry_at - mono)
+        if self._timer is not None:
+            moments.append(self._timer - wall + 0.001)
+        if self._notifier.watchdog_interval is not None:
+            moments.append(self._pinged + self._notifier.watchdog_interval - mono)
+        return max(min(moments), 0.0)
+
+    # -- one scan -------------------------------------------------------------------------
+
+    def _scan(self) -> None:
+        assert self._scanner is not None
+        now = time.time()
+        try:
+            result = self._scanner.scan(now, progress=self._progress)
+        except Stopping:
+            log.info("stopping in the middle of a scan; nothing of it was stored, the next "
+                     "start derives it again")
+            return
+        except CometwatchError as exc:
+            self._failed(str(exc))
+            return
+        except Exception as exc:  # a bug must not end the daemon: log it, back off, go on
+            log.exception("scan failed unexpectedly")
+            self._failed(f"{type(exc).__name__}: {exc}")
+            return
+        self._scan_backoff.succeeded()
+        self._retry_at = None
+        self._last_scan = now
+        self._cursor = result.cursor
+        timer = self._scanner.next_timer()
+        self._timer = timer if timer is not None and timer > now else None
+        self._report(result)
+        if result.deliveries:
+            self._dispatch_wake.set()
+        if self._watcher is not None:
+            self._watcher.refresh()
+        self._notifier.status(self._status(force=bool(result.events)))
+
+    def _failed(self, message: str) -> None:
+        delay = self._scan_backoff.failed(message, self._config.repository.poll_interval)
+        self._retry_at = time.monotonic() + delay
+        self._notifier.status(f"waiting: {message}"[:200])
+
+    def _report(self, result: ScanResult) -> None:
+        where = f"{self._source.branch if self._source else '?'} at {(result.cursor or '')[:12]}"
+        if result.baseline:
+            log.info("baseline: %s (%d commits read); earlier history is not sent", where,
+                     result.commits)
+        elif result.events or result.commits:
+            log.info("%s: %d commit(s), %d event(s), %d delivery(ies)", where, result.commits,
+                     result.events, result.deliveries)
+        if self._timer is not None:
+            log.debug("next scheduled transition at %s",
+                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._timer)))
+
+    def _progress(self, step: int) -> None:
+        """Called per commit during a scan: it keeps the systemd watchdog fed through a long
+        first read of history, and lets a stop end the scan after shutdown_timeout."""
+        self._ping()
+        if self._signals.stop:
+            if self._stop_deadline == float("inf"):
+                self._stop_deadline = time.monotonic() + self._config.daemon.shutdown_timeout
+            if self._signals.hurry or time.monotonic() >= self._stop_deadline:
+                raise Stopping
+
+    def _ping(self) -> None:
+        interval = self._notifier.watchdog_interval
+        if interval is None:
+            return
+        mono = time.monotonic()
+        if mono - self._pinged >= interval * 0.9:
+            self._notifier.watchdog()
+            self._pinged = mono
+
+    def _status(self, force: bool = False) -> str:
+        where = f"{self._source.branch}@{(self._cursor or 'none')[:12]}" if self._source \
+            else "starting"
+        if self._scan_backoff.failures:
+            return f"cursor {where}; scan failing, retrying"
+        mono = time.monotonic()
+        if self._store is None or (not force and mono - self._status_at < STATUS_EVERY):
+            return f"cursor {where}"
+        self._status_at = mono
+        try:
+            counts = self._store.counts()
+        except CometwatchError:
+            return f"cursor {where}"
+        pending = sum(count for per_hook in counts.values()
+                      for status, count in per_hook.items()
+                      if status.value in ("pending", "failed"))
+        return f"cursor {where}; {pending} deliveries pending"
+
+    # -- SIGHUP ---------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        self._notifier.send(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            config = load_config(self._config_file)
+        except ConfigError as exc:
+            log.error("reload refused, the running config is kept: %s", exc)
+            self._notifier.ready(self._status(force=True))
+            return
+        for warning in config.warnings:
+            log.warning("%s", warning)
+        old, new = self._config, config
+        fixed = [name for name, before, after in (
+            ("[repository] path", old.repository.path, new.repository.path),
+            ("[repository] branch", old.repository.branch, new.repository.branch),
+            ("[repository] remote", old.repository.remote, new.repository.remote),
+            ("[state] path", old.state_path, new.state_path)) if before != after]
+        if fixed:
+            log.warning("%s changed: that takes a restart; until then the old value stays",
+                        ", ".join(fixed))
+        self._config = config
+        if self._scanner is not None:
+            self._scanner.reload(config)
+        if self._dispatcher is not None:
+            self._dispatcher.reload(config)
+        if self._fetcher is not None:
+            self._fetcher.reload(config)
+        self._dispatch_wake.set()
+        log.info("config reloaded: %d webhook(s) enabled",
+                 sum(1 for hook in config.webhooks if hook.enabled))
+        self._notifier.ready(self._status(force=True))
+        self._wake.set()  # rules may have changed what is due: scan once more
+
+    # -- the end --------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        self._notifier.stopping()
+        if self._signals.stop:
+            log.info("stopping")
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._fetcher is not None:
+            self._fetcher.stop()
+        thread = self._dispatch_thread
+        if thread is not None:
+            self._dispatch_stop.set()
+            self._dispatch_wake.set()
+            # The dispatcher lets requests in flight finish within shutdown_timeout, then
+            # leaves them open in the store (sent again at the next start).
+            deadline = time.monotonic() + self._config.daemon.shutdown_timeout + 1.0
+            while thread.is_alive() and not self._signals.hurry:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                thread.join(min(left, 0.2))
+            if thread.is_alive():
+                log.warning("requests still in flight are abandoned; they stay due and are "
+                            "sent again at the next start")
+            elif self._sender is not None:
+                self._sender.close()
+        if self._store is not None:
+            self._store.close()
+        if self._source is not None:
+            self._source.close()
+        if self._pid_file is not None:
+            self._pid_file.release()
+        self._notifier.close()
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait `seconds` or until a stop; True when stopping."""
+        deadline = time.monotonic() + seconds
+        while not self._signals.stop:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._wake.wait(left)
+            self._wake.clear()
+        return True
