@@ -39,6 +39,7 @@ log = logging.getLogger("cometwatch.dispatch")
 PAGE = 100  # due deliveries read per query: a backlog is never loaded whole
 IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up this soon
 PURGE_EVERY = 3600.0
+RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +118,14 @@ class Dispatcher:
             while not stop.is_set():
                 wake.clear()
                 now = self._clock()
-                self._maybe_purge(now)
-                self._pump(now)
-                wake.wait(self._idle_delay(now))
+                try:
+                    self._maybe_purge(now)
+                    self._pump(now)
+                    delay = self._idle_delay(now)
+                except CometwatchError as exc:  # a locked or full disk: try again shortly
+                    log.error("delivering: %s; trying again in %.0f s", exc, RETRY_STATE)
+                    delay = RETRY_STATE
+                wake.wait(delay)
             self._settle_in_flight(self._config.daemon.shutdown_timeout)
         finally:
             self.close()
@@ -326,13 +332,21 @@ class Dispatcher:
                 return
             hook, delivery = job
             try:
-                self._deliver(hook, delivery)
-            except Exception:
-                log.exception("%s: delivery #%d failed unexpectedly; it stays due", hook.name,
-                              delivery.id)
-                self._release([(lane, delivery, None)])
+                result = self._deliver(lane, hook, delivery)
+            except Exception as exc:  # a bug, not an answer: recorded as a failed attempt
+                log.exception("%s: delivery #%d failed unexpectedly", hook.name, delivery.id)
+                now = self._clock()
+                retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, None,
+                                        self._rand)
+                error = f"internal error: {type(exc).__name__}: {exc}"
+                result = _Result(lane, hook, delivery, Attempt(now, None, 0.0, error, b""),
+                                 Verdict(DeliveryStatus.DEAD if retry is None else
+                                         DeliveryStatus.FAILED, retry, None), error, now)
+            with self._cond:
+                self._results.append(result)
+            self._commit()
 
-    def _deliver(self, hook: Webhook, delivery: Delivery) -> None:
+    def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> _Result:
         event = delivery.event
         started = self._clock()
         outcome = self._sender.send(hook, event.event_id, event.name, body(event))
@@ -340,10 +354,8 @@ class Dispatcher:
         verdict = judge(hook, delivery, outcome, now, self._rand)
         attempt = Attempt(started, outcome.status, outcome.duration, outcome.error,
                           outcome.answer)
-        with self._cond:
-            self._results.append(_Result(self._lanes[hook.name], hook, delivery, attempt,
-                                         verdict, outcome.error or str(outcome.status), now))
-        self._commit()
+        return _Result(lane, hook, delivery, attempt, verdict,
+                       outcome.error or str(outcome.status), now)
 
     def _commit(self) -> None:
         """Record every result waiting, in one transaction: while one thread writes, the
@@ -353,26 +365,29 @@ class Dispatcher:
                 batch, self._results = self._results, []
             if not batch:
                 return  # another thread recorded ours
-            store = self._store()
+            recorded = False
             try:
+                store = self._store()
                 states = store.record_many([Settled(r.delivery, r.attempt, r.verdict.status,
                                                     r.verdict.next_at) for r in batch])
+                recorded = True
+                for result in batch:
+                    self._report(result)
+                    state = states[result.hook.name]
+                    reason = result.verdict.disable or _failing_too_long(result.hook, state,
+                                                                         result.now)
+                    if reason and state.disabled_at is None:
+                        self._disable(store, result.hook.name, reason, result.now)
+                        states[result.hook.name] = replace(state, disabled_at=result.now)
             except CometwatchError as exc:
-                log.error("recording %d attempts failed: %s; they stay due", len(batch), exc)
-                self._release([(r.lane, r.delivery, None) for r in batch])
-                return
-            for result in batch:
-                self._report(result)
-            for result in batch:
-                state = states[result.hook.name]
-                reason = result.verdict.disable or _failing_too_long(result.hook, state,
-                                                                     result.now)
-                if reason and state.disabled_at is None:
-                    self._disable(store, result.hook.name, reason, result.now)
-                    states[result.hook.name] = replace(state, disabled_at=result.now)
-            # Released only once committed: a due query sees them settled from now on, and a
-            # disabled webhook's lane gets nothing more.
-            self._release([(r.lane, r.delivery, r.verdict) for r in batch])
+                log.error("recording %d attempts: %s", len(batch), exc)
+            except Exception:
+                log.exception("recording %d attempts failed unexpectedly", len(batch))
+            finally:
+                # Released only once committed: a due query sees them settled from now on,
+                # and a disabled webhook's lane gets nothing more. Unrecorded, they stay due.
+                self._release([(r.lane, r.delivery, r.verdict if recorded else None)
+                               for r in batch])
 
     def _release(self, done: list[tuple[_Lane, Delivery, Verdict | None]]) -> None:
         with self._cond:
