@@ -1,0 +1,259 @@
+"""Git hooks: install and uninstall, keeping existing hooks, and what the sh scripts do."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Site
+
+from cometwatch import hooks
+
+PYTHON = sys.executable
+
+
+def cometwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    return subprocess.run([PYTHON, "-m", "cometwatch", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline() if ready else "(nothing)"
+
+
+def write_hook(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def plan_for(tmp_path: Path, interpreter: str = PYTHON, config: Path | None = None
+             ) -> hooks.HookPlan:
+    return hooks.HookPlan(interpreter=interpreter, config=config,
+                          pid_file=tmp_path / "state" / "cometwatch.pid",
+                          log_file=tmp_path / "state" / "hook-scan.log")
+
+
+@pytest.fixture
+def fake_cometwatch(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A `cometwatch` on PATH that records its arguments and GIT_DIR, for the fallback."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "called"
+    write_hook(bin_dir / "cometwatch",
+               f'#!/bin/sh\necho "$* GIT_DIR=${{GIT_DIR:-unset}}" >> "{record}"\n')
+    yield bin_dir, record
+
+
+@pytest.fixture
+def daemon_stand_in(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """A process whose command line says cometwatch and that reports each SIGUSR1 it gets."""
+    script = tmp_path / "cometwatch_stand_in.py"
+    script.write_text(
+        "import signal, sys\n"
+        "signal.signal(signal.SIGUSR1, lambda *a: print('poked', flush=True))\n"
+        "print('ready', flush=True)\n"
+        "while True: signal.pause()\n")
+    proc = subprocess.Popen([PYTHON, str(script)], stdout=subprocess.PIPE, text=True)
+    assert read_line(proc) == "ready\n"
+    yield proc, script
+    proc.kill()
+    proc.wait()
+
+
+# -- installing -------------------------------------------------------------------------------
+
+def test_install_writes_the_three_work_tree_hooks_executable_and_marked(site: Site) -> None:
+    site.commit("first")
+    result = cometwatch("hooks", "install", "--repo", str(site.root), cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    for name in ("post-commit", "post-merge", "post-rewrite"):
+        path = site.root / ".git" / "hooks" / name
+        assert hooks.is_ours(path)
+        assert path.stat().st_mode & stat.S_IXUSR
+        assert subprocess.run(["sh", "-n", str(path)]).returncode == 0
+    assert not (site.root / ".git" / "hooks" / "post-receive").exists()
+
+
+def test_a_bare_repository_gets_post_receive_only(tmp_path: Path) -> None:
+    bare = tmp_path / "site.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    result = cometwatch("hooks", "install", "--repo", str(bare), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert hooks.is_ours(bare / "hooks" / "post-receive")
+    assert not (bare / "hooks" / "post-commit").exists()
+
+
+def test_install_records_the_interpreter_and_the_config(site: Site) -> None:
+    site.write("webhooks.toml", "[repository]\npoll_interval = 5\n")
+    site.commit("config")
+    result = cometwatch("--config", str(site.root / "webhooks.toml"), "hooks", "install",
+                        cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    text = (site.root / ".git" / "hooks" / "post-commit").read_text()
+    assert PYTHON in text
+    assert f"--config {site.root.resolve() / 'webhooks.toml'}" in text
+    assert str(site.root.resolve() / ".git" / "cometwatch" / "cometwatch.pid") in text
+
+
+def test_installing_twice_updates_in_place_and_keeps_one_copy_of_the_old_hook(
+        site: Site) -> None:
+    site.commit("first")
+    old = "#!/bin/sh\necho old\n"
+    write_hook(site.root / ".git" / "hooks" / "post-commit", old)
+    for _ in range(2):
+        assert cometwatch("hooks", "install", "--repo", str(site.root),
+                          cwd=site.root).returncode == 0
+    hooks_dir = site.root / ".git" / "hooks"
+    assert (hooks_dir / "post-commit.pre-cometwatch").read_text() == old
+    assert sorted(p.name for p in hooks_dir.glob("post-commit*")) == [
+        "post-commit", "post-commit.pre-cometwatch"]
+
+
+def test_core_hooks_path_is_respected(site: Site) -> None:
+    site.commit("first")
+    site.git("config", "core.hooksPath", ".githooks")
+    assert cometwatch("hooks", "install", "--repo", str(site.root), cwd=site.root).returncode == 0
+    assert hooks.is_ours(site.root / ".githooks" / "post-commit")
+    assert not (site.root / ".git" / "hooks" / "post-commit").exists()
+
+
+def test_a_linked_worktree_installs_into_the_shared_hooks(site: Site, tmp_path: Path) -> None:
+    site.commit("first")
+    linked = tmp_path / "linked"
+    site.git("worktree", "add", "-q", "-b", "other", str(linked))
+    assert cometwatch("hooks", "install", "--repo", str(linked), cwd=linked).returncode == 0
+    assert hooks.is_ours(site.root / ".git" / "hooks" / "post-commit")
+
+
+def test_install_refuses_when_both_a_foreign_hook_and_a_kept_one_exist(site: Site) -> None:
+    site.commit("first")
+    hooks_dir = site.root / ".git" / "hooks"
+    write_hook(hooks_dir / "post-commit", "#!/bin/sh\necho mine\n")
+    write_hook(hooks_dir / "post-commit.pre-cometwatch", "#!/bin/sh\necho older\n")
+    result = cometwatch("hooks", "install", "--repo", str(site.root), cwd=site.root)
+    assert result.returncode == 1
+    assert "both exist" in result.stderr and "Traceback" not in result.stderr
+    assert (hooks_dir / "post-commit").read_text() == "#!/bin/sh\necho mine\n"
+
+
+# -- existing hooks keep working --------------------------------------------------------------
+
+def test_an_existing_hook_still_runs_and_is_restored_by_uninstall(site: Site,
+                                                                  tmp_path: Path) -> None:
+    site.commit("first")
+    marker = tmp_path / "old-hook-ran"
+    original = f'#!/bin/sh\necho "$@" >> "{marker}"\n'
+    hook = site.root / ".git" / "hooks" / "post-rewrite"
+    write_hook(hook, original)
+    assert cometwatch("hooks", "install", "--repo", str(site.root), cwd=site.root).returncode == 0
+    assert hooks.is_ours(hook)
+    site.git("commit", "-q", "--amend", "--allow-empty", "-m", "amended")
+    wait_for(lambda: marker.exists(), "the kept hook to run")
+    assert marker.read_text() == "amend\n"
+
+    result = cometwatch("hooks", "uninstall", "--repo", str(site.root), cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    assert hook.read_text() == original and hook.stat().st_mode & stat.S_IXUSR
+    assert not (hook.parent / "post-rewrite.pre-cometwatch").exists()
+    assert not (site.root / ".git" / "hooks" / "post-commit").exists()
+
+
+def test_uninstall_leaves_a_hook_that_is_not_ours_alone(site: Site) -> None:
+    site.commit("first")
+    hook = site.root / ".git" / "hooks" / "post-commit"
+    write_hook(hook, "#!/bin/sh\necho mine\n")
+    result = cometwatch("hooks", "uninstall", "--repo", str(site.root), cwd=site.root)
+    assert result.returncode == 0
+    assert "left alone" in result.stdout
+    assert hook.read_text() == "#!/bin/sh\necho mine\n"
+
+
+def test_post_receive_passes_stdin_to_the_kept_hook_and_its_exit_status_on(
+        tmp_path: Path) -> None:
+    hooks_dir, seen = tmp_path / "hooks", tmp_path / "seen"
+    write_hook(hooks_dir / "post-receive", f'#!/bin/sh\ncat > "{seen}"\necho deployed\nexit 3\n')
+    hooks.install(hooks_dir, ("post-receive",), plan_for(tmp_path, interpreter="/nonexistent"))
+    lines = "a" * 40 + " " + "b" * 40 + " refs/heads/main\n"
+    result = subprocess.run([str(hooks_dir / "post-receive")], input=lines, text=True,
+                            capture_output=True, env={"PATH": "/usr/bin:/bin"}, timeout=10)
+    assert result.returncode == 3
+    assert result.stdout == "deployed\n"
+    assert seen.read_text() == lines
+
+
+def test_post_commit_succeeds_even_when_the_kept_hook_fails(tmp_path: Path) -> None:
+    hooks_dir = tmp_path / "hooks"
+    write_hook(hooks_dir / "post-commit", "#!/bin/sh\nexit 7\n")
+    hooks.install(hooks_dir, ("post-commit",), plan_for(tmp_path, interpreter="/nonexistent"))
+    result = subprocess.run([str(hooks_dir / "post-commit")], capture_output=True,
+                            env={"PATH": "/usr/bin:/bin"}, timeout=10)
+    assert result.returncode == 0
+
+
+# -- waking the daemon, or scanning without one -----------------------------------------------
+
+def test_the_hook_pokes_a_running_daemon_with_sigusr1(
+        tmp_path: Path, daemon_stand_in: tuple[subprocess.Popen[str], Path],
+        fake_cometwatch: tuple[Path, Path]) -> None:
+    proc, _ = daemon_stand_in
+    bin_dir, record = fake_cometwatch
+    plan = plan_for(tmp_path, interpreter="/nonexistent")
+    plan.pid_file.parent.mkdir(parents=True)
+    plan.pid_file.write_text(f"{proc.pid}\n")
+    hooks.install(tmp_path / "hooks", ("post-commit",), plan)
+    result = subprocess.run([str(tmp_path / "hooks" / "post-commit")],
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=10)
+    assert result.returncode == 0
+    assert read_line(proc) == "poked\n"
+    assert not record.exists()  # no scan started beside a running daemon
+
+
+def test_a_stale_pid_file_is_not_signalled_and_a_scan_starts_instead(
+        tmp_path: Path, fake_cometwatch: tuple[Path, Path]) -> None:
+    bin_dir, record = fake_cometwatch
+    bystander = subprocess.Popen(["sleep", "60"])  # took over the dead daemon's pid
+    try:
+        plan = plan_for(tmp_path, interpreter="/nonexistent", config=tmp_path / "w.toml")
+        plan.pid_file.parent.mkdir(parents=True)
+        plan.pid_file.write_text(f"{bystander.pid}\n")
+        hooks.install(tmp_path / "hooks", ("post-commit",), plan)
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GIT_DIR": "."}
+        result = subprocess.run([str(tmp_path / "hooks" / "post-commit")], env=env, timeout=10)
+        assert result.returncode == 0
+        wait_for(record.exists, "the background scan to start")
+        assert record.read_text() == (f"--config {tmp_path / 'w.toml'} scan --wait --timeout 60 "
+                                      "GIT_DIR=unset\n")
+        assert bystander.poll() is None
+    finally:
+        bystander.send_signal(signal.SIGTERM)
+        bystander.wait()
+
+
+def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site,
+                                                                       tmp_path: Path) -> None:
+    site.write("posts/a.md", "---\ntitle: A\n---\n")
+    site.commit("first")
+    assert cometwatch("hooks", "install", cwd=site.root).returncode == 0
+    site.write("posts/b.md", "---\ntitle: B\n---\n")
+    site.commit("second")  # runs post-commit: no daemon, so a detached `cometwatch scan`
+    log = site.root / ".git" / "cometwatch" / "hook-scan.log"
+    wait_for(lambda: log.exists() and "baseline" in log.read_text(), "the scan's log line")
+    assert (site.root / ".git" / "cometwatch" / "state.db").exists()
