@@ -60,8 +60,10 @@ def write_config(root: Path, url: str, repository: str = "", more: str = "",
 class Daemon:
     """`python -m cometwatch --config X run` with a notify socket of its own."""
 
-    def __init__(self, config: Path, *run_args: str) -> None:
+    def __init__(self, config: Path, *run_args: str, env: dict[str, str] | None = None,
+                 global_args: tuple[str, ...] = ("-v",)) -> None:
         self.config, self.run_args = config, run_args
+        self.extra_env, self.global_args = env or {}, global_args
         # AF_UNIX paths are short (108 bytes): not under pytest's long tmp_path.
         self._folder = Path(tempfile.mkdtemp(prefix="cw-"))
         self.log_path = config.parent / "daemon.log"
@@ -76,11 +78,14 @@ class Daemon:
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._socket.bind(address)
         env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
-        env.update(GIT_ENV, NOTIFY_SOCKET=address)
+        env.update(GIT_ENV, NOTIFY_SOCKET=address, **self.extra_env)
         with self.log_path.open("ab") as log:
+            if "JOURNAL_STREAM" in self.extra_env:  # as systemd sets it: stderr's device:inode
+                info = os.fstat(log.fileno())
+                env["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}"
             self.proc = subprocess.Popen(
-                [PYTHON, "-m", "cometwatch", "-v", "--config", str(self.config), "run",
-                 *self.run_args], env=env, stdout=log, stderr=log)
+                [PYTHON, "-m", "cometwatch", *self.global_args, "--config", str(self.config),
+                 "run", *self.run_args], env=env, stdout=log, stderr=log)
         if wait:
             self.wait_for_note("READY=1")
         return self
@@ -148,8 +153,9 @@ def receiver() -> Iterator[Receiver]:
 def daemons() -> Iterator[Callable[..., Daemon]]:
     made: list[Daemon] = []
 
-    def make(config: Path, *run_args: str) -> Daemon:
-        made.append(Daemon(config, *run_args))
+    def make(config: Path, *run_args: str, env: dict[str, str] | None = None,
+             global_args: tuple[str, ...] = ("-v",)) -> Daemon:
+        made.append(Daemon(config, *run_args, env=env, global_args=global_args))
         return made[-1]
 
     yield make
@@ -366,6 +372,54 @@ def test_a_second_daemon_on_the_same_state_is_refused(site: Site, receiver: Rece
     assert f"(pid {first.proc.pid if first.proc else '?'})" in second.stderr
     assert first.proc is not None and first.proc.poll() is None
     assert first.stop() == 0
+
+
+def test_the_systemd_watchdog_is_fed_at_half_its_interval(
+        site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    site.commit("a")
+    config = write_config(site.root, receiver.url)
+    daemon = daemons(config, env={"WATCHDOG_USEC": "400000"}).start()
+    for _ in range(3):  # pings keep coming while the daemon idles
+        daemon.wait_for_note("WATCHDOG=1", timeout=5)
+    assert daemon.stop() == 0
+
+
+def test_under_journald_log_lines_carry_their_priority_and_no_prefix(
+        site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    site.commit("a")
+    config = write_config(site.root, receiver.url)
+    daemon = daemons(config, env={"JOURNAL_STREAM": "set"}, global_args=()).start()
+    assert daemon.stop() == 0
+    lines = daemon.log().splitlines()
+    assert any(line.startswith("<6>baseline: main at ") for line in lines), lines
+    assert all(line.startswith("<") for line in lines), lines
+
+
+def test_log_format_json_gives_one_object_a_line(site: Site, receiver: Receiver,
+                                                 daemons: Callable[..., Daemon]) -> None:
+    site.commit("a")
+    config = write_config(site.root, receiver.url)
+    daemon = daemons(config, global_args=("--log-format", "json")).start()
+    assert daemon.stop() == 0
+    records = [json.loads(line) for line in daemon.log().splitlines()]
+    assert {"level": "info", "logger": "cometwatch.daemon", "message": "stopping"} in records
+
+
+def test_a_branch_missing_at_start_is_waited_for_and_ready_is_still_sent(
+        site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")
+    config = write_config(site.root, receiver.url, repository='branch = "content"')
+    daemon = daemons(config).start(wait=False)
+    assert "scan failing" in daemon.wait_for_note("READY=1")
+    site.git("branch", "content")  # the first scan that works is the silent baseline
+    wait_for(lambda: "baseline: content" in daemon.log(), "the baseline", alive=daemon.proc)
+    site.git("checkout", "-q", "content")
+    site.write("posts/b.md", post("title: B"))
+    site.commit("b")
+    wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
+    assert {json.loads(a.body)["data"]["slug"] for a in receiver.arrivals} == {"b"}
+    assert daemon.stop() == 0
 
 
 # -- the branch moving in unusual ways --------------------------------------------------------
