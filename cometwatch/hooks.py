@@ -91,8 +91,9 @@ if [ -n "$pid" ]; then
 fi
 
 unset {" ".join(_GIT_VARIABLES)}
+# -P: the current folder (a bare repository holds a `cometwatch` state folder) is not a package.
 if [ -x {q(plan.interpreter)} ]; then
-    set -- {q(plan.interpreter)} -m cometwatch
+    set -- {q(plan.interpreter)} -P -m cometwatch
 elif command -v cometwatch >/dev/null 2>&1; then
     set -- cometwatch
 else

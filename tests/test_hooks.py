@@ -257,3 +257,19 @@ def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site
     log = site.root / ".git" / "cometwatch" / "hook-scan.log"
     wait_for(lambda: log.exists() and "baseline" in log.read_text(), "the scan's log line")
     assert (site.root / ".git" / "cometwatch" / "state.db").exists()
+
+
+def test_a_push_to_a_bare_repository_runs_a_scan_there(site: Site, tmp_path: Path) -> None:
+    bare = tmp_path / "site.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    (bare / "webhooks.toml").write_text("[repository]\npoll_interval = 30\n")
+    result = cometwatch("--config", "webhooks.toml", "hooks", "install", cwd=bare)
+    assert result.returncode == 0, result.stderr
+    (bare / "cometwatch").mkdir()  # the state folder: must not shadow the package in the hook
+    site.write("posts/a.md", "---\ntitle: A\n---\n")
+    site.commit("a")
+    site.git("push", "-q", str(bare), "main")
+    log = bare / "cometwatch" / "hook-scan.log"
+    wait_for(lambda: log.exists() and "baseline: main" in log.read_text(), "the scan in the "
+             "bare repository")
+    assert "Error" not in log.read_text()
