@@ -262,12 +262,19 @@ class Daemon:
                 self._source = Source.open(self._config)
             except CometwatchError as exc:
                 delay = backoff.failed(str(exc), self._config.repository.poll_interval)
+                if backoff.failures == 1:
+                    # Up and waiting (a file system mounted later): not a failed start.
+                    self._notifier.ready(f"waiting: {exc}"[:200])
                 if self._sleep(delay):
                     return False
         backoff.succeeded()
         path = Store.default_path(self._config, self._source.repo)
         self._pid_file = PidFile(pid_path(path))
-        self._pid_file.acquire()
+        try:
+            self._pid_file.acquire()
+        except OSError as exc:
+            raise StateError(f"cannot write {self._pid_file.path}: {exc.strerror}; check "
+                             "[state] path and its permissions") from exc
         self._store = Store.open(path)
         from cometwatch.scanner import Scanner
 
@@ -530,6 +537,7 @@ class Daemon:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self._wake.wait(left)
+            self._wake.wait(min(left, self._notifier.watchdog_interval or left))
             self._wake.clear()
+            self._ping()
         return True

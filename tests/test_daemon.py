@@ -422,6 +422,22 @@ def test_a_branch_missing_at_start_is_waited_for_and_ready_is_still_sent(
     assert daemon.stop() == 0
 
 
+def test_a_repository_that_appears_later_is_waited_for(
+        tmp_path: Path, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    root = tmp_path / "site"  # not there yet
+    config = write_config(root, receiver.url, repository='poll_interval = "200ms"')
+    daemon = daemons(config).start(wait=False)
+    assert "waiting:" in daemon.wait_for_note("READY=1")
+    site = Site(root)  # git init, as a mount or a clone finishing would bring it
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")
+    wait_for(lambda: "baseline: main" in daemon.log(), "the baseline", alive=daemon.proc)
+    site.write("posts/b.md", post("title: B"))
+    site.commit("b")
+    wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
+    assert daemon.stop() == 0
+
+
 # -- the branch moving in unusual ways --------------------------------------------------------
 
 def test_a_branch_deleted_and_recreated_is_waited_for_not_fatal(
