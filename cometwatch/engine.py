@@ -31,6 +31,7 @@ log = logging.getLogger("cometwatch.engine")
 
 HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
 _CHUNK = 256  # commits whose blobs are fetched together
+_READ_SLICE = 1024  # blobs read and parsed before the next are read
 _FACTS_CACHE = 65536
 
 
@@ -61,7 +62,7 @@ class Engine:
         self.rules = rules
         self.ledger = ledger if ledger is not None else Ledger()
         self._facts: dict[str, Frontmatter] = {}
-        self._needed: set[str] = set()  # parsed blobs that saves not yet run will look up
+        self._needed: set[str] = set()  # parsed blobs the saves about to run will look up
         self._warn = warn or log.warning
 
     # -- blobs ----------------------------------------------------------------------------
@@ -78,11 +79,12 @@ class Engine:
         return wanted
 
     def learn(self, blobs: dict[str, bytes]) -> None:
+        """Parse blobs for the saves about to run (in as many calls as suit the caller)."""
         if len(self._facts) > _FACTS_CACHE:  # keep what the saves about to run still need
             self._facts = {sha: self._facts[sha] for sha in self._needed if sha in self._facts}
-        self._needed.clear()
         for sha, data in blobs.items():
             self._facts[sha] = read_frontmatter(data, self.rules)
+        self._needed.update(blobs)
 
     # -- time -----------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Engine:
 
     def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
         """Apply one save; its blobs must have been learnt. Returns its events in order."""
+        self._needed.clear()  # every learn for the saves now running has happened
         events = self.advance(time)
         moment = self.ledger.clock
         ops = self._ops(changes)
@@ -244,7 +247,7 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
         log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two trees "
                     "as one save", base[:12], tip[:12])
         changes = repo.diff(base, tip)
-        engine.learn(repo.read_blobs(engine.wanted_blobs(changes), HEAD_BYTES))
+        _learn(repo, engine, engine.wanted_blobs(changes))
         time = repo.commit_time(tip)
         yield Save(tip, time, engine.save(tip, time, changes))
         return
@@ -264,10 +267,16 @@ def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
     wanted: list[str] = []
     for commit in chunk:
         wanted.extend(engine.wanted_blobs(commit.changes))
-    if wanted:
-        engine.learn(repo.read_blobs(wanted, HEAD_BYTES))
+    _learn(repo, engine, wanted)
     for commit in chunk:
         yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
                                                          commit.changes))
         if on_commit:
             on_commit(1)
+
+
+def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
+    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
+    wanted = list(dict.fromkeys(wanted))
+    for start in range(0, len(wanted), _READ_SLICE):
+        engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))
