@@ -89,16 +89,15 @@ class Engine:
     # -- time -----------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
-        return min(self.ledger.timers.values(), default=None)
+        due = self.ledger.next_due()
+        return None if due is None else due[0]
 
     def advance(self, moment: float) -> list[ContentEvent]:
         """Scheduled transitions up to `moment`, each at its own scheduled time."""
         events: list[ContentEvent] = []
         ledger = self.ledger
-        while ledger.timers:
-            path, when = min(ledger.timers.items(), key=lambda item: (item[1], item[0]))
-            if when > moment:
-                break
+        while (due := ledger.next_due()) is not None and due[0] <= moment:
+            when, path = due
             record = ledger.entries[path]
             where = locate(path, "100644", self.rules)
             if where is None:  # rules changed under a stored ledger

@@ -11,21 +11,28 @@ continues with exactly the ids a whole-history run gives.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+import heapq
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from cometwatch.entry import Frontmatter
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_PAIRS = tuple(_BASE62[n % 62] + _BASE62[n // 62] for n in range(62 * 62))
 LEDGER_VERSION = 1
 
 
 def base62(digest: bytes, length: int) -> str:
-    number = int.from_bytes(digest, "big")
+    """`length` base62 digits of the big-endian number, lowest digit first (two at a time:
+    this runs for every event and every new entry)."""
+    number = int.from_bytes(digest, "big") % 62 ** length
     out = []
-    for _ in range(length):
-        number, digit = divmod(number, 62)
-        out.append(_BASE62[digit])
+    for _ in range(length >> 1):
+        number, pair = divmod(number, 62 * 62)
+        out.append(_PAIRS[pair])
+    if length & 1:
+        out.append(_BASE62[number])
     return "".join(out)
 
 
@@ -72,6 +79,15 @@ class Ledger:
     deleted_by_explicit: dict[str, Deleted] = field(default_factory=dict)
     timers: dict[str, float] = field(default_factory=dict)
     clock: float = 0.0  # the moment states were last evaluated at
+    # `timers` as a heap of (moment, path), so the next one is found without a scan of all;
+    # an item whose moment is no longer the path's timer is stale and skipped
+    _queue: list[tuple[float, str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._requeue()
+
+    def _requeue(self) -> None:
+        self._queue = sorted((when, path) for path, when in self.timers.items())  # a heap
 
     def mint(self, path: str) -> str:
         generation = self.minted.get(path, 0)
@@ -102,8 +118,21 @@ class Ledger:
         self.entries[path] = record
         if timer is None:
             self.timers.pop(path, None)
-        else:
+        elif self.timers.get(path) != timer:
             self.timers[path] = timer
+            heapq.heappush(self._queue, (timer, path))
+            if len(self._queue) > 2 * len(self.timers) + 64:
+                self._requeue()
+
+    def next_due(self) -> tuple[float, str] | None:
+        """The earliest (moment, path) of the timers; the same path first on a tie."""
+        queue, timers = self._queue, self.timers
+        while queue:
+            when, path = queue[0]
+            if timers.get(path) == when:
+                return when, path
+            heapq.heappop(queue)
+        return None
 
     def drop(self, path: str) -> Record | None:
         self.timers.pop(path, None)
@@ -138,9 +167,12 @@ def _deleted_out(gone: Deleted) -> list[Any]:
     return [gone.derived_id, gone.explicit_id, gone.path]
 
 
+_FRONT = attrgetter(*(f.name for f in fields(Frontmatter)))  # its fields, in order
+
+
 def _record_out(record: Record) -> list[Any]:
     return [record.sha, record.derived_id, record.explicit_id, record.collection, record.slug,
-            record.published, record.trashed, list(asdict(record.front).values())]
+            record.published, record.trashed, list(_FRONT(record.front))]
 
 
 def _record_in(row: list[Any]) -> Record:
@@ -149,4 +181,4 @@ def _record_in(row: list[Any]) -> Record:
                   Frontmatter(*front))
 
 
-__all__ = ["Ledger", "Record", "Deleted", "derived_id", "event_id", "base62", "replace"]
+__all__ = ["Deleted", "Ledger", "Record", "base62", "derived_id", "event_id", "replace"]
