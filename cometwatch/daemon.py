@@ -101,7 +101,7 @@ class PidFile:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 handle.seek(0)
-                other = handle.read().strip() or "?"
+                other = (handle.read().split() or ["?"])[0]
                 handle.close()
                 raise StateError(f"another `cometwatch run` (pid {other}) is using "
                                  f"{self.path.parent}; stop it first") from None
@@ -113,7 +113,7 @@ class PidFile:
             if same:
                 handle.seek(0)
                 handle.truncate()
-                handle.write(f"{os.getpid()}\n")
+                handle.write(f"{os.getpid()}{_start_time()}\n")
                 handle.flush()
                 self._handle = handle
                 return
@@ -127,6 +127,16 @@ class PidFile:
             self.path.unlink()
         self._handle.close()
         self._handle = None
+
+
+def _start_time() -> str:
+    """" <start time>" (field 22 of /proc/self/stat) where /proc exists: git hooks compare it
+    so that a pid reused after a kill -9 is never signalled."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return f" {fields[19]}" if len(fields) > 19 else ""
 
 
 class Backoff:

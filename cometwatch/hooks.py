@@ -73,13 +73,17 @@ if [ -x {chained} ]; then
 {drain}fi
 
 pid_file={q(str(plan.pid_file))}
-pid=
-[ -r "$pid_file" ] && read -r pid <"$pid_file" 2>/dev/null
+pid= started=
+[ -r "$pid_file" ] && read -r pid started 2>/dev/null <"$pid_file"
 case $pid in ''|*[!0-9]*) pid= ;; esac
 if [ -n "$pid" ]; then
-    # The pid file outlives a killed daemon: only signal a process that is cometwatch.
-    if [ -r "/proc/$pid/cmdline" ]; then
-        grep -q cometwatch "/proc/$pid/cmdline" 2>/dev/null || pid=
+    # The pid file outlives a killed daemon, and its pid may be reused: signal only the
+    # process that wrote it (same start time, field 22 of /proc/PID/stat; builtins only).
+    if [ -n "$started" ] && [ -r /proc/self/stat ]; then
+        stat=
+        [ -r "/proc/$pid/stat" ] && read -r stat 2>/dev/null <"/proc/$pid/stat"
+        set -- ${{stat##*) }}
+        if [ "$#" -lt 20 ] || eval '[ "${{20}}" != "$started" ]'; then pid=; fi
     else
         case $(ps -p "$pid" -o command= 2>/dev/null) in *cometwatch*) ;; *) pid= ;; esac
     fi

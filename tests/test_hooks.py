@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -210,14 +211,22 @@ def test_post_commit_succeeds_even_when_the_kept_hook_fails(tmp_path: Path) -> N
 
 # -- waking the daemon, or scanning without one -----------------------------------------------
 
+def start_time(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+@pytest.mark.parametrize("with_start_time", [True, False], ids=["proc", "ps"])
 def test_the_hook_pokes_a_running_daemon_with_sigusr1(
         tmp_path: Path, daemon_stand_in: tuple[subprocess.Popen[str], Path],
-        fake_cometwatch: tuple[Path, Path]) -> None:
+        fake_cometwatch: tuple[Path, Path], with_start_time: bool) -> None:
     proc, _ = daemon_stand_in
     bin_dir, record = fake_cometwatch
     plan = plan_for(tmp_path, interpreter="/nonexistent")
     plan.pid_file.parent.mkdir(parents=True)
-    plan.pid_file.write_text(f"{proc.pid}\n")
+    # As `cometwatch run` writes it: the pid and, where /proc exists, its start time; an
+    # older or non-Linux pid file has the pid alone, checked by its command line instead.
+    started = f" {start_time(proc.pid)}" if with_start_time else ""
+    plan.pid_file.write_text(f"{proc.pid}{started}\n")
     hooks.install(tmp_path / "hooks", ("post-commit",), plan)
     result = subprocess.run([str(tmp_path / "hooks" / "post-commit")],
                             env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=10)
@@ -226,14 +235,19 @@ def test_the_hook_pokes_a_running_daemon_with_sigusr1(
     assert not record.exists()  # no scan started beside a running daemon
 
 
+@pytest.mark.parametrize("with_start_time", [True, False], ids=["proc", "ps"])
 def test_a_stale_pid_file_is_not_signalled_and_a_scan_starts_instead(
-        tmp_path: Path, fake_cometwatch: tuple[Path, Path]) -> None:
+        tmp_path: Path, fake_cometwatch: tuple[Path, Path], with_start_time: bool) -> None:
     bin_dir, record = fake_cometwatch
-    bystander = subprocess.Popen(["sleep", "60"])  # took over the dead daemon's pid
+    # The dead daemon's pid, reused by another process; even one named like cometwatch is
+    # told apart by its start time.
+    name = "cometwatch-lookalike" if with_start_time else "bystander"
+    bystander = subprocess.Popen([name, "60"], executable=shutil.which("sleep"))
     try:
         plan = plan_for(tmp_path, interpreter="/nonexistent", config=tmp_path / "w.toml")
         plan.pid_file.parent.mkdir(parents=True)
-        plan.pid_file.write_text(f"{bystander.pid}\n")
+        wrong = f" {int(start_time(bystander.pid)) - 1}" if with_start_time else ""
+        plan.pid_file.write_text(f"{bystander.pid}{wrong}\n")
         hooks.install(tmp_path / "hooks", ("post-commit",), plan)
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GIT_DIR": "."}
         result = subprocess.run([str(tmp_path / "hooks" / "post-commit")], env=env, timeout=10)
