@@ -196,6 +196,15 @@ def _metadata(data: bytes) -> Any:
     first = head.find(b"\n")
     if first < 0:
         return None
+    if handler is _JSON and head[:first].strip(b" \t\r") != b"{":
+        # `{"title": "x"}` on one line is JSON frontmatter as Hugo reads it; a first line
+        # such as `{{< shortcode >}}` or `{% include %}` is text, not a broken block
+        try:
+            meta, _ = json.JSONDecoder().raw_decode(
+                head[:MAX_FRONTMATTER].decode("utf-8", "replace"))
+        except ValueError:
+            return None
+        return meta
     if handler is not _JSON and head[:first].strip(b" \t\r").strip(b"-+"):
         return None  # `---title` is text, not a delimiter
     closing = end.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
