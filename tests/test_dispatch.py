@@ -1,0 +1,647 @@
+"""Delivering from the outbox to real HTTP receivers on 127.0.0.1, with an injectable clock.
+
+Every scenario runs the real Dispatcher and Sender against a real threaded HTTP server that
+verifies each signature with the seed's Python function; retry schedules are driven by moving
+a fake clock, never by waiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+from conftest import Site, post
+
+from cometwatch.config import Config, load_config
+from cometwatch.payload import ContentEvent
+from cometwatch.store import DeliveryStatus, Store
+
+pytest.importorskip("cometwatch.retry", reason="needs cometwatch/retry.py (the retry policy)")
+pytest.importorskip("cometwatch.delivery", reason="needs cometwatch/delivery.py (the HTTP edge)")
+from cometwatch.delivery import Sender
+from cometwatch.dispatcher import Dispatcher
+
+SECRET = "dispatch-test-secret"
+T0 = 1_750_000_000.0
+
+
+def verify_signature(raw_body: bytes, secret: str, signature: str) -> bool:
+    """The seed's Python verifier, verbatim."""
+    expected = 'sha256=' + hmac.new(
+        secret.encode(), raw_body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    event: str
+    event_id: str
+    body: bytes
+    verified: bool
+
+
+Answer = int | tuple[int, dict[str, str]] | tuple[int, dict[str, str], bytes]
+
+
+class Receiver:
+    """A threaded HTTP server on 127.0.0.1, scripted per path: answers in turn (then 200),
+    a delay, or a hang until released. Records every request and checks its signature."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._cond = threading.Condition()
+        self._requests: list[Request] = []
+        self._scripts: dict[str, list[Answer]] = {}
+        self._gates: dict[str, threading.Event] = {}
+        self._delays: dict[str, float] = {}
+        self._flying: dict[str, int] = {}
+        self._most: dict[str, int] = {}
+        self._answered: dict[str, int] = {}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> Receiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for gate in self._gates.values():
+            gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def script(self, path: str, *answers: Answer) -> None:
+        with self._cond:
+            self._scripts[path] = list(answers)
+
+    def hang(self, path: str) -> None:
+        self._gates[path] = threading.Event()
+
+    def release(self, path: str) -> None:
+        self._gates[path].set()
+
+    def delay(self, path: str, seconds: float) -> None:
+        self._delays[path] = seconds
+
+    def requests(self, path: str) -> list[Request]:
+        with self._cond:
+            return [r for r in self._requests if r.path == path]
+
+    def wait_for(self, path: str, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while sum(r.path == path for r in self._requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def most_in_flight(self, path: str) -> int:
+        with self._cond:
+            return self._most.get(path, 0)
+
+    def answered(self, path: str) -> int:
+        with self._cond:
+            return self._answered.get(path, 0)
+
+    def _arrive(self, path: str, headers: Any, raw: bytes) -> tuple[Answer, float,
+                                                                   threading.Event | None]:
+        with self._cond:
+            self._requests.append(Request(
+                path, headers.get("X-CometCMS-Event", ""), headers.get("X-CometCMS-Event-Id", ""),
+                raw, verify_signature(raw, self.secret, headers.get("X-CometCMS-Signature", ""))))
+            self._flying[path] = self._flying.get(path, 0) + 1
+            self._most[path] = max(self._most.get(path, 0), self._flying[path])
+            script = self._scripts.get(path)
+            answer: Answer = script.pop(0) if script else 200
+            self._cond.notify_all()
+            return answer, self._delays.get(path, 0.0), self._gates.get(path)
+
+    def _leave(self, path: str) -> None:
+        with self._cond:
+            self._flying[path] -= 1
+            self._answered[path] = self._answered.get(path, 0) + 1
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answer, delay, gate = receiver._arrive(self.path, self.headers, raw)
+            if gate is not None:
+                gate.wait(120)
+            if delay:
+                time.sleep(delay)  # the endpoint's slowness, not synchronisation
+            code, headers, body = (answer, {}, b"") if isinstance(answer, int) else \
+                (answer[0], answer[1], answer[2] if len(answer) > 2 else b"")  # type: ignore[misc]
+            try:
+                self.send_response(code)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                pass  # the client gave up (a timeout): that is the scenario
+            finally:
+                receiver._leave(self.path)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Rig:
+    """A receiver, a config whose webhooks point at it, a state file and a fake clock."""
+
+    def __init__(self, tmp_path: Path, receiver: Receiver) -> None:
+        self.tmp_path = tmp_path
+        self.receiver = receiver
+        self.state = tmp_path / "state.db"
+        self.clock = Clock()
+        self.config_file = tmp_path / "webhooks.toml"
+        self.serial = 0
+        self.dispatchers: list[Dispatcher] = []
+        self.senders: list[Sender] = []
+
+    def configure(self, hooks: str, repository: Path | None = None) -> Config:
+        where = f'[repository]\npath = "{repository}"\n' if repository else ""
+        self.config_file.write_text(f'{where}[state]\npath = "{self.state}"\n{hooks}')
+        self.config = load_config(str(self.config_file))
+        return self.config
+
+    def hook(self, name: str, path: str | None = None, **keys: str) -> str:
+        url = keys.pop("url", None) or self.receiver.url(path or f"/{name}")
+        extra = "".join(f"{key} = {value}\n" for key, value in keys.items())
+        return f'[[webhooks]]\nname = "{name}"\nurl = "{url}"\nsecret = "{SECRET}"\n{extra}'
+
+    def store(self, entries: list[str], hooks: tuple[str, ...] | None = None,
+              name: str = "content.updated") -> list[ContentEvent]:
+        """New events (one per entry given, in order) stored as a scan stores them."""
+        events = []
+        for entry in entries:
+            self.serial += 1
+            events.append(ContentEvent(f"evt_{self.serial:04d}", name, int(self.clock.now),
+                                       "posts", entry, f"slug-{entry}", f"c{self.serial}",
+                                       f"posts/{entry}.md"))
+        names = hooks if hooks is not None else tuple(h.name for h in self.config.webhooks)
+        windows = {h.name: (h.coalesce, h.max_wait or h.coalesce)
+                   for h in self.config.webhooks if h.coalesce}
+        with Store.open(self.state) as store:
+            cursor = store.cursor("main")
+            store.save_scan("main", cursor.generation if cursor else None, "tip", {}, None,
+                            events, [(e.event_id, h) for e in events for h in names], windows,
+                            self.clock.now)
+        return events
+
+    def dispatcher(self) -> Dispatcher:
+        sender = Sender(clock=self.clock)
+        dispatcher = Dispatcher(self.config, self.state, sender, clock=self.clock,
+                                rand=lambda: 0.5)
+        self.senders.append(sender)
+        self.dispatchers.append(dispatcher)
+        return dispatcher
+
+    def deliveries(self, hook: str) -> list[tuple[str, DeliveryStatus]]:
+        with Store.open(self.state) as store:
+            rows = store.deliveries(webhook=hook, limit=10_000)
+        return [(d.event.event_id, d.status) for d in reversed(rows)]
+
+    def one(self, event_id: str, hook: str) -> tuple[Any, list[Any]]:
+        with Store.open(self.state) as store:
+            found = [d for d in store.deliveries(webhook=hook, limit=10_000)
+                     if d.event.event_id == event_id]
+            assert len(found) == 1
+            return found[0], store.attempts(found[0].id)
+
+    def close(self) -> None:
+        for dispatcher in self.dispatchers:
+            dispatcher.close()
+        for sender in self.senders:
+            sender.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver(SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def rig(tmp_path: Path, receiver: Receiver) -> Iterator[Rig]:
+    made = Rig(tmp_path, receiver)
+    yield made
+    made.close()
+
+
+def ids(receiver: Receiver, path: str) -> list[str]:
+    return [request.event_id for request in receiver.requests(path)]
+
+
+# -- answers and retries --------------------------------------------------------------------
+
+def test_a_500_is_retried_on_schedule_with_the_same_event_id_until_a_200(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.script("/h", 500, 200)
+    (event,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    assert dispatcher.send_due_once() == 1
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.FAILED
+    assert [a.code for a in attempts] == [500]
+    assert T0 + 4 <= delivery.next_at <= T0 + 6  # the schedule's 5 s, jitter held at the middle
+    assert dispatcher.send_due_once() == 0  # not due yet
+    rig.clock.now = delivery.next_at
+    assert dispatcher.send_due_once() == 1
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.OK and [a.code for a in attempts] == [500, 200]
+    assert ids(rig.receiver, "/h") == [event.event_id, event.event_id]
+    assert all(request.verified for request in rig.receiver.requests("/h"))
+
+
+def test_a_4xx_is_a_failure_retried_like_any_other(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.script("/h", 422)
+    (event,) = rig.store(["x"])
+    rig.dispatcher().send_due_once()
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.FAILED and delivery.next_at is not None
+    assert attempts[0].code == 422
+
+
+def test_after_the_last_attempt_a_delivery_is_dead_and_redeliver_sends_it_again(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h", retry_schedule='["0s", "0s"]'))
+    rig.receiver.script("/h", 503, 503, 200)
+    (event,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    dispatcher.send_due_once()
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.DEAD and len(attempts) == 2
+    with Store.open(rig.state) as store:
+        assert store.replay([delivery.id], rig.clock.now) == [delivery.id]
+    dispatcher.send_due_once()
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.OK and len(attempts) == 3
+    assert ids(rig.receiver, "/h") == [event.event_id] * 3
+
+
+def test_410_gone_disables_the_webhook_and_its_later_deliveries_are_skipped(rig: Rig) -> None:
+    rig.configure(rig.hook("gone", retry_schedule='["0s"]') + rig.hook("fine"))
+    rig.receiver.script("/gone", 410)
+    (first,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    dispatcher.send_due_once()
+    assert rig.deliveries("gone") == [(first.event_id, DeliveryStatus.DEAD)]
+    (second,) = rig.store(["y"])
+    assert dispatcher.send_due_once() == 1  # only `fine`
+    assert rig.deliveries("gone")[-1] == (second.event_id, DeliveryStatus.SKIPPED)
+    assert ids(rig.receiver, "/gone") == [first.event_id]
+    assert ids(rig.receiver, "/fine") == [first.event_id, second.event_id]
+    with Store.open(rig.state) as store:
+        assert store.webhook_states()["gone"].disabled_reason == "410 Gone"
+
+
+def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.script("/h", (429, {"Retry-After": "120"}), 200)
+    (event,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    dispatcher.send_due_once()
+    delivery, _ = rig.one(event.event_id, "h")
+    assert delivery.next_at is not None and delivery.next_at >= T0 + 120
+    rig.clock.now = T0 + 60
+    assert dispatcher.send_due_once() == 0
+    rig.clock.now = delivery.next_at
+    assert dispatcher.send_due_once() == 1
+    assert rig.one(event.event_id, "h")[0].status is DeliveryStatus.OK
+
+
+def test_a_hanging_endpoint_times_out_and_the_attempt_says_so(rig: Rig) -> None:
+    rig.configure(rig.hook("h", timeout='"1s"'))
+    rig.receiver.hang("/h")
+    (event,) = rig.store(["x"])
+    try:
+        rig.dispatcher().send_due_once()
+    finally:
+        rig.receiver.release("/h")
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.FAILED
+    assert attempts[0].code is None and "timed out" in (attempts[0].error or "")
+
+
+def test_a_refused_connection_is_recorded_and_retried(rig: Rig) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    rig.configure(rig.hook("h", url=f"http://127.0.0.1:{port}/h"))
+    (event,) = rig.store(["x"])
+    rig.dispatcher().send_due_once()
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.FAILED and attempts[0].code is None
+    assert "refused" in (attempts[0].error or "")
+
+
+def test_a_redirect_is_not_followed(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.script("/h", (302, {"Location": rig.receiver.url("/elsewhere")}))
+    (event,) = rig.store(["x"])
+    rig.dispatcher().send_due_once()
+    delivery, attempts = rig.one(event.event_id, "h")
+    assert delivery.status is DeliveryStatus.FAILED and attempts[0].code == 302
+    assert "redirect" in (attempts[0].error or "")
+    assert rig.receiver.requests("/elsewhere") == []
+
+
+def test_a_webhook_failing_for_disable_after_is_disabled(rig: Rig) -> None:
+    rig.configure(rig.hook("h", disable_after='"1h"'))
+    rig.receiver.script("/h", *([500] * 10))
+    (event,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    while True:
+        dispatcher.send_due_once()
+        delivery, _ = rig.one(event.event_id, "h")
+        if delivery.next_at is None:
+            break
+        rig.clock.now = delivery.next_at
+    with Store.open(rig.state) as store:
+        state = store.webhook_states()["h"]
+    assert state.disabled_at is not None and state.disabled_at - T0 >= 3600
+    assert "no successful delivery since" in (state.disabled_reason or "")
+
+
+# -- order and isolation ----------------------------------------------------------------------
+
+def test_the_events_of_one_entry_arrive_in_order_while_entries_go_in_parallel(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.delay("/h", 0.02)
+    events = rig.store([f"entry{n % 8}" for n in range(40)])
+    assert rig.dispatcher().send_due_once() == 40
+    arrived = ids(rig.receiver, "/h")
+    assert sorted(arrived) == sorted(e.event_id for e in events)
+    for n in range(8):
+        mine = [e.event_id for e in events if e.entry_id == f"entry{n}"]
+        assert [i for i in arrived if i in mine] == mine
+    assert rig.receiver.most_in_flight("/h") > 1
+    assert rig.receiver.most_in_flight("/h") <= 4  # max_in_flight
+
+
+def test_a_later_event_waits_while_an_earlier_one_is_retried(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.receiver.script("/h", 500, 200, 200)
+    first, second = rig.store(["x", "x"])
+    dispatcher = rig.dispatcher()
+    assert dispatcher.send_due_once() == 1
+    assert ids(rig.receiver, "/h") == [first.event_id]
+    delivery, _ = rig.one(first.event_id, "h")
+    rig.clock.now = delivery.next_at
+    assert dispatcher.send_due_once() == 2
+    assert ids(rig.receiver, "/h") == [first.event_id, first.event_id, second.event_id]
+
+
+def test_a_dead_delivery_no_longer_blocks_its_entry(rig: Rig) -> None:
+    rig.configure(rig.hook("h", retry_schedule='["0s"]'))
+    rig.receiver.script("/h", 500, 200)
+    first, second = rig.store(["x", "x"])
+    assert rig.dispatcher().send_due_once() == 2
+    assert rig.deliveries("h") == [(first.event_id, DeliveryStatus.DEAD),
+                                   (second.event_id, DeliveryStatus.OK)]
+
+
+def test_a_slow_endpoint_never_delays_another_webhook(rig: Rig) -> None:
+    rig.configure(rig.hook("slow", timeout='"30s"') + rig.hook("fast"))
+    rig.receiver.hang("/slow")
+    events = rig.store([f"e{n}" for n in range(12)])
+    dispatcher = rig.dispatcher()
+    worker = threading.Thread(target=dispatcher.send_due_once)
+    worker.start()
+    try:
+        assert rig.receiver.wait_for("/fast", 12, timeout=20)
+        assert rig.receiver.answered("/slow") == 0  # all four still hanging
+        assert sorted(ids(rig.receiver, "/fast")) == sorted(e.event_id for e in events)
+    finally:
+        rig.receiver.release("/slow")
+        worker.join(60)
+    assert not worker.is_alive()
+
+
+# -- coalescing -------------------------------------------------------------------------------
+
+def test_a_burst_to_a_coalescing_webhook_is_one_request_with_the_latest_event(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("build", coalesce='"30s"') + rig.hook("each"))
+    dispatcher = rig.dispatcher()
+    burst = []
+    for n in range(5):
+        burst += rig.store([f"e{n}"])
+        dispatcher.send_due_once()
+        rig.clock.now += 5
+    assert rig.receiver.requests("/build") == []
+    rig.clock.now = T0 + 30
+    dispatcher.send_due_once()
+    assert ids(rig.receiver, "/build") == [burst[-1].event_id]
+    assert len(ids(rig.receiver, "/each")) == 5
+    statuses = dict(rig.deliveries("build"))
+    assert statuses[burst[-1].event_id] is DeliveryStatus.OK
+    assert [statuses[e.event_id] for e in burst[:-1]] == [DeliveryStatus.COALESCED] * 4
+
+
+def test_a_failed_coalesced_trigger_never_blocks_the_next_burst(rig: Rig) -> None:
+    rig.configure(rig.hook("build", coalesce='"30s"'))
+    rig.receiver.script("/build", 500, 200)
+    dispatcher = rig.dispatcher()
+    (first,) = rig.store(["a"])
+    rig.clock.now = T0 + 30
+    dispatcher.send_due_once()
+    assert rig.deliveries("build") == [(first.event_id, DeliveryStatus.FAILED)]
+    rig.clock.now = T0 + 32
+    (second,) = rig.store(["b"])
+    rig.clock.now = T0 + 62
+    dispatcher.send_due_once()
+    assert ids(rig.receiver, "/build") == [first.event_id, second.event_id]
+    assert rig.deliveries("build") == [(first.event_id, DeliveryStatus.COALESCED),
+                                       (second.event_id, DeliveryStatus.OK)]
+
+
+# -- the dispatcher as the daemon runs it ----------------------------------------------------
+
+def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.clock.now = time.time()
+    dispatcher = rig.dispatcher()
+    stop, wake = threading.Event(), threading.Event()
+    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
+    runner.start()
+    try:
+        (event,) = rig.store(["x"])
+        wake.set()
+        assert rig.receiver.wait_for("/h", 1, timeout=20)
+        assert ids(rig.receiver, "/h") == [event.event_id]
+    finally:
+        stop.set()
+        wake.set()
+        runner.join(30)
+    assert not runner.is_alive()
+
+
+def test_only_one_process_sends_from_a_state_file_at_a_time(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.store(["x"])
+    holder = rig.dispatcher()
+    assert holder._acquire()
+    other = rig.dispatcher()
+    assert other.send_due_once() == 0 and other.busy
+    holder.close()
+    assert other.send_due_once() == 1 and not other.busy
+
+
+# -- whole scans as a cron job or git hook runs them -----------------------------------------
+
+def cometwatch(rig: Rig, *args: str, **popen: object) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    return subprocess.Popen([sys.executable, "-m", "cometwatch", "--config",
+                             str(rig.config_file), *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h", timeout='"60s"'), repository=site.root)
+    assert finish(cometwatch(rig, "scan"))[0] == 0  # the baseline
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    rig.receiver.hang("/h")
+    scan = cometwatch(rig, "scan")
+    try:
+        assert rig.receiver.wait_for("/h", 1, timeout=60)  # stored, and being sent
+        scan.send_signal(signal.SIGKILL)
+        scan.wait(30)
+    finally:
+        rig.receiver.release("/h")
+    first = ids(rig.receiver, "/h")
+    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    assert code == 0, err
+    arrived = ids(rig.receiver, "/h")
+    assert len(set(arrived)) == 2 and arrived[:len(first)] == first  # created, published
+    with Store.open(rig.state) as store:
+        rows = store.deliveries(webhook="h")
+    assert sorted(d.event.event_id for d in rows) == sorted(set(arrived))
+    assert {d.status for d in rows} == {DeliveryStatus.OK}
+    code, out, _ = finish(cometwatch(rig, "scan", "--wait"))
+    assert code == 0 and "nothing new" in out
+    assert ids(rig.receiver, "/h") == arrived  # a second scan sends nothing new
+
+
+def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h", retry_schedule='["0s"]'), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    rig.receiver.script("/h", (500, {}, b"upstream says no\x1b[31m"), 200)
+    code, out, err = finish(cometwatch(rig, "scan", "--wait"))
+    assert code == 0, err
+    outputs = []
+    for args in (("status",), ("deliveries",), ("deliveries", "--json"),
+                 ("deliveries", "--status", "dead"), ("deliveries", "show", "1"),
+                 ("webhooks", "list"), ("redeliver", "1"), ("deliveries", "show", "1")):
+        code, out, err = finish(cometwatch(rig, *args))
+        assert code == 0, (args, err)
+        outputs.append(out + err)
+    status, listing, as_json, dead, show, hooks, redeliver, shown_again = outputs
+    assert "1 dead" in status and "1 ok" in status
+    assert "dead" in listing and "ok" in listing
+    assert "h  http://127.0.0.1:" in hooks and "active" in hooks
+    assert '"status": "dead"' in as_json
+    assert dead.count("content.") == 1
+    assert "500" in show and "upstream says no\\x1b[31m" in show
+    assert "#1 h content.created: ok (200)" in redeliver
+    assert shown_again.count("  500  ") == 1 and "200" in shown_again
+    for text in outputs:
+        assert SECRET not in text
+
+
+def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("build", coalesce='"1s"'), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    for name in ("b", "c", "d"):
+        site.write(f"posts/{name}.md", post(f"title: {name}"))
+        site.commit()
+    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    assert code == 0, err
+    (request,) = rig.receiver.requests("/build")
+    assert request.event == "content.published" and b'"slug":"d"' in request.body
+    assert "sent 1 (1 ok)" in out
+    with Store.open(rig.state) as store:
+        assert store.counts()["build"] == {DeliveryStatus.COALESCED: 5, DeliveryStatus.OK: 1}
+
+
+def test_a_webhook_disabled_by_410_is_enabled_again_and_recovers_what_it_missed(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h"), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    rig.receiver.script("/h", 410)
+    assert finish(cometwatch(rig, "scan"))[0] == 0
+    site.write("posts/c.md", post("title: C"))
+    site.commit()
+    finish(cometwatch(rig, "scan"))
+    code, status, _ = finish(cometwatch(rig, "status"))
+    assert "DISABLED" in status and "410 Gone" in status and "3 skipped" in status
+    code, enabled, _ = finish(cometwatch(rig, "webhooks", "enable", "h"))
+    assert code == 0 and "cometwatch recover --webhook h --since" in enabled
+    since = enabled.split("--since ")[1].split()[0]
+    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", since))
+    assert code == 0, err
+    assert "4 deliveries of h dead or skipped" in out  # the one answered 410, and the rest
+    assert len(rig.receiver.requests("/h")) == 5
+    code, status, _ = finish(cometwatch(rig, "status"))
+    assert "DISABLED" not in status and "4 ok" in status
