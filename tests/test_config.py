@@ -1,0 +1,290 @@
+"""webhooks.toml: good configs are read into the values the code uses; every bad one is refused
+with one line naming the file, the key and the fix (exit 2, never a traceback)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cometwatch.config import (
+    DEFAULT_RETRY_SCHEDULE,
+    EVENT_NAMES,
+    Config,
+    Secret,
+    load_config,
+    parse_config_text,
+    parse_duration,
+)
+from cometwatch.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOK = '[[webhooks]]\nname = "site"\nurl = "https://example.org/hook"\nsecret = "s3cret"\n'
+
+
+def parse(text: str, tmp_path: Path, environ: dict[str, str] | None = None) -> Config:
+    return parse_config_text(text, tmp_path / "webhooks.toml", environ or {})
+
+
+# -- good configs ---------------------------------------------------------------------------
+
+
+def test_without_a_config_file_the_current_folder_is_the_repository(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, environ={})
+    assert config.file is None and config.webhooks == ()
+    assert config.repository.path == tmp_path and config.repository.branch is None
+    rules = config.repository.rules
+    assert (rules.content_dir, rules.trash_dir, rules.extensions) == ("", ".trash",
+                                                                      ("md", "markdown"))
+    assert rules.id_fields == ("uid", "id", "uuid") and rules.timezone == "UTC"
+
+
+def test_webhooks_toml_in_the_current_folder_or_the_environment_variable_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "webhooks.toml").write_text('[repository]\nbranch = "live"\n')
+    other = tmp_path / "elsewhere.toml"
+    other.write_text('[repository]\nbranch = "other"\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_config(None, environ={}).repository.branch == "live"
+    assert load_config(None, environ={"COMETWATCH_CONFIG": str(other)}).repository.branch \
+        == "other"
+    assert load_config(str(other), environ={}).repository.branch == "other"
+
+
+def test_relative_paths_are_read_from_the_config_files_folder(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("from-a-file\n")
+    (tmp_path / "secret.txt").chmod(0o600)
+    config = parse('[repository]\npath = "site"\ncontent_dir = "./content/"\n'
+                   '[state]\npath = "state/cometwatch.db"\n'
+                   '[[webhooks]]\nname = "a"\nurl = "https://example.org/"\n'
+                   'secret_file = "secret.txt"\nca_bundle = "ca.pem"\n', tmp_path)
+    assert config.repository.path == tmp_path / "site"
+    assert config.state_path == tmp_path / "state" / "cometwatch.db"
+    assert config.repository.rules.content_dir == "content"
+    assert config.repository.rules.trash_dir == "content/.trash"
+    assert config.webhooks[0].ca_bundle == tmp_path / "ca.pem"
+    assert config.webhooks[0].secret.reveal() == "from-a-file"
+    assert config.warnings == ()
+
+
+def test_every_webhook_key_is_read(tmp_path: Path) -> None:
+    config = parse(
+        '[delivery]\ntimeout = "20s"\nmax_in_flight = 8\n'
+        '[[webhooks]]\nname = "search.index"\nurl = "https://search.example.org/hook"\n'
+        'secret = "s"\nevents = ["content.published", "content.unpublished"]\n'
+        'collections = ["posts"]\nenabled = false\nconnect_timeout = "30s"\n'
+        'retry_schedule = ["0s", "1m", 3600]\ncoalesce = "30s"\nmax_wait = "5m"\n'
+        'signing = ["cometcms", "standard"]\ndisable_after = "2d"\n'
+        'headers = { Authorization = "Bearer x" }\n'
+        '[[webhooks]]\nname = "local"\nurl = "http://127.0.0.1:8080/hook"\nsecret = "t"\n',
+        tmp_path)
+    first, second = config.webhooks
+    assert first.events == ("content.published", "content.unpublished")
+    assert first.collections == ("posts",) and first.enabled is False
+    assert (first.timeout, first.connect_timeout) == (20.0, 20.0)  # capped at the timeout
+    assert first.retry_schedule == (0.0, 60.0, 3600.0)
+    assert (first.coalesce, first.max_wait, first.disable_after) == (30.0, 300.0, 172800.0)
+    assert first.signing == ("cometcms", "standard") and first.max_in_flight == 8
+    assert first.headers == (("Authorization", "Bearer x"),)
+    assert first.wants("content.published", "posts")
+    assert not first.wants("content.published", "pages")
+    assert not first.wants("content.created", "posts")
+    assert second.events == EVENT_NAMES and second.retry_schedule == DEFAULT_RETRY_SCHEDULE
+    assert second.collections is None and second.coalesce is None
+    assert config.webhook("local") is second and config.webhook("nope") is None
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000/hook", "http://localhost/hook",
+                                 "http://[::1]:8080/", "http://127.0.0.53/x"])
+def test_plain_http_is_allowed_to_loopback_addresses(tmp_path: Path, url: str) -> None:
+    hook = HOOK.replace("https://example.org/hook", url)
+    assert parse(hook, tmp_path).webhooks[0].url == url
+
+
+def test_plain_http_elsewhere_needs_allow_http(tmp_path: Path) -> None:
+    config = parse(HOOK.replace("https://", "http://") + "allow_http = true\n", tmp_path)
+    assert config.webhooks[0].allow_http
+
+
+def test_secrets_come_from_the_config_the_environment_or_a_file_and_never_show(
+        tmp_path: Path) -> None:
+    (tmp_path / "loose.txt").write_text("loose-secret")
+    (tmp_path / "loose.txt").chmod(0o644)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "systemd.txt").write_text("from-credentials")
+    (credentials / "systemd.txt").chmod(0o600)
+    config = parse(
+        '[[webhooks]]\nname = "a"\nurl = "https://a.example/"\nsecret_env = "HOOK_SECRET"\n'
+        '[[webhooks]]\nname = "b"\nurl = "https://b.example/"\nsecret_file = "loose.txt"\n'
+        '[[webhooks]]\nname = "c"\nurl = "https://c.example/"\nsecret_file = "systemd.txt"\n'
+        '[[webhooks]]\nname = "d"\nurl = "https://d.example/"\nsecrets = [\n'
+        '  { env = "HOOK_SECRET" },\n'
+        '  { value = "old-one", expires = "2026-12-31T00:00:00Z" },\n]\n',
+        tmp_path, {"HOOK_SECRET": "from-env", "CREDENTIALS_DIRECTORY": str(credentials)})
+    a, b, c, d = config.webhooks
+    assert a.secret.reveal() == "from-env"
+    assert b.secret.reveal() == "loose-secret"
+    assert c.secret.reveal() == "from-credentials"
+    assert [s.reveal() for s in d.secrets] == ["from-env", "old-one"]
+    assert d.secrets[1].expires_at == 1_798_675_200
+    assert len(config.warnings) == 1 and "chmod 600" in config.warnings[0]
+    shown = repr(config) + str(config.webhooks) + str(d.secrets[1])
+    assert "from-env" not in shown and "old-one" not in shown and "loose-secret" not in shown
+    assert Secret("x") == Secret("x") and Secret("x") != Secret("y")
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("250ms", 0.25), ("30s", 30.0), ("5m", 300.0), ("2h", 7200.0), ("1d", 86400.0),
+    ("1.5h", 5400.0), (" 10 s ", 10.0), ("42", 42.0), (42, 42.0), (0.5, 0.5),
+])
+def test_durations(value: object, seconds: float) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["5 minutes", "-1s", "", "1w", "s", -5, True, None, [1]])
+def test_not_durations(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)
+
+
+def test_a_preset_sets_defaults_and_any_key_still_wins(tmp_path: Path) -> None:
+    hugo = parse('[repository]\npreset = "hugo"\n', tmp_path).repository.rules
+    assert hugo.content_dir == "content" and hugo.future_date_fields == ("date",)
+    assert hugo.strip_language_suffix and hugo.trash_dir == "content/.trash"
+    mine = parse('[repository]\npreset = "hugo"\ncontent_dir = "site/content"\n'
+                 'future_date_fields = []\nextensions = [".MD"]\n'
+                 'published_values = ["Live"]\ntimezone = "Europe/Paris"\n'
+                 'collections = { "blog/**" = "posts" }\nlanguage_dirs = ["en"]\n',
+                 tmp_path).repository.rules
+    assert mine.content_dir == "site/content" and mine.future_date_fields == ()
+    assert mine.extensions == ("md",) and mine.published_values == ("live",)
+    assert mine.collections == (("blog/**", "posts"),) and mine.language_dirs == ("en",)
+    assert mine.timezone == "Europe/Paris"
+
+
+def test_the_example_config_documents_valid_keys() -> None:
+    config = parse_config_text((ROOT / "webhooks.example.toml").read_text(),
+                               ROOT / "webhooks.example.toml",
+                               {"NETLIFY_WEBHOOK_SECRET": "x"})
+    assert [w.name for w in config.webhooks] == ["netlify"]
+
+
+# -- refusals: one line, the file, the key, the fix -----------------------------------------
+
+REFUSALS = [
+    ('[repositroy]\npath = "."\n', "repositroy", "unknown key"),
+    ('[repository]\ncontnet_dir = "x"\n', "repository.contnet_dir", "known keys:"),
+    (HOOK + 'secert = "x"\n', "webhooks[0].secert", "unknown key"),
+    (HOOK + 'events = ["content.saved"]\n', "webhooks[0].events",
+     "unknown event 'content.saved'"),
+    (HOOK.replace("https://example.org/hook", "ftp://example.org/"), "webhooks[0].url",
+     "not an http(s) URL"),
+    (HOOK.replace("https://example.org/hook", "example.org/hook"), "webhooks[0].url",
+     "not an http(s) URL"),
+    (HOOK.replace("https://example.org/hook", "https://"), "webhooks[0].url",
+     "not an http(s) URL"),
+    (HOOK.replace("https://", "http://"), "webhooks[0].url",
+     "plain http:// is only allowed to loopback addresses"),
+    (HOOK.replace("https://example.org/hook", "http://10.0.0.5/hook"), "webhooks[0].url",
+     "allow_http = true"),
+    (HOOK + HOOK, "webhooks[1].name", "duplicate name 'site'"),
+    (HOOK.replace('secret = "s3cret"\n', ""), "webhooks[0].secret", "has no secret"),
+    (HOOK + 'secret_env = "X"\n', "webhooks[0].secret", "more than one of"),
+    (HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'),
+     "webhooks[0].secret_env", "environment variable UNSET_SECRET is not set"),
+    (HOOK.replace('secret = "s3cret"', 'secret_env = "EMPTY_SECRET"'),
+     "webhooks[0].secret_env", "EMPTY_SECRET is not set or empty"),
+    (HOOK.replace('secret = "s3cret"', 'secret_file = "missing.txt"'),
+     "webhooks[0].secret_file", "cannot read"),
+    (HOOK.replace('"s3cret"', '""'), "webhooks[0].secret", "the secret is empty"),
+    (HOOK + 'secrets = []\n', "webhooks[0].secret", "more than one of"),
+    (HOOK.replace('secret = "s3cret"', 'secrets = [{ value = "a", expires = "soon" }]'),
+     "webhooks[0].secrets[0].expires", "not a date and time"),
+    (HOOK + 'timeout = "5 minutes"\n', "webhooks[0].timeout", "not a duration"),
+    (HOOK + 'coalesce = "-1s"\n', "webhooks[0].coalesce", "not a duration"),
+    ('[delivery]\nretry_schedule = ["5s", "soon"]\n', "delivery.retry_schedule",
+     "not a duration: 'soon'"),
+    ('[delivery]\nretry_schedule = []\n', "delivery.retry_schedule", "non-empty list"),
+    ('[repository]\npoll_interval = "often"\n', "repository.poll_interval", "not a duration"),
+    ('[repository]\ntimezone = "Mars/Olympus"\n', "repository.timezone",
+     "unknown time zone 'Mars/Olympus'"),
+    ('[repository]\npreset = "wordpress"\n', "repository.preset", "unknown preset"),
+    ('[repository]\nextensions = []\n', "repository.extensions", "at least one extension"),
+    ('[repository]\ncollections = ["blog"]\n', "repository.collections",
+     "table of glob = collection name"),
+    ('[repository]\nid_fields = "uid"\nslug_field = 3\n', "repository.slug_field",
+     "must be a string"),
+    (HOOK.replace('name = "site"', 'name = "my site"'), "webhooks[0].name",
+     "not a plain name"),
+    (HOOK.replace('name = "site"\n', ""), "webhooks[0].name", "is missing"),
+    (HOOK.replace('url = "https://example.org/hook"\n', ""), "webhooks[0].url", "is missing"),
+    (HOOK + 'signing = ["hmac"]\n', "webhooks[0].signing", "unknown signing scheme"),
+    (HOOK + "max_in_flight = 0\n", "webhooks[0].max_in_flight", "at least 1"),
+    (HOOK + 'enabled = "yes"\n', "webhooks[0].enabled", "true or false"),
+    (HOOK + "headers = { X-Token = 5 }\n", "webhooks[0].headers", "header = value strings"),
+    ('webhooks = { name = "x" }\n', "webhooks", "array of tables"),
+    ('[daemon]\nlog_format = "xml"\n', "daemon.log_format", "unknown format"),
+    ('[state]\npath = 5\n', "state.path", "must be a string"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "words"), REFUSALS,
+                         ids=[key + ":" + words[:20] for _, key, words in REFUSALS])
+def test_a_bad_config_is_refused_with_the_file_and_key(tmp_path: Path, text: str, key: str,
+                                                       words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path, {"EMPTY_SECRET": ""})
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert message.startswith(f"{tmp_path / 'webhooks.toml'}: {key}: "), message
+    assert words in message
+    assert "\n" not in message
+    assert "s3cret" not in message
+
+
+def test_text_that_is_not_toml_is_refused_with_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse('[repository\npath = "."\n', tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'webhooks.toml'}: not valid TOML")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_named_config_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(str(tmp_path / "nope.toml"), environ={})
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(None, environ={"COMETWATCH_CONFIG": str(tmp_path / "nope.toml")})
+
+
+# -- as the user sees it ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (HOOK.replace("https://", "http://"),
+     "webhooks[0].url: plain http:// is only allowed to loopback addresses (use https://, or "
+     "set allow_http = true for this webhook)"),
+    (HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'),
+     "webhooks[0].secret_env: environment variable UNSET_SECRET is not set or empty (export "
+     "UNSET_SECRET=… before starting cometwatch)"),
+    ("[repository\n", "not valid TOML"),
+])
+def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path, text: str,
+                                                       expected: str) -> None:
+    config = tmp_path / "webhooks.toml"
+    config.write_text(text)
+    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
+                                                                "COMETWATCH_CONFIG")}
+    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                             "events"], cwd=tmp_path, capture_output=True, text=True,
+                            env=environ, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"cometwatch: error: {config}: ")
+    assert expected in result.stderr
