@@ -156,7 +156,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if delay:
                 time.sleep(delay)  # the endpoint's slowness, not synchronisation
             code, headers, body = (answer, {}, b"") if isinstance(answer, int) else \
-                (answer[0], answer[1], answer[2] if len(answer) > 2 else b"")  # type: ignore[misc]
+                (answer[0], answer[1], answer[2] if len(answer) > 2 else b"")
             try:
                 self.send_response(code)
                 for key, value in headers.items():
@@ -530,11 +530,11 @@ def test_only_one_process_sends_from_a_state_file_at_a_time(rig: Rig) -> None:
 
 # -- whole scans as a cron job or git hook runs them -----------------------------------------
 
-def cometwatch(rig: Rig, *args: str, **popen: object) -> subprocess.Popen[str]:
+def cometwatch(rig: Rig, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
     return subprocess.Popen([sys.executable, "-m", "cometwatch", "--config",
                              str(rig.config_file), *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
