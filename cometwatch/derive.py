@@ -32,9 +32,9 @@ def event_names(old: Side | None, new: Side | None, *, restored: bool = False,
         return (UNPUBLISHED, DELETED) if old.published else (DELETED,)
     tail = (PUBLISHED,) if new.published else ()
     if old is None:
-        return ((RESTORED if restored else CREATED),) + tail
+        return (RESTORED if restored else CREATED, *tail)
     if old.trashed:
-        return (RESTORED,) + tail
+        return (RESTORED, *tail)
     if not changed:
         return ()
     if old.published == new.published:

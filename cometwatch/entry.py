@@ -12,7 +12,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +45,9 @@ class _TOMLHandler(BaseHandler):
         return tomllib.loads(fm)
 
 
-_YAML, _TOML, _JSON = YAMLHandler(), _TOMLHandler(), JSONHandler()
+_YAML: BaseHandler = YAMLHandler()
+_TOML: BaseHandler = _TOMLHandler()
+_JSON: BaseHandler = JSONHandler()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,7 @@ def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
     """The facts of one blob. Never raises: a block that cannot be read gives `broken`."""
     try:
         meta = _metadata(data)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a broken block, by contract
+    except Exception as exc:  # any parser failure is a broken block, by contract
         return Frontmatter(broken=_one_line(exc))
     if meta is None:
         return Frontmatter()
@@ -331,4 +333,4 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
 
 
 def utc_iso(moment: float) -> str:
-    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -163,7 +163,9 @@ class Repository:
                                      as_process=True, stdout_as_string=False)
         except GitError as exc:
             raise RepositoryError(f"cannot read history: {exc}") from exc
-        stdout: IO[bytes] = proc.proc.stdout
+        popen = proc.proc
+        assert popen is not None and popen.stdout is not None
+        stdout: IO[bytes] = popen.stdout
         header: bytes | None = None
         tokens: list[bytes] = []
         rest = b""
@@ -187,8 +189,8 @@ class Repository:
                 yield _commit(header, tokens)
         finally:
             stdout.close()
-            stderr = proc.proc.stderr.read() if proc.proc.stderr else b""
-            code = proc.proc.wait()
+            stderr = popen.stderr.read() if popen.stderr else b""
+            code = popen.wait()
         if code != 0:
             raise RepositoryError("git log failed: " + stderr.decode("utf-8", "replace").strip())
 
@@ -276,6 +278,7 @@ def _parse_changes(tokens: list[bytes]) -> Iterator[Change]:
             continue
         old_mode, new_mode, old_sha, new_sha, status = meta[1:].decode().split(" ")
         kind = status[0]
+        old_path: str | None
         if kind in ("R", "C"):
             old_path, new_path = _path(tokens[i]), _path(tokens[i + 1])
             i += 2
