@@ -80,7 +80,9 @@ class Engine:
 
     def learn(self, blobs: dict[str, bytes]) -> None:
         """Parse blobs for the saves about to run (in as many calls as suit the caller)."""
-        if len(self._facts) > _FACTS_CACHE:  # keep what the saves about to run still need
+        if len(self._facts) - len(self._needed) > _FACTS_CACHE:
+            # keep what the saves about to run still need (a bulk import needs them all: then
+            # there is nothing to drop, and no copy is made at every call)
             self._facts = {sha: self._facts[sha] for sha in self._needed if sha in self._facts}
         for sha, data in blobs.items():
             self._facts[sha] = read_frontmatter(data, self.rules)
