@@ -20,6 +20,7 @@ from cometwatch import engine as engine_module
 from cometwatch.config import ContentRules
 from cometwatch.engine import Engine, history
 from cometwatch.gitrepo import Repository
+from cometwatch.identity import derived_id
 from cometwatch.payload import ContentEvent, body
 
 RULES = ContentRules()
@@ -361,6 +362,26 @@ def test_trash_then_purge_then_readd_restores_the_entry(site: Site) -> None:
     assert got.at(purge) == []
     assert got.at(readd) == [("content.restored", "posts", origin, "a"),
                              ("content.published", "posts", origin, "a")]
+
+
+def test_a_purge_from_a_trash_path_that_does_not_mirror_the_entry_remembers_that_mirror(
+        site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    site.move("posts/a.md", ".trash/old/b.md")
+    trash = site.commit()
+    site.remove(".trash/old/b.md")
+    site.commit()
+    site.write("posts/a.md", post("title: A at its first path"))
+    at_first = site.commit()
+    site.write("old/b.md", post("title: A where the trash path points"))
+    at_mirror = site.commit()
+    got = derive(site)
+    origin = base62_sha256("posts/a.md")
+    assert got.names(trash) == ["content.unpublished", "content.deleted"]
+    # the second id minted at that path: a new entry
+    assert got.at(at_first)[0][:3] == ("content.created", "posts", derived_id("posts/a.md", 1))
+    assert got.at(at_mirror)[0] == ("content.restored", "old", origin, "b")
 
 
 def test_reverting_a_purge_then_restoring_from_trash_keeps_the_entrys_id(site: Site) -> None:
