@@ -1,0 +1,448 @@
+"""Event derivation speed and memory, against a floor measured in the same run.
+
+    .venv/bin/python benchmarks/derive.py [--entries 20000] [--commits 10000]
+        [--big-files 100000] [--cache DIR] [--repeat 3] [--seed 1]
+
+1. A synthetic content repository is generated with `git fast-import` (cached under --cache,
+   default /tmp/cometwatch-bench): a bulk import, then commits of a realistic mix of creates,
+   edits, renames, status changes, schedules, moves between collections, trash, restores and
+   deletes, with a --no-ff merge of a three-commit branch every 50 commits.
+2. `cometwatch events --all` (stdout to /dev/null) is timed against the floor: `git log
+   --first-parent --raw -M` of the same history, `git cat-file --batch` over the entry blobs it
+   changes and a C-loader YAML parse (yaml.CSafeLoader) of each frontmatter. Prints both, the
+   ratio (target: at most 1.2x) and the peak RSS of the events process (target: under 150 MB).
+3. One new commit in a repository of --big-files entries: the engine's work for it (git log of
+   the commit, its blobs, derivation) with the ledger of the history before it already built,
+   as a running daemon has it (target: under 50 ms). The ledger's JSON round trip, which a
+   daemon that stores its state pays per scan, is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+GENERATOR = 4  # bump when the generated history changes, so caches are rebuilt
+START = 1_600_000_000
+# Prose-like text: a few thousand made-up words, so that, as with real posts, two entries
+# share little and git's deltas between them stay small.
+_SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "an", "el", "or", "un",
+              "is", "at", "en", "il", "ok", "ar", "us", "po", "te", "ma", "ri", "gu", "fe",
+              "bo", "da", "ni", "ve")
+WORDS = tuple(dict.fromkeys(
+    "".join(random.Random(7 * n).choices(_SYLLABLES, k=2 + n % 3)) for n in range(6000)))
+COLLECTIONS = ("posts", "pages", "docs", "notes")
+CONFIG = """[repository]
+path = "{repo}"
+branch = "main"
+content_dir = "content"
+"""
+GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+# -- the synthetic history --------------------------------------------------------------------
+
+
+class Entry:
+    __slots__ = ("edits", "path", "publish_at", "published", "serial", "style", "uid")
+
+    def __init__(self, serial: int, path: str, rng: random.Random, now: int) -> None:
+        self.serial, self.path, self.edits = serial, path, 0
+        self.uid = f"{rng.getrandbits(64):016x}" if rng.random() < 0.3 else None
+        self.style = rng.choice(("draft", "draft", "status", "published"))
+        self.published = rng.random() < 0.8
+        self.publish_at = now + rng.randrange(3600, 30 * 86400) if rng.random() < 0.05 else None
+
+    def text(self, rng: random.Random) -> bytes:
+        serial = self.serial
+        front = [f'title: "Entry {serial}: {" ".join(rng.sample(WORDS, 4))}"',
+                 f"date: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(START + serial))}",
+                 f"tags: [{', '.join(rng.sample(WORDS, 3))}]",
+                 f'description: "{" ".join(rng.sample(WORDS, 10))}"']
+        if self.uid:
+            front.insert(0, f"uid: {self.uid}")
+        if self.style == "status":
+            front.append(f"status: {'published' if self.published else 'draft'}")
+        elif self.style == "published":
+            front.append(f"published: {'true' if self.published else 'false'}")
+        else:
+            front.append(f"draft: {'false' if self.published else 'true'}")
+        if self.publish_at is not None:
+            front.append("publishDate: " + time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                         time.gmtime(self.publish_at)))
+        paragraphs = []
+        for p in range(rng.randrange(4, 12)):
+            words = " ".join(rng.choices(WORDS, k=rng.randrange(20, 40)))
+            paragraphs.append(f"Paragraph {p} of entry {serial} (rev {self.edits}): {words}.")
+        return ("---\n" + "\n".join(front) + "\n---\n\n" + "\n\n".join(paragraphs)
+                + "\n").encode()
+
+
+class History:
+    """A random but valid sequence of saves over a content folder, as fast-import commands."""
+
+    def __init__(self, entries: int, commits: int, seed: int, bulk: int) -> None:
+        self.rng = random.Random(seed)
+        self.target, self.commits, self.bulk = entries, commits, bulk
+        self.live: dict[str, Entry] = {}
+        self.trashed: dict[str, Entry] = {}
+        self.serial = 0
+        self.now = START
+
+    def _new_path(self, collection: str) -> str:
+        rng = self.rng
+        name = "-".join(rng.sample(WORDS, 3)) + f"-{self.serial}"
+        if collection == "posts":
+            name = time.strftime("%Y/%m/", time.gmtime(self.now)) + name
+        if rng.random() < 0.1:
+            return f"content/{collection}/{name}/index.md"
+        return f"content/{collection}/{name}.md"
+
+    def _create(self) -> Iterator[bytes]:
+        self.serial += 1
+        entry = Entry(self.serial, self._new_path(self.rng.choice(COLLECTIONS)), self.rng,
+                      self.now)
+        self.live[entry.path] = entry
+        yield _modify(entry.path, entry.text(self.rng))
+
+    def _operation(self, commits_left: int) -> Iterator[bytes]:
+        rng = self.rng
+        # enough creates to reach the target by the last commit, the rest a mix of saves
+        creates_left = self.target - self.serial
+        if not self.live or rng.random() < min(1.0, creates_left / max(1, commits_left * 2)):
+            yield from self._create()
+            return
+        kind = rng.choices(("edit", "status", "rename", "move", "trash", "restore", "delete",
+                            "schedule"), weights=(50, 15, 8, 3, 8, 3, 5, 3))[0]
+        if kind == "restore" and not self.trashed:
+            kind = "edit"
+        if kind == "restore":
+            old = rng.choice(list(self.trashed))
+            entry = self.trashed.pop(old)
+            target = old.replace("content/.trash/", "content/", 1)
+            if target in self.live:
+                self.trashed[old] = entry
+                return
+            entry.path = target
+            self.live[target] = entry
+            yield _rename(old, target)
+            return
+        path = rng.choice(list(self.live))
+        entry = self.live[path]
+        if kind in ("edit", "status", "schedule"):
+            entry.edits += 1
+            if kind == "status":
+                entry.published = not entry.published
+            elif kind == "schedule":
+                entry.published = True
+                entry.publish_at = self.now + rng.randrange(600, 7 * 86400)
+            yield _modify(path, entry.text(rng))
+        elif kind == "delete":
+            del self.live[path]
+            yield f"D {path}\n".encode()
+        else:
+            if kind == "trash":
+                target = path.replace("content/", "content/.trash/", 1)
+            elif kind == "move":
+                _, _, rest = path.partition("content/")
+                other = rng.choice([c for c in COLLECTIONS if not rest.startswith(c + "/")])
+                target = f"content/{other}/{rest.split('/', 1)[1]}"
+            else:
+                target = self._new_path(rest_collection(path))
+            if target in self.live or target in self.trashed:
+                return
+            del self.live[path]
+            entry.path = target
+            (self.trashed if kind == "trash" else self.live)[target] = entry
+            yield _rename(path, target)
+
+    def stream(self) -> Iterator[bytes]:
+        rng = self.rng
+        mark = 0
+        body = b"".join(b for _ in range(self.bulk) for b in self._create())
+        mark += 1
+        yield _commit("refs/heads/main", mark, self.now, "import", None, body)
+        for n in range(1, self.commits):
+            self.now += rng.randrange(60, 4 * 3600)
+            if n % 50 == 0 and self.live:  # a --no-ff merge of a three-commit branch
+                parent = mark
+                side_ops = []
+                for k in range(3):
+                    ops = b"".join(self._operation(self.commits - n))
+                    side_ops.append(ops)
+                    mark += 1
+                    yield _commit("refs/heads/side", mark, self.now - 300 + k, f"side {k}",
+                                  parent if k == 0 else mark - 1, ops)
+                mark += 1
+                yield _commit("refs/heads/main", mark, self.now, "merge side", parent,
+                              b"".join(side_ops), merge=mark - 1)
+                continue
+            ops = b"".join(op for _ in range(rng.choice((1, 1, 2, 2, 3, 4, 6)))
+                           for op in self._operation(self.commits - n))
+            mark += 1
+            yield _commit("refs/heads/main", mark, self.now, f"save {n}", mark - 1, ops)
+
+
+def rest_collection(path: str) -> str:
+    return path.split("/")[1]
+
+
+def _modify(path: str, data: bytes) -> bytes:
+    return b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data)
+
+
+def _rename(old: str, new: str) -> bytes:
+    return f'R "{old}" "{new}"\n'.encode()
+
+
+def _commit(ref: str, mark: int, when: int, message: str, parent: int | None, ops: bytes,
+            merge: int | None = None) -> bytes:
+    msg = message.encode()
+    head = (f"commit {ref}\nmark :{mark}\ncommitter Bench <bench@example.org> {when} +0000\n"
+            f"data {len(msg)}\n").encode() + msg + b"\n"
+    if parent is not None:
+        head += f"from :{parent}\n".encode()
+    if merge is not None:
+        head += f"merge :{merge}\n".encode()
+    return head + ops + b"\n"
+
+
+def generate(root: Path, entries: int, commits: int, seed: int, bulk: int) -> Path:
+    """The repository, generated once per set of sizes and kept under `root`."""
+    repo = root / f"site-{entries}-{commits}-{bulk}-s{seed}-g{GENERATOR}"
+    if (repo / ".complete").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=GIT_ENV)
+    started = time.perf_counter()
+    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=repo,
+                            stdin=subprocess.PIPE, env=GIT_ENV)
+    assert proc.stdin is not None
+    for chunk in History(entries, commits, seed, bulk).stream():
+        proc.stdin.write(chunk)
+    proc.stdin.write(b"done\n")
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit("git fast-import failed")
+    subprocess.run(["git", "-C", str(repo), "branch", "-q", "-D", "side"], env=GIT_ENV,
+                   capture_output=True)
+    # packed the way git's automatic gc leaves a repository, not as fast-import wrote it
+    subprocess.run(["git", "-C", str(repo), "gc", "-q"], env=GIT_ENV, check=True)
+    (repo / ".complete").write_text("")
+    print(f"  generated {repo} in {time.perf_counter() - started:.1f} s", flush=True)
+    return repo
+
+
+# -- measurements -----------------------------------------------------------------------------
+
+
+LOG_ARGS = ["git", "-c", "diff.renameLimit=20000", "-c", "core.quotepath=off", "log",
+            "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
+            "--diff-merges=first-parent", "--no-color", "--no-ext-diff", "--format=%x01%H %ct",
+            "main", "--"]
+
+
+def floor(repo: Path) -> tuple[float, dict[str, float]]:
+    """git log, cat-file of the changed entry blobs, a C YAML parse of each frontmatter."""
+    import yaml
+
+    parts: dict[str, float] = {}
+    started = time.perf_counter()
+    out = subprocess.run(LOG_ARGS, cwd=repo, capture_output=True, check=True, env=GIT_ENV).stdout
+    parts["git log"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    tokens = out.split(b"\0")
+    shas: dict[bytes, None] = {}
+    for i, token in enumerate(tokens):
+        if token.startswith((b":", b"\n:")):
+            meta = token.split()
+            if meta[-1][:1] in (b"A", b"M", b"R"):
+                path = tokens[i + 2] if meta[-1][:1] == b"R" else tokens[i + 1]
+                if path.endswith(b".md") and not path.startswith(b"content/.trash/"):
+                    shas[meta[3]] = None
+    cat = subprocess.Popen(["git", "cat-file", "--batch"], cwd=repo, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, env=GIT_ENV)
+    assert cat.stdin is not None and cat.stdout is not None
+    wanted = list(shas)
+    blobs: list[bytes] = []
+    for start in range(0, len(wanted), 512):
+        batch = wanted[start:start + 512]
+        cat.stdin.write(b"".join(s + b"\n" for s in batch))
+        cat.stdin.flush()
+        for _ in batch:
+            size = int(cat.stdout.readline().split()[2])
+            blobs.append(cat.stdout.read(size + 1)[:-1])
+    cat.stdin.close()
+    cat.wait()
+    parts["cat-file"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    for blob in blobs:
+        _, front, _ = blob.split(b"---\n", 2)
+        yaml.load(front.decode(), Loader=yaml.CSafeLoader)
+    parts["yaml"] = time.perf_counter() - mark
+    parts["blobs"] = len(blobs)
+    return time.perf_counter() - started, parts
+
+
+# `python -m cometwatch`, telling its own peak RSS (VmHWM, KiB) on stderr as it exits
+_CLI = ("import sys; from cometwatch.cli import main; code = main(sys.argv[1:]); "
+        "print(next(line.split()[1] for line in open('/proc/self/status') "
+        "if line.startswith('VmHWM')), file=sys.stderr); sys.exit(code)")
+
+
+def events_run(config: Path) -> tuple[float, float, float]:
+    """`cometwatch events --all` as a child, stdout to /dev/null: wall time, the peak RSS (MB)
+    of the child and the git processes it ran (ru_maxrss), and of the Python process alone."""
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen([sys.executable, "-c", _CLI, "--config", str(config), "events",
+                                 "--all"], stdout=null, stderr=subprocess.PIPE, env=GIT_ENV)
+        assert proc.stderr is not None
+        own = proc.stderr.read().decode().split()
+        _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"cometwatch events failed ({status}): {' '.join(own)[-300:]}")
+    return elapsed, usage.ru_maxrss / 1024, int(own[-1]) / 1024
+
+
+def one_commit(repo: Path, repeat: int) -> dict[str, float]:
+    """The engine's work for the last commit, the ledger of everything before it in hand."""
+    from cometwatch.config import parse_config_text
+    from cometwatch.engine import Engine, history
+    from cometwatch.gitrepo import Repository
+    from cometwatch.identity import Ledger
+
+    config = parse_config_text(CONFIG.format(repo=repo), repo.parent / "bench.toml")
+    rules = config.repository.rules
+    figures: dict[str, float] = {}
+    with Repository(repo) as git:
+        tip = git.resolve_or_fail("main")
+        base = git.resolve_or_fail("main^")
+        engine = Engine(rules)
+        started = time.perf_counter()
+        for _ in history(git, engine, None, base):
+            pass
+        figures["ledger build (s)"] = time.perf_counter() - started
+        figures["entries"] = len(engine.ledger.entries)
+        mark = time.perf_counter()
+        stored = json.dumps(engine.ledger.to_json(), separators=(",", ":"))
+        figures["ledger to JSON (ms)"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        Ledger.from_json(json.loads(stored))
+        figures["ledger from JSON (ms)"] = (time.perf_counter() - mark) * 1000
+        figures["ledger JSON (MB)"] = len(stored) / 1e6
+        floor_samples = []
+        for _ in range(repeat * 3):
+            mark = time.perf_counter()
+            subprocess.run([*LOG_ARGS[:-2], f"{base}..{tip}", "--"], cwd=repo, check=True,
+                           capture_output=True, env=GIT_ENV)
+            floor_samples.append((time.perf_counter() - mark) * 1000)
+        figures["git log of that commit alone (ms)"] = statistics.median(floor_samples)
+        samples = []
+        for _ in range(repeat * 3):
+            engine = Engine(rules, Ledger.from_json(json.loads(stored)))
+            mark = time.perf_counter()
+            events = [e for save in history(git, engine, base, tip) for e in save.events]
+            samples.append((time.perf_counter() - mark) * 1000)
+        figures["one commit (ms)"] = statistics.median(samples)
+        figures["one commit, best (ms)"] = min(samples)
+        figures["events"] = len(events)
+    return figures
+
+
+def in_child(*args: object) -> Any:
+    """Run a measurement in a fresh process and read its JSON answer. The figures must not
+    depend on this process: Linux carries a process's peak RSS across fork and exec, so a
+    child of a big parent would report the parent's size as its own."""
+    out = subprocess.run([sys.executable, __file__, "--child", *map(str, args)],
+                         stdout=subprocess.PIPE, check=True, env=GIT_ENV).stdout
+    return json.loads(out)
+
+
+def child(argv: list[str]) -> None:
+    kind, *rest = argv
+    if kind == "generate":
+        cache, entries, commits, seed, bulk = rest
+        answer: Any = str(generate(Path(cache), int(entries), int(commits), int(seed),
+                                   int(bulk)))
+    elif kind == "floor":
+        answer = floor(Path(rest[0]))
+    else:
+        answer = one_commit(Path(rest[0]), int(rest[1]))
+    print(json.dumps(answer))
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=20_000)
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--big-files", type=int, default=100_000)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/cometwatch-bench"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bulk", action="store_true",
+                        help="also time events --all over the big repository's bulk import")
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+
+    print(f"history: {args.entries} entries, {args.commits} commits", flush=True)
+    repo = Path(in_child("generate", args.cache, args.entries, args.commits, args.seed,
+                         args.entries // 4))
+    config = args.cache / f"{repo.name}.toml"
+    config.write_text(CONFIG.format(repo=repo))
+    lines = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                            "events", "--all"], capture_output=True, check=True,
+                           env=GIT_ENV).stdout.count(b"\n")
+    compare(repo, config, args.repeat, lines)
+
+    print(f"one new commit in a repository of {args.big_files} entries", flush=True)
+    big = Path(in_child("generate", args.cache, args.big_files, 20, args.seed,
+                        args.big_files - 10))
+    for name, value in in_child("one-commit", big, args.repeat).items():
+        print(f"  {name}: {value:.1f}" if isinstance(value, float) else f"  {name}: {value}")
+    if args.bulk:
+        print(f"events --all of that repository (a bulk import of {args.big_files} files)")
+        big_config = args.cache / f"{big.name}.toml"
+        big_config.write_text(CONFIG.format(repo=big))
+        compare(big, big_config, 1, None)
+
+
+def compare(repo: Path, config: Path, repeat: int, lines: int | None) -> None:
+    floors, engine_runs, peaks, own = [], [], [], []
+    parts: dict[str, float] = {}
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        total, parts = in_child("floor", repo)
+        floors.append(total)
+        elapsed, peak, mine = events_run(config)
+        engine_runs.append(elapsed)
+        peaks.append(peak)
+        own.append(mine)
+    base, ours = min(floors), min(engine_runs)
+    print(f"  floor (git log {parts['git log']:.2f} s + cat-file {parts['cat-file']:.2f} s of "
+          f"{int(parts['blobs'])} blobs + CSafeLoader {parts['yaml']:.2f} s): {base:.2f} s "
+          f"(runs: {', '.join(f'{t:.2f}' for t in floors)})")
+    print(f"  cometwatch events --all: {ours:.2f} s"
+          + (f", {lines} events" if lines is not None else "")
+          + f" (runs: {', '.join(f'{t:.2f}' for t in engine_runs)})")
+    print(f"  ratio: {ours / base:.2f}x (target <= 1.2x)")
+    print(f"  peak RSS of events --all: {max(peaks):.0f} MB with the git processes it runs, "
+          f"{max(own):.0f} MB the Python process alone (target < 150 MB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
