@@ -124,9 +124,9 @@ def latencies(site: Path, receiver: Receiver, commits: int, timeout: float,
         # Polling: commit at a random phase of the poll cycle, as a person would.
         time.sleep(rand.uniform(0, jitter))
         post.write_text(f"---\ntitle: Bench\n---\nRevision {n + 1}.\n")
+        expected = receiver.count + 1  # before committing: it may arrive before we look
         git(site, "commit", "-q", "-am", f"revision {n + 1}")
         returned = time.monotonic()
-        expected = receiver.count + 1
         arrived = receiver.wait_for(expected, timeout)
         out.append(arrived - returned)
     return out
@@ -188,6 +188,7 @@ def main() -> int:
     parser.add_argument("--poll-commits", type=int, default=50)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
+    parser.add_argument("--keep", action="store_true", help="keep the folder (daemon logs)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cometwatch-latency-"))
     receiver = Receiver()
@@ -240,7 +241,10 @@ def main() -> int:
               f"(target < 50 ms) {'OK' if max(fast + slow) < 0.05 else 'MISSED'}")
     finally:
         receiver.shutdown()
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
