@@ -15,7 +15,6 @@ import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from pathlib import Path
 from time import gmtime, strftime
 
@@ -69,8 +68,9 @@ class File:
 
 
 Tree = dict[int, File]
-# event, type, id (a str, or ("derived", first path, n) for the n-th id minted there), slug, at
-Expected = tuple[str, str, object, str, int]
+# an explicit id, or ("derived", first path, n) for the n-th id minted at that path
+EntryId = str | tuple[str, str, int]
+Expected = tuple[str, str, EntryId, str, int]  # event, type, id, slug, occurred_at
 
 
 def published(f: File, moment: int) -> bool:
@@ -89,10 +89,10 @@ def slug(f: File) -> str:
 class Model:
     """SPEC §1–§2 on ids and states, as plainly as it can be written."""
 
-    ids: dict[int, object] = field(default_factory=dict)
+    ids: dict[int, EntryId] = field(default_factory=dict)
     states: dict[int, bool] = field(default_factory=dict)  # published, as last evaluated
-    deleted_at: dict[str, tuple[object, str | None]] = field(default_factory=dict)
-    deleted_uid: dict[str, tuple[object, str]] = field(default_factory=dict)
+    deleted_at: dict[str, tuple[EntryId, str | None]] = field(default_factory=dict)
+    deleted_uid: dict[str, tuple[EntryId, str]] = field(default_factory=dict)
     first_adds: dict[str, int] = field(default_factory=dict)
     clock: int = 0
 
@@ -119,7 +119,7 @@ class Model:
                 self.states[serial] = published(f, moment)
         return [event for *_, event in sorted(due, key=lambda d: (d[0], d[1]))]
 
-    def id_of(self, serial: int) -> object:
+    def id_of(self, serial: int) -> EntryId:
         return self.ids[serial]
 
     def _entry(self, serial: int, old: File | None, new: File | None,
@@ -159,7 +159,7 @@ class Model:
     def _claim(self, serial: int, f: File) -> bool:
         """A file appears: it brings back a deleted entry (same uid; or, neither having one,
         where that entry last was), else it is a new entry with an id of its own."""
-        gone: tuple[object, str] | None = None
+        gone: tuple[EntryId, str] | None = None
         if f.uid:
             found = self.deleted_uid.pop(f.uid, None)
             if found is not None:
@@ -198,7 +198,7 @@ def assert_matches(got: list[ContentEvent], expected: list[Expected]) -> None:
     """Event by event. A derived id the model names (path, n) must be the hash of the path for
     n = 0, and one and the same engine id for one model id, distinct for distinct ones."""
     assert len(got) == len(expected), (_show(got), expected)
-    seen: dict[object, str] = {}
+    seen: dict[EntryId, str] = {}
     for i, (one, (name, kind, entry_id, entry_slug, at)) in enumerate(
             zip(got, expected, strict=True)):
         where = f"event {i}: {_show(got[i:i + 1])} vs {expected[i]}"
@@ -207,7 +207,7 @@ def assert_matches(got: list[ContentEvent], expected: list[Expected]) -> None:
         if isinstance(entry_id, str):
             assert one.entry_id == entry_id, where
             continue
-        _, path, generation = entry_id  # type: ignore[misc]
+        _, path, generation = entry_id
         if generation == 0:
             assert one.entry_id == derived_id(path), where
         assert seen.setdefault(entry_id, one.entry_id) == one.entry_id, where
@@ -399,9 +399,8 @@ def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
     """As `cometwatch events A..B` runs each piece: a fresh engine, the ledger rebuilt from
     the history before A."""
     out: list[ContentEvent] = []
-    bounds = [None, *cuts, tip]
     with Repository(root) as repo:
-        for base, end in pairwise(bounds):
+        for base, end in zip([None, *cuts], [*cuts, tip], strict=True):
             engine = Engine(RULES)
             if base is not None:
                 for _ in history(repo, engine, None, base):
@@ -413,10 +412,9 @@ def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
 def resumed(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
     """As a daemon restarted at each cut runs: the ledger stored as JSON and read back."""
     out: list[ContentEvent] = []
-    bounds = [None, *cuts, tip]
     ledger = Ledger()
     with Repository(root) as repo:
-        for base, end in pairwise(bounds):
+        for base, end in zip([None, *cuts], [*cuts, tip], strict=True):
             engine = Engine(RULES, Ledger.from_json(json.loads(json.dumps(ledger.to_json()))))
             out += [e for save in history(repo, engine, base, end) for e in save.events]
             ledger = engine.ledger
