@@ -33,7 +33,7 @@ COLLECTIONS = ("posts", "pages")
 NAMES = ("a", "b", "c", "d")
 TRASH = ".trash/"
 LINES = 20
-STEPS = (3, 16)  # operations per history (a merge counts one)
+STEPS = (3, 18)  # operations per history (a merge counts one)
 
 
 @dataclass(frozen=True)
@@ -421,7 +421,7 @@ def resumed(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
     return out
 
 
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_histories_give_the_reference_models_events(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory(prefix="cometwatch-prop-") as tmp:
