@@ -390,6 +390,9 @@ class Dispatcher:
                                for r in batch])
 
     def _release(self, done: list[tuple[_Lane, Delivery, Verdict | None]]) -> None:
+        """Free the slots of settled attempts and refill them from the lane's buffer at once;
+        the coordinator is woken only when a lane needs more than its buffer holds."""
+        needed = False
         with self._cond:
             for lane, delivery, verdict in done:
                 lane.in_flight.discard(delivery.id)
@@ -397,8 +400,17 @@ class Dispatcher:
                 if verdict is not None:
                     self.settled += 1
                     self.outcomes[verdict.status.value] += 1
+            for lane in {id(lane): lane for lane, _, _ in done}.values():
+                hook = lane.hook
+                while (lane.buffer and not hook.coalesce
+                       and len(lane.in_flight) < hook.max_in_flight):
+                    delivery = lane.buffer.popleft()
+                    lane.in_flight.add(delivery.id)
+                    lane.jobs.put((hook, delivery))
+                needed = needed or not lane.buffer
             self._cond.notify_all()
-        self._signal.set()
+        if needed:
+            self._signal.set()
 
     @staticmethod
     def _report(result: _Result) -> None:
