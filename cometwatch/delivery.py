@@ -1,0 +1,492 @@
+"""The HTTP edge: one signed POST of one event to one webhook, its answer reduced to an Outcome.
+
+The only module importing httpx (and httpcore, beneath it). Nothing here raises for what a
+network or an endpoint can do: refused, unresolvable, timed out, TLS rejected, redirected, 5xx;
+each becomes an Outcome with a one-line `error`. Secrets are only ever used to sign; no error,
+log line or Outcome carries one.
+
+Transport safety: plain http:// only to a loopback address unless the webhook allows it;
+link-local and cloud metadata addresses are never connected to. Both are checked on the address
+actually connected to: the host is resolved once per connection, every address is checked, and
+the socket is opened to a checked address (TLS still verifies, and sends SNI for, the URL's
+host), so a DNS answer cannot steer a request around the check. Redirects are not followed, at
+most 64 KiB of an answer is read, and `timeout` is a deadline for the whole exchange: every
+socket operation waits at most until it, so an endpoint trickling bytes cannot hold a worker.
+"""
+
+from __future__ import annotations
+
+import binascii
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import httpcore
+import httpx
+
+from cometwatch import __version__
+from cometwatch.config import Secret, Webhook
+from cometwatch.payload import cometcms_signature, standard_signature
+from cometwatch.retry import retry_after_seconds
+
+MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
+KEEP = 4 * 1024  # bytes of an answer kept in the Outcome (and so in the state database)
+USER_AGENT = f"cometwatch/{__version__}"
+
+# Never connected to, whatever the config says: the cloud metadata services live here.
+_FORBIDDEN = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+)
+# Ours: a webhook's own `headers` cannot replace them.
+_RESERVED = frozenset({
+    "content-type", "content-length", "host", "user-agent", "accept-encoding",
+    "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
+    "webhook-id", "webhook-timestamp", "webhook-signature",
+})
+
+Resolve = Callable[[str, int], Sequence[str]]  # (host, port) → IP addresses, in order of use
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int | None  # the HTTP status; None when there was no answer
+    error: str | None  # one line; None on 2xx
+    duration: float  # seconds
+    answer: bytes  # the first 4 KiB of the answer body
+    retry_after: float | None  # seconds asked by Retry-After on 429/503, capped at 6 h
+    disable: bool  # 410 Gone, or the answer header `webhook-delivery: disable`
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Sender:
+    """Sends events to webhooks; thread-safe, with one pooled connection set per webhook.
+
+    `clock` gives the time for `webhook-timestamp`, secret expiry and Retry-After dates;
+    `transport` replaces the network in tests (httpx.MockTransport), `resolve` the DNS lookup.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time,
+                 transport: httpx.BaseTransport | None = None,
+                 resolve: Resolve | None = None) -> None:
+        self._clock = clock
+        self._transport = transport
+        self._resolve = resolve or _system_resolve
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[tuple[object, ...], httpx.Client]] = {}
+        self._retired: list[httpx.Client] = []  # a reloaded webhook's old pool, maybe in use
+
+    def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Outcome:
+        started = time.monotonic()
+        refusal = _refusal(webhook)
+        if refusal:
+            return _failed(refusal, started)
+        try:
+            headers = self.headers(webhook, event_id, event_name, body)
+        except binascii.Error:
+            return _failed("a whsec_ secret is not valid base64 (Standard Webhooks secrets are "
+                           "whsec_ followed by the base64 of the key)", started)
+        try:
+            client = self._client(webhook)
+        except (OSError, ssl.SSLError) as exc:
+            return _failed(f"cannot load ca_bundle {webhook.ca_bundle}: "
+                           f"{getattr(exc, 'strerror', None) or exc}", started)
+        token = _DEADLINE.set(started + webhook.timeout)
+        try:
+            return self._exchange(client, webhook, headers, body, started)
+        except _Refused as exc:
+            return _failed(str(exc), started)
+        except _DeadlinePassed:
+            return _failed(f"timed out after {webhook.timeout:g}s", started)
+        except httpx.HTTPError as exc:
+            return _failed(_describe(exc, webhook), started)
+        except (UnicodeError, OSError) as exc:  # a header httpx cannot encode; a socket bug
+            return _failed(f"request not sent: {type(exc).__name__}", started)
+        finally:
+            _DEADLINE.reset(token)
+
+    def headers(self, webhook: Webhook, event_id: str, event_name: str,
+                body: bytes) -> dict[str, str]:
+        """Every header of the request, signatures made now (`clock`)."""
+        headers = {name: value for name, value in webhook.headers
+                   if name.lower() not in _RESERVED}
+        headers.update({
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Accept-Encoding": "identity",  # the 4 KiB kept of an answer stay readable
+            "X-CometCMS-Event": event_name,
+            "X-CometCMS-Event-Id": event_id,
+        })
+        if "cometcms" in webhook.signing:
+            headers["X-CometCMS-Signature"] = cometcms_signature(body,
+                                                                 webhook.secret.reveal())
+        if "standard" in webhook.signing:
+            now = self._clock()
+            stamp = int(now)
+            headers["webhook-id"] = event_id
+            headers["webhook-timestamp"] = str(stamp)
+            headers["webhook-signature"] = " ".join(
+                standard_signature(body, secret.reveal(), event_id, stamp)
+                for secret in live_secrets(webhook.secrets, now))
+        return headers
+
+    def close(self) -> None:
+        with self._lock:
+            clients = [client for _, client in self._clients.values()] + self._retired
+            self._clients, self._retired = {}, []
+        for client in clients:
+            client.close()
+
+    def _client(self, webhook: Webhook) -> httpx.Client:
+        key = (webhook.url, webhook.ca_bundle, webhook.allow_http, webhook.max_in_flight)
+        with self._lock:
+            held = self._clients.get(webhook.name)
+            if held is not None and held[0] == key:
+                return held[1]
+            client = httpx.Client(transport=self._transport or self._network(webhook),
+                                  follow_redirects=False, trust_env=False)
+            if held is not None:
+                self._retired.append(held[1])
+            self._clients[webhook.name] = (key, client)
+            return client
+
+    def _network(self, webhook: Webhook) -> httpx.BaseTransport:
+        if webhook.ca_bundle is not None:
+            context = ssl.create_default_context(cafile=str(webhook.ca_bundle))
+        else:
+            context = httpx.create_ssl_context()
+        plain = httpx.URL(webhook.url).scheme == "http" and not webhook.allow_http
+        backend = _GuardedBackend(self._resolve, loopback_only=plain)
+        return _Transport(httpcore.ConnectionPool(
+            ssl_context=context, max_keepalive_connections=max(webhook.max_in_flight, 1),
+            network_backend=backend))
+
+    def _exchange(self, client: httpx.Client, webhook: Webhook, headers: dict[str, str],
+                  body: bytes, started: float) -> Outcome:
+        deadline = started + webhook.timeout
+        timeout = httpx.Timeout(webhook.timeout, connect=min(webhook.connect_timeout,
+                                                             webhook.timeout))
+        kept = bytearray()
+        with client.stream("POST", webhook.url, content=body, headers=headers,
+                           timeout=timeout) as response:
+            read = 0
+            for chunk in response.iter_raw():
+                if time.monotonic() > deadline:  # for transports without our sockets
+                    raise _DeadlinePassed
+                kept += chunk[:KEEP - len(kept)]
+                read += len(chunk)
+                if read >= MAX_READ:
+                    break  # leaving the block drops the connection with the rest unread
+        status = response.status_code
+        retry_after = None
+        if status in (429, 503):
+            retry_after = retry_after_seconds(response.headers.get("retry-after"),
+                                              self._clock())
+        disable = status == 410 or \
+            response.headers.get("webhook-delivery", "").strip().lower() == "disable"
+        return Outcome(status, _answer_error(response, retry_after),
+                       time.monotonic() - started, bytes(kept), retry_after, disable)
+
+
+def live_secrets(secrets: Sequence[Secret], now: float) -> list[Secret]:
+    """The secrets a Standard Webhooks header is signed with: those not expired at `now`
+    (the newest always, so a request is never unsigned)."""
+    live = [s for s in secrets if s.expires_at is None or s.expires_at > now]
+    return live or list(secrets[:1])
+
+
+def _refusal(webhook: Webhook) -> str | None:
+    """What the URL alone rules out (the addresses are checked again when connecting)."""
+    url = httpx.URL(webhook.url)
+    if url.scheme not in ("http", "https") or not url.host:
+        return "refused: the URL is not http(s)://host/…"
+    if url.scheme == "http" and not webhook.allow_http and not _loopback_name(url.host):
+        return (f"refused: plain http:// to {url.host}, which is not a loopback address "
+                "(use https://, or set allow_http = true)")
+    try:
+        address = ipaddress.ip_address(url.host)
+    except ValueError:
+        return None
+    return f"refused: {address} is a link-local or cloud metadata address" \
+        if _forbidden(address) else None
+
+
+def _loopback_name(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    address = _unmapped(address)
+    return any(address in net for net in _FORBIDDEN if net.version == address.version)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return _unmapped(address).is_loopback
+
+
+def _unmapped(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+              ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """::ffff:169.254.169.254 reaches 169.254.169.254: judge it as that."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _answer_error(response: httpx.Response, retry_after: float | None) -> str | None:
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        where = f"redirect to {_line(location, 200)}" if location else "redirect"
+        return f"HTTP {status}: {where} not followed"
+    reason = _line(response.reason_phrase, 80)
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    text = f"HTTP {status} {reason}".rstrip()
+    return text + (f" (Retry-After {retry_after:g}s)" if retry_after is not None else "")
+
+
+def _failed(error: str, started: float) -> Outcome:
+    return Outcome(None, error, time.monotonic() - started, b"", None, False)
+
+
+def _describe(exc: httpx.HTTPError, webhook: Webhook) -> str:
+    """One line a user can act on, from the cause at the bottom of the exception chain."""
+    host = httpx.URL(webhook.url).host
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connection timed out after {min(webhook.connect_timeout, webhook.timeout):g}s"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out after {webhook.timeout:g}s"
+    for cause in _chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate of {host} not trusted: {_line(cause.verify_message, 120)}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error with {host}: {_line(cause.reason or str(cause), 120)}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the endpoint"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve {host}: {_line(cause.strerror or str(cause), 80)}"
+        if isinstance(cause, OSError) and cause.strerror:
+            return f"cannot connect to {host}: {_line(cause.strerror, 120)}"
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending" in str(exc):
+        return "the endpoint closed the connection without answering"
+    if isinstance(exc, httpx.ProtocolError):
+        return f"protocol error: {_line(str(exc), 160)}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host}: {_line(str(exc), 160)}"
+    if isinstance(exc, httpx.NetworkError):
+        return f"connection lost: {_line(str(exc), 160)}"
+    return f"{type(exc).__name__}: {_line(str(exc), 160)}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _line(text: str | None, limit: int) -> str:
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+# -- the network beneath httpx: checked addresses, one deadline -------------------------------
+
+_DEADLINE: ContextVar[float | None] = ContextVar("cometwatch_delivery_deadline", default=None)
+
+
+class _Refused(Exception):
+    """An address the policy rules out; its message is the Outcome's error."""
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _left(timeout: float | None) -> float | None:
+    """`timeout` shortened to what is left before the current request's deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+def _system_resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolves once, checks every address, connects only to a checked one."""
+
+    def __init__(self, resolve: Resolve, loopback_only: bool) -> None:
+        self._resolve = resolve
+        self._loopback_only = loopback_only
+        self._sockets = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                    ) -> httpcore.NetworkStream:
+        try:
+            found = self._resolve(host, port)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
+        allowed: list[str] = []
+        refusal = ""
+        for text in found:
+            address = ipaddress.ip_address(text.partition("%")[0])
+            if _forbidden(address):
+                refusal = refusal or (f"refused: {host} resolves to {text}, a link-local or "
+                                      "cloud metadata address")
+            elif self._loopback_only and not _loopback(address):
+                refusal = refusal or (f"refused: plain http:// to {host} ({text}), which is "
+                                      "not a loopback address (set allow_http = true)")
+            else:
+                allowed.append(text)
+        if not allowed:
+            if refusal:
+                raise _Refused(refusal)
+            raise httpcore.ConnectError(f"cannot resolve {host}: no address")
+        failure: Exception | None = None
+        for checked in allowed:
+            try:
+                stream = self._sockets.connect_tcp(checked, port, _left(timeout), local_address,
+                                                   socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+                continue
+            return _DeadlineStream(stream)
+        assert failure is not None
+        raise failure
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+                            ) -> httpcore.NetworkStream:
+        raise _Refused("refused: unix sockets are not a webhook destination")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connected socket whose every wait ends at the current request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+# httpx has no public way to give its transport a network backend, so this is the small
+# transport httpx.HTTPTransport is, over a pool of our own, its errors turned into httpx's.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+def _mapped(exc: Exception, request: httpx.Request) -> Exception:
+    for theirs, ours in _ERRORS:
+        if isinstance(exc, theirs):
+            if issubclass(ours, httpx.RequestError):
+                return ours(str(exc), request=request)
+            return ours(str(exc))  # pragma: no cover - every entry above is a RequestError
+    return exc
+
+
+class _Transport(httpx.BaseTransport):
+    def __init__(self, pool: httpcore.ConnectionPool) -> None:
+        self._pool = pool
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw, content=request.stream,
+            extensions=request.extensions)
+        try:
+            answer = self._pool.handle_request(core)
+        except httpcore.ConnectionNotAvailable as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except Exception as exc:
+            mapped = _mapped(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        assert isinstance(answer.stream, Iterable)
+        return httpx.Response(status_code=answer.status, headers=answer.headers,
+                              stream=_AnswerStream(answer, request),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _AnswerStream(httpx.SyncByteStream):
+    def __init__(self, answer: httpcore.Response, request: httpx.Request) -> None:
+        self._answer = answer
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._answer.iter_stream()
+        except Exception as exc:
+            mapped = _mapped(exc, self._request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+
+    def close(self) -> None:
+        self._answer.close()
