@@ -49,8 +49,9 @@ def cometcms_signature(raw_body: bytes, secret: str) -> str:
 
 def standard_signature(raw_body: bytes, secret: str, msg_id: str, timestamp: int) -> str:
     """One `v1,<base64>` signature of the Standard Webhooks spec. A `whsec_` secret is the
-    base64 of the key; any other secret is used as its UTF-8 bytes."""
-    key = (base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_")
+    base64 of the key (padding optional, as the reference library reads it); any other secret
+    is used as its UTF-8 bytes."""
+    key = (base64.b64decode(secret.removeprefix("whsec_") + "==") if secret.startswith("whsec_")
            else secret.encode("utf-8"))
     signed = f"{msg_id}.{timestamp}.".encode() + raw_body
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
