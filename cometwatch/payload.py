@@ -2,7 +2,8 @@
 
 CometCMS builds the body with PHP's `json_encode($payload, JSON_UNESCAPED_SLASHES)`: compact,
 keys in insertion order, non-ASCII as lowercase `\\uXXXX` (UTF-16 surrogate pairs beyond the
-BMP), `/` left alone. Python's json module with ensure_ascii does exactly that.
+BMP), `/` left alone. Python's json module with ensure_ascii does exactly that, but for one
+character: it escapes DEL (0x7f) as `\\u007f`, which PHP leaves as it is.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 
 from cometwatch.entry import utc_iso
+
+# `\u007f` as an escape of its own, not the tail of an escaped backslash (`\\u007f`).
+_ESCAPED_DEL = re.compile(r"(?<!\\)((?:\\\\)*)\\u007f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +44,10 @@ def encode(name: str, occurred_at: str, collection: str, entry_id: str, slug: st
         "occurred_at": occurred_at,
         "data": {"type": collection, "id": entry_id, "slug": slug},
     }
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
+    if "\\u007f" in text:
+        text = _ESCAPED_DEL.sub("\\1\x7f", text)
+    return text.encode("ascii")
 
 
 def cometcms_signature(raw_body: bytes, secret: str) -> str:
