@@ -16,7 +16,7 @@ import hmac
 PREFIX = "sha256="
 
 
-def verify(raw_body: bytes, secret: str, header: str) -> bool:
+def verify(raw_body: bytes | bytearray | memoryview, secret: str, header: str) -> bool:
     """True when `header` is `sha256=<hex HMAC-SHA256 of raw_body keyed with secret>`.
 
     raw_body: the request body exactly as received, before any JSON parsing (a re-encoded body

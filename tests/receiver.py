@@ -16,6 +16,7 @@ verbatim. Answers are scripted per path; nothing waits by sleeping.
     Answer(200, hang=True)               # hold the request until receiver.release() or the end
     Answer(200, body=b"x" * 100, trickle=0.5)  # the whole answer, one byte every 0.5 s
     Answer(200, endless=True)            # headers, then body bytes until the client leaves
+    Answer(raw=b"garbage")               # these bytes instead of an HTTP answer
     receiver.hang.set() / .clear()       # while set, every request is held; clear() answers them
     receiver.hanging                     # requests held right now
     receiver.wait_for(3, path="/hook", timeout=10)   # the arrivals once there are 3, or fail
@@ -24,16 +25,23 @@ verbatim. Answers are scripted per path; nothing waits by sleeping.
 
 `status` is None until the answer was written to a client still connected (a request the client
 abandoned while held keeps None). At the end every held request is let go.
+`Receiver(secret, tls=context)` serves HTTPS with that ssl.SSLContext (a server context holding
+the certificate); `receiver.server_names` lists the SNI name each client sent.
 `verify_with_node` / `verify_with_php` run the seed's Node.js / PHP verifier on a captured
 request (None when that runtime is not installed).
+
+PYTEST_DONT_REWRITE: test modules import this before pytest loads it as their plugin, too late
+for assertion rewriting; it raises its own AssertionError messages instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -67,6 +75,7 @@ class Answer:
     hang: bool = False
     trickle: float | None = None
     endless: bool = False
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Arrival:
     headers: Mapping[str, str]  # names in lower case
     body: bytes
     at: float  # time.time() on arrival
+    peer: tuple[str, int]  # the client's address and port: one port, one connection
     verified: bool  # X-CometCMS-Signature checked with the receiver's secret
     status: int | None = None  # what was answered; None until written (or if abandoned)
     index: int = 0
@@ -114,7 +124,8 @@ class Switch:
 
 
 class Receiver:
-    def __init__(self, secret: str = RECEIVER_SECRET, path: str = "/hook") -> None:
+    def __init__(self, secret: str = RECEIVER_SECRET, path: str = "/hook",
+                 tls: ssl.SSLContext | None = None) -> None:
         self.secret = secret
         self.default = Answer()
         self._cond = threading.Condition()
@@ -125,13 +136,21 @@ class Receiver:
         self._held = 0
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server_names: list[str | None] = []
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
+        self._tls = tls
+        if tls is not None:
+            tls.sni_callback = self._sni
+            # The handshake happens in the request's thread, not in the accept loop.
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self.port = int(self.server.server_address[1])
         self.url = self.url_for(path)
 
     def __enter__(self) -> Receiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True,
+        # A short poll: shutdown() waits up to one poll interval.
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True,
                          name="test-receiver").start()
         return self
 
@@ -148,13 +167,11 @@ class Receiver:
         with self._cond:
             connections = list(self._connections)
         for connection in connections:  # idle keep-alive connections end their threads
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
-    def url_for(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url_for(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{'https' if self._tls else 'http'}://{host}:{self.port}{path}"
 
     def script(self, path: str, *answers: int | Answer) -> None:
         """Answer the next requests to `path` with these, in turn (an int is a status)."""
@@ -199,10 +216,15 @@ class Receiver:
 
     # -- the handler's side ---------------------------------------------------------------------
 
-    def _arrive(self, path: str, method: str, headers: Mapping[str, str],
-                body: bytes) -> tuple[Arrival, Answer]:
+    def _sni(self, connection: ssl.SSLObject, name: str | None, context: ssl.SSLContext,
+             ) -> None:
         with self._cond:
-            arrival = Arrival(path, method, headers, body, time.time(),
+            self.server_names.append(name)
+
+    def _arrive(self, path: str, method: str, headers: Mapping[str, str], body: bytes,
+                peer: tuple[str, int]) -> tuple[Arrival, Answer]:
+        with self._cond:
+            arrival = Arrival(path, method, headers, body, time.time(), peer,
                               verify_signature(body, self.secret,
                                                headers.get("x-cometcms-signature", "")),
                               index=len(self._arrivals))
@@ -237,6 +259,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints
 
         def setup(self) -> None:
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.do_handshake()  # a failure ends this connection, quietly
             super().setup()
             with receiver._cond:
                 receiver._connections.add(self.connection)
@@ -244,15 +268,14 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def finish(self) -> None:
             with receiver._cond:
                 receiver._connections.discard(self.connection)
-            try:
+            with contextlib.suppress(OSError):
                 super().finish()
-            except OSError:
-                pass
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0))
             headers = {name.lower(): value for name, value in self.headers.items()}
-            arrival, answer = receiver._arrive(self.path, self.command, headers, raw)
+            arrival, answer = receiver._arrive(self.path, self.command, headers, raw,
+                                               self.client_address[:2])
             receiver._hold(answer)
             if answer.delay and receiver._closing.wait(answer.delay):
                 return
@@ -269,6 +292,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         do_PUT = do_PATCH = do_DELETE = do_GET = do_POST
 
         def _answer(self, answer: Answer) -> None:
+            if answer.raw is not None:
+                self.wfile.write(answer.raw)
+                self.close_connection = True
+                return
             head = [f"HTTP/1.1 {answer.status} {_phrase(answer.status)}"]
             head += [f"{key}: {value}" for key, value in answer.headers.items()]
             length = 10 ** 12 if answer.endless else len(answer.body)
@@ -292,6 +319,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up, a TLS handshake refused: scenarios, not receiver bugs
 
 
 def _phrase(status: int) -> str:

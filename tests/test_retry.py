@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ MIDDLE = 0.5  # rand() at the middle: no jitter
 H = 3600.0
 
 
-def fixed(value: float):  # type: ignore[no-untyped-def]
+def fixed(value: float) -> Callable[[], float]:
     return lambda: value
 
 

@@ -1,0 +1,258 @@
+"""Transport safety (where a request may go, TLS) and secrets that never show."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
+
+from cometwatch.config import Secret, Webhook
+from cometwatch.delivery import Outcome, Sender
+
+pytest_plugins = ["receiver"]
+
+BODY = b'{"event":"content.updated","occurred_at":"2025-05-03T12:00:00Z","data":{}}'
+
+
+def hook(url: str, **changes: Any) -> Webhook:
+    return replace(Webhook(name="h", url=url, secrets=(Secret(RECEIVER_SECRET),)), **changes)
+
+
+class Resolver:
+    """A DNS of our own: names → addresses, every lookup recorded."""
+
+    def __init__(self, answers: dict[str, Sequence[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> Sequence[str]:
+        self.asked.append(host)
+        return self.answers.get(host, ["127.0.0.1"])
+
+
+def send_with(resolver: Resolver | None, webhook: Webhook) -> Outcome:
+    sender = Sender(resolve=resolver)
+    try:
+        return sender.send(webhook, "evt_sec", "content.updated", BODY)
+    finally:
+        sender.close()
+
+
+# -- where a request may go -------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[fe80::1]/hook",
+    "https://[fd00:ec2::254]/latest/meta-data/",
+    "https://[::ffff:169.254.169.254]/hook",
+    "http://169.254.169.254/hook",
+])
+def test_link_local_and_metadata_addresses_are_refused_without_a_connection(url: str) -> None:
+    resolver = Resolver({})
+    outcome = send_with(resolver, hook(url, allow_http=True))
+    assert outcome.status is None
+    assert "link-local or cloud metadata" in (outcome.error or "")
+    assert resolver.asked == []
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "169.254.0.1", "fe80::1%eth0",
+                                     "fd00:ec2::254", "::ffff:169.254.169.254"])
+def test_a_name_resolving_to_a_metadata_address_is_refused_when_connecting(
+        address: str) -> None:
+    resolver = Resolver({"metadata.example": [address]})
+    outcome = send_with(resolver, hook("https://metadata.example/hook"))
+    assert outcome.status is None
+    assert outcome.error == (f"refused: metadata.example resolves to {address}, a link-local "
+                             "or cloud metadata address")
+    assert resolver.asked == ["metadata.example"]
+
+
+def test_of_the_addresses_a_name_has_only_an_allowed_one_is_connected_to(
+        receiver: Receiver) -> None:
+    # The metadata address comes first; the request still reaches the receiver, by the one
+    # address that was checked, with the URL's name as its Host.
+    resolver = Resolver({"hooks.example": ["169.254.169.254", "127.0.0.1"]})
+    url = receiver.url_for("/hook", host="hooks.example")
+    outcome = send_with(resolver, hook(url, allow_http=True))
+    assert outcome.ok, outcome.error
+    [arrival] = receiver.arrivals
+    assert arrival.headers["host"] == f"hooks.example:{receiver.port}" and arrival.verified
+
+
+def test_plain_http_to_a_name_that_is_not_loopback_is_refused_before_resolving() -> None:
+    resolver = Resolver({})
+    outcome = send_with(resolver, hook("http://hooks.example/hook"))
+    assert outcome.status is None and resolver.asked == []
+    assert outcome.error == ("refused: plain http:// to hooks.example, which is not a loopback "
+                             "address (use https://, or set allow_http = true)")
+
+
+def test_plain_http_to_localhost_is_refused_when_it_resolves_elsewhere() -> None:
+    resolver = Resolver({"localhost": ["10.1.2.3"]})
+    outcome = send_with(resolver, hook(f"http://localhost:{unused_port()}/hook"))
+    assert outcome.status is None
+    assert outcome.error == ("refused: plain http:// to localhost (10.1.2.3), which is not a "
+                             "loopback address (set allow_http = true)")
+
+
+def test_plain_http_to_localhost_resolving_to_loopback_is_sent(receiver: Receiver) -> None:
+    resolver = Resolver({"localhost": ["127.0.0.1"]})
+    outcome = send_with(resolver, hook(receiver.url_for("/hook", host="localhost")))
+    assert outcome.ok and receiver.arrivals[0].verified
+
+
+def test_allow_http_permits_plain_http_to_other_addresses_but_never_to_metadata() -> None:
+    resolver = Resolver({"intranet.example": ["169.254.10.10"]})
+    outcome = send_with(resolver, hook("http://intranet.example/hook", allow_http=True))
+    assert "link-local or cloud metadata" in (outcome.error or "")
+
+
+def test_an_unresolvable_name_is_one_line() -> None:
+    outcome = send_with(None, hook("https://nonexistent.invalid/hook", timeout=5.0))
+    assert outcome.status is None
+    assert (outcome.error or "").startswith("cannot resolve nonexistent.invalid")
+
+
+def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) -> None:
+    resolver = Resolver({"hooks.example": ["127.0.0.1"]})
+    sender = Sender(resolve=resolver)
+    webhook = hook(receiver.url_for("/hook", host="hooks.example"), allow_http=True)
+    try:
+        assert all(sender.send(webhook, f"evt_{n}", "content.updated", BODY).ok
+                   for n in range(3))
+    finally:
+        sender.close()
+    assert resolver.asked == ["hooks.example"]
+
+
+def test_a_unix_socket_or_another_scheme_is_never_a_destination() -> None:
+    outcome = send_with(None, hook("ftp://hooks.example/hook"))
+    assert outcome.status is None and (outcome.error or "").startswith("refused")
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for hooks.example (and nothing else), made by openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    "/CN=hooks.example", "-addext", "subjectAltName=DNS:hooks.example",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_receiver(certificate: tuple[Path, Path]) -> Iterator[Receiver]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    with Receiver(RECEIVER_SECRET, tls=context) as running:
+        yield running
+
+
+def test_https_verifies_against_the_webhooks_ca_bundle_with_the_urls_name_for_sni(
+        tls_receiver: Receiver, certificate: tuple[Path, Path]) -> None:
+    resolver = Resolver({"hooks.example": ["127.0.0.1"]})
+    url = tls_receiver.url_for("/hook", host="hooks.example")
+    outcome = send_with(resolver, hook(url, ca_bundle=certificate[0]))
+    assert outcome.ok, outcome.error
+    [arrival] = tls_receiver.arrivals
+    assert arrival.verified and arrival.headers["host"] == f"hooks.example:{tls_receiver.port}"
+    assert tls_receiver.server_names == ["hooks.example"]
+
+
+def test_a_certificate_no_trusted_authority_signed_is_refused(tls_receiver: Receiver) -> None:
+    resolver = Resolver({"hooks.example": ["127.0.0.1"]})
+    outcome = send_with(resolver, hook(tls_receiver.url_for("/hook", host="hooks.example")))
+    assert outcome.status is None
+    assert (outcome.error or "").startswith("TLS certificate of hooks.example not trusted")
+    assert tls_receiver.arrivals == []
+
+
+def test_a_certificate_for_another_name_is_refused(tls_receiver: Receiver,
+                                                   certificate: tuple[Path, Path]) -> None:
+    resolver = Resolver({"other.example": ["127.0.0.1"]})
+    outcome = send_with(resolver, hook(tls_receiver.url_for("/hook", host="other.example"),
+                                       ca_bundle=certificate[0]))
+    assert outcome.status is None
+    assert (outcome.error or "").startswith("TLS certificate of other.example not trusted")
+    assert "other.example" in (outcome.error or "") and tls_receiver.arrivals == []
+
+
+def test_a_missing_ca_bundle_is_one_line(tmp_path: Path) -> None:
+    outcome = send_with(None, hook("https://hooks.example/hook",
+                                   ca_bundle=tmp_path / "missing.pem"))
+    assert outcome.status is None
+    assert outcome.error == f"cannot load ca_bundle {tmp_path / 'missing.pem'}: " \
+                            "No such file or directory"
+
+
+# -- secrets never show -----------------------------------------------------------------------
+
+SECRET = "s3cr3t-that-must-never-show-up-anywhere"
+
+
+def failing_outcomes(receiver: Receiver) -> list[Outcome]:
+    sender = Sender(resolve=Resolver({"metadata.example": ["169.254.169.254"]}))
+    webhook = hook(receiver.url, secrets=(Secret(SECRET),), signing=("cometcms", "standard"),
+                   timeout=0.5, connect_timeout=0.5)
+    receiver.script("/hook", 500, Answer(302, {"Location": "https://x.example/"}),
+                    Answer(hang=True), Answer(raw=b"garbage\r\n\r\n"))
+    urls = [receiver.url] * 4 + [f"http://127.0.0.1:{unused_port()}/hook",
+                                 "https://metadata.example/hook", "http://hooks.example/"]
+    try:
+        return [sender.send(replace(webhook, url=url), "evt_x", "content.updated", BODY)
+                for url in urls]
+    finally:
+        sender.close()
+
+
+def test_no_outcome_carries_the_secret(receiver: Receiver) -> None:
+    outcomes = failing_outcomes(receiver)
+    assert [o.ok for o in outcomes] == [False] * 7
+    assert all(SECRET not in repr(outcome) for outcome in outcomes)
+
+
+def test_the_secret_is_not_in_a_webhooks_repr() -> None:
+    webhook = hook("https://hooks.example/", secrets=(Secret(SECRET),))
+    assert SECRET not in repr(webhook) and SECRET not in str(webhook)
+
+
+def test_send_test_never_prints_the_secret_even_when_failing(tmp_path: Path) -> None:
+    config = tmp_path / "webhooks.toml"
+    config.write_text('[[webhooks]]\nname = "site"\n'
+                      f'url = "http://127.0.0.1:{unused_port()}/hook"\nsecret_env = "S"\n')
+    result = subprocess.run([sys.executable, "-m", "cometwatch", "-v", "--config", str(config),
+                             "send-test", "site"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "S": SECRET})
+    assert result.returncode == 1
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_mock_transport_sees_the_secret_only_as_a_signature() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    sender = Sender(transport=httpx.MockTransport(handler))
+    sender.send(hook("https://hooks.example/", secrets=(Secret(SECRET),),
+                     signing=("cometcms", "standard")), "evt_x", "content.updated", BODY)
+    [request] = seen
+    assert SECRET not in str(request.url) and SECRET.encode() not in request.content
+    assert all(SECRET not in value for value in request.headers.values())
