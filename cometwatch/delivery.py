@@ -168,8 +168,11 @@ class Sender:
             context = httpx.create_ssl_context()
         plain = httpx.URL(webhook.url).scheme == "http" and not webhook.allow_http
         backend = _GuardedBackend(self._resolve, loopback_only=plain)
+        # No cap on connections: the caller's threads (max_in_flight) are the cap. Idle ones
+        # close after 5 s, as httpx's own default.
         return _Transport(httpcore.ConnectionPool(
-            ssl_context=context, max_keepalive_connections=max(webhook.max_in_flight, 1),
+            ssl_context=context, max_connections=None,
+            max_keepalive_connections=max(webhook.max_in_flight, 1), keepalive_expiry=5.0,
             network_backend=backend))
 
     def _exchange(self, client: httpx.Client, webhook: Webhook, headers: dict[str, str],
