@@ -7,172 +7,28 @@ a fake clock, never by waiting.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import pytest
 from conftest import Site, post
+from receiver import Answer, Receiver, unused_port
 
 from cometwatch.config import Config, load_config
+from cometwatch.delivery import Sender
+from cometwatch.dispatcher import Dispatcher
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
-pytest.importorskip("cometwatch.retry", reason="needs cometwatch/retry.py (the retry policy)")
-pytest.importorskip("cometwatch.delivery", reason="needs cometwatch/delivery.py (the HTTP edge)")
-from cometwatch.delivery import Sender
-from cometwatch.dispatcher import Dispatcher
-
 SECRET = "dispatch-test-secret"
 T0 = 1_750_000_000.0
-
-
-def verify_signature(raw_body: bytes, secret: str, signature: str) -> bool:
-    """The seed's Python verifier, verbatim."""
-    expected = 'sha256=' + hmac.new(
-        secret.encode(), raw_body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(expected, signature)
-
-
-@dataclass(frozen=True)
-class Request:
-    path: str
-    event: str
-    event_id: str
-    body: bytes
-    verified: bool
-
-
-Answer = int | tuple[int, dict[str, str]] | tuple[int, dict[str, str], bytes]
-
-
-class Receiver:
-    """A threaded HTTP server on 127.0.0.1, scripted per path: answers in turn (then 200),
-    a delay, or a hang until released. Records every request and checks its signature."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self._cond = threading.Condition()
-        self._requests: list[Request] = []
-        self._scripts: dict[str, list[Answer]] = {}
-        self._gates: dict[str, threading.Event] = {}
-        self._delays: dict[str, float] = {}
-        self._flying: dict[str, int] = {}
-        self._most: dict[str, int] = {}
-        self._answered: dict[str, int] = {}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-
-    def __enter__(self) -> Receiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        for gate in self._gates.values():
-            gate.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def script(self, path: str, *answers: Answer) -> None:
-        with self._cond:
-            self._scripts[path] = list(answers)
-
-    def hang(self, path: str) -> None:
-        self._gates[path] = threading.Event()
-
-    def release(self, path: str) -> None:
-        self._gates[path].set()
-
-    def delay(self, path: str, seconds: float) -> None:
-        self._delays[path] = seconds
-
-    def requests(self, path: str) -> list[Request]:
-        with self._cond:
-            return [r for r in self._requests if r.path == path]
-
-    def wait_for(self, path: str, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while sum(r.path == path for r in self._requests) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
-
-    def most_in_flight(self, path: str) -> int:
-        with self._cond:
-            return self._most.get(path, 0)
-
-    def answered(self, path: str) -> int:
-        with self._cond:
-            return self._answered.get(path, 0)
-
-    def _arrive(self, path: str, headers: Any, raw: bytes) -> tuple[Answer, float,
-                                                                   threading.Event | None]:
-        with self._cond:
-            self._requests.append(Request(
-                path, headers.get("X-CometCMS-Event", ""), headers.get("X-CometCMS-Event-Id", ""),
-                raw, verify_signature(raw, self.secret, headers.get("X-CometCMS-Signature", ""))))
-            self._flying[path] = self._flying.get(path, 0) + 1
-            self._most[path] = max(self._most.get(path, 0), self._flying[path])
-            script = self._scripts.get(path)
-            answer: Answer = script.pop(0) if script else 200
-            self._cond.notify_all()
-            return answer, self._delays.get(path, 0.0), self._gates.get(path)
-
-    def _leave(self, path: str) -> None:
-        with self._cond:
-            self._flying[path] -= 1
-            self._answered[path] = self._answered.get(path, 0) + 1
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            answer, delay, gate = receiver._arrive(self.path, self.headers, raw)
-            if gate is not None:
-                gate.wait(120)
-            if delay:
-                time.sleep(delay)  # the endpoint's slowness, not synchronisation
-            code, headers, body = (answer, {}, b"") if isinstance(answer, int) else \
-                (answer[0], answer[1], answer[2] if len(answer) > 2 else b"")
-            try:
-                self.send_response(code)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client gave up (a timeout): that is the scenario
-            finally:
-                receiver._leave(self.path)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
 
 
 class Clock:
@@ -203,7 +59,7 @@ class Rig:
         return self.config
 
     def hook(self, name: str, path: str | None = None, **keys: str) -> str:
-        url = keys.pop("url", None) or self.receiver.url(path or f"/{name}")
+        url = keys.pop("url", None) or self.receiver.url_for(path or f"/{name}")
         extra = "".join(f"{key} = {value}\n" for key, value in keys.items())
         return f'[[webhooks]]\nname = "{name}"\nurl = "{url}"\nsecret = "{SECRET}"\n{extra}'
 
@@ -336,7 +192,7 @@ def test_410_gone_disables_the_webhook_and_its_later_deliveries_are_skipped(rig:
 
 def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
-    rig.receiver.script("/h", (429, {"Retry-After": "120"}), 200)
+    rig.receiver.script("/h", Answer(429, {"Retry-After": "120"}), 200)
     (event,) = rig.store(["x"])
     dispatcher = rig.dispatcher()
     dispatcher.send_due_once()
@@ -351,22 +207,19 @@ def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
 
 def test_a_hanging_endpoint_times_out_and_the_attempt_says_so(rig: Rig) -> None:
     rig.configure(rig.hook("h", timeout='"1s"'))
-    rig.receiver.hang("/h")
+    rig.receiver.script("/h", Answer(hang=True))
     (event,) = rig.store(["x"])
     try:
         rig.dispatcher().send_due_once()
     finally:
-        rig.receiver.release("/h")
+        rig.receiver.release()
     delivery, attempts = rig.one(event.event_id, "h")
     assert delivery.status is DeliveryStatus.FAILED
     assert attempts[0].code is None and "timed out" in (attempts[0].error or "")
 
 
 def test_a_refused_connection_is_recorded_and_retried(rig: Rig) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again: nothing listens there
-    rig.configure(rig.hook("h", url=f"http://127.0.0.1:{port}/h"))
+    rig.configure(rig.hook("h", url=f"http://127.0.0.1:{unused_port()}/h"))
     (event,) = rig.store(["x"])
     rig.dispatcher().send_due_once()
     delivery, attempts = rig.one(event.event_id, "h")
@@ -376,7 +229,7 @@ def test_a_refused_connection_is_recorded_and_retried(rig: Rig) -> None:
 
 def test_a_redirect_is_not_followed(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
-    rig.receiver.script("/h", (302, {"Location": rig.receiver.url("/elsewhere")}))
+    rig.receiver.script("/h", Answer(302, {"Location": rig.receiver.url_for("/elsewhere")}))
     (event,) = rig.store(["x"])
     rig.dispatcher().send_due_once()
     delivery, attempts = rig.one(event.event_id, "h")
@@ -407,7 +260,7 @@ def test_a_webhook_failing_for_disable_after_is_disabled(rig: Rig) -> None:
 def test_the_events_of_one_entry_arrive_in_order_while_entries_go_in_parallel(
         rig: Rig) -> None:
     rig.configure(rig.hook("h"))
-    rig.receiver.delay("/h", 0.02)
+    rig.receiver.script("/h", *[Answer(delay=0.02)] * 40)
     events = rig.store([f"entry{n % 8}" for n in range(40)])
     assert rig.dispatcher().send_due_once() == 40
     arrived = ids(rig.receiver, "/h")
@@ -415,8 +268,9 @@ def test_the_events_of_one_entry_arrive_in_order_while_entries_go_in_parallel(
     for n in range(8):
         mine = [e.event_id for e in events if e.entry_id == f"entry{n}"]
         assert [i for i in arrived if i in mine] == mine
-    assert rig.receiver.most_in_flight("/h") > 1
-    assert rig.receiver.most_in_flight("/h") <= 4  # max_in_flight
+    # A pooled connection is reused once free: more than one means requests went in
+    # parallel, more than max_in_flight would mean too many did.
+    assert 1 < len({request.peer for request in rig.receiver.requests("/h")}) <= 4
 
 
 def test_a_later_event_waits_while_an_earlier_one_is_retried(rig: Rig) -> None:
@@ -443,17 +297,19 @@ def test_a_dead_delivery_no_longer_blocks_its_entry(rig: Rig) -> None:
 
 def test_a_slow_endpoint_never_delays_another_webhook(rig: Rig) -> None:
     rig.configure(rig.hook("slow", timeout='"30s"') + rig.hook("fast"))
-    rig.receiver.hang("/slow")
+    rig.receiver.script("/slow", *[Answer(hang=True)] * 12)
     events = rig.store([f"e{n}" for n in range(12)])
     dispatcher = rig.dispatcher()
     worker = threading.Thread(target=dispatcher.send_due_once)
     worker.start()
     try:
-        assert rig.receiver.wait_for("/fast", 12, timeout=20)
-        assert rig.receiver.answered("/slow") == 0  # all four still hanging
+        rig.receiver.wait_for(12, path="/fast", timeout=20)
+        slow = rig.receiver.requests("/slow")
+        assert len(slow) == 4 and all(r.status is None for r in slow)  # all still hanging
         assert sorted(ids(rig.receiver, "/fast")) == sorted(e.event_id for e in events)
     finally:
-        rig.receiver.release("/slow")
+        rig.receiver.script("/slow")  # the rest are answered at once
+        rig.receiver.release()
         worker.join(60)
     assert not worker.is_alive()
 
@@ -508,7 +364,7 @@ def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig:
     try:
         (event,) = rig.store(["x"])
         wake.set()
-        assert rig.receiver.wait_for("/h", 1, timeout=20)
+        rig.receiver.wait_for(1, path="/h", timeout=20)
         assert ids(rig.receiver, "/h") == [event.event_id]
     finally:
         stop.set()
@@ -550,14 +406,14 @@ def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
     assert finish(cometwatch(rig, "scan"))[0] == 0  # the baseline
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    rig.receiver.hang("/h")
+    rig.receiver.script("/h", Answer(hang=True))  # the endpoint takes it and never answers
     scan = cometwatch(rig, "scan")
     try:
-        assert rig.receiver.wait_for("/h", 1, timeout=60)  # stored, and being sent
+        rig.receiver.wait_for(1, path="/h", timeout=60)  # stored, and being sent
         scan.send_signal(signal.SIGKILL)
         scan.wait(30)
     finally:
-        rig.receiver.release("/h")
+        rig.receiver.release()
     first = ids(rig.receiver, "/h")
     code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
     assert code == 0, err
@@ -580,7 +436,7 @@ def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(
     finish(cometwatch(rig, "scan"))
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    rig.receiver.script("/h", (500, {}, b"upstream says no\x1b[31m"), 200)
+    rig.receiver.script("/h", Answer(500, body=b"upstream says no\x1b[31m"), 200)
     code, out, err = finish(cometwatch(rig, "scan", "--wait"))
     assert code == 0, err
     outputs = []
