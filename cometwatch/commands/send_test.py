@@ -63,7 +63,8 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
         if own:
             sending.close()
     print(f"webhook   {hook.name} ({redact_url(hook.url)})")
-    print(f"event     {event.name} {event.event_id} ({TEST_COLLECTION}/{TEST_SLUG})")
+    print(f"event     {event.name} {event.event_id} (test entry: type {TEST_COLLECTION}, "
+          f"id {TEST_ENTRY}, slug {TEST_SLUG})")
     took = f"{outcome.duration:.3f}s"
     if outcome.ok:
         assert outcome.status is not None
