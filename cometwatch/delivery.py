@@ -213,14 +213,19 @@ def live_secrets(secrets: Sequence[Secret], now: float) -> list[Secret]:
 
 def _refusal(webhook: Webhook) -> str | None:
     """What the URL alone rules out (the addresses are checked again when connecting)."""
-    url = httpx.URL(webhook.url)
-    if url.scheme not in ("http", "https") or not url.host:
+    try:
+        url = httpx.URL(webhook.url)
+        url.host  # noqa: B018 - decoding it is the check: httpx does so when sending
+    except (httpx.InvalidURL, UnicodeError) as exc:  # UnicodeError: a bad IDNA host name
+        return f"refused: not a valid URL ({_line(str(exc), 120)})"
+    host = url.raw_host.decode("ascii")  # as sent: an IDNA name stays in its xn-- form
+    if url.scheme not in ("http", "https") or not host:
         return "refused: the URL is not http(s)://host/…"
-    if url.scheme == "http" and not webhook.allow_http and not _loopback_name(url.host):
-        return (f"refused: plain http:// to {url.host}, which is not a loopback address "
+    if url.scheme == "http" and not webhook.allow_http and not _loopback_name(host):
+        return (f"refused: plain http:// to {host}, which is not a loopback address "
                 "(use https://, or set allow_http = true)")
     try:
-        address = ipaddress.ip_address(url.host)
+        address = ipaddress.ip_address(host)
     except ValueError:
         return None
     return f"refused: {address} is a link-local or cloud metadata address" \
@@ -272,7 +277,7 @@ def _failed(error: str, started: float) -> Outcome:
 
 def _describe(exc: httpx.HTTPError, webhook: Webhook) -> str:
     """One line a user can act on, from the cause at the bottom of the exception chain."""
-    host = httpx.URL(webhook.url).host
+    host = httpx.URL(webhook.url).raw_host.decode("ascii")
     if isinstance(exc, httpx.ConnectTimeout):
         return f"connection timed out after {min(webhook.connect_timeout, webhook.timeout):g}s"
     if isinstance(exc, httpx.TimeoutException):

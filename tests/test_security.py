@@ -135,8 +135,10 @@ def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) ->
     assert resolver.asked == ["hooks.example"]
 
 
-def test_a_unix_socket_or_another_scheme_is_never_a_destination() -> None:
-    outcome = send_with(None, hook("ftp://hooks.example/hook"))
+@pytest.mark.parametrize("url", ["ftp://hooks.example/hook", "https://hooks.example:port/",
+                                 "https://[::1/", "https://xn--zz/"])
+def test_another_scheme_or_a_broken_url_is_refused_as_an_outcome(url: str) -> None:
+    outcome = send_with(None, hook(url))
     assert outcome.status is None and (outcome.error or "").startswith("refused")
 
 
