@@ -10,8 +10,10 @@ link-local and cloud metadata addresses are never connected to. Both are checked
 actually connected to: the host is resolved once per connection, every address is checked, and
 the socket is opened to a checked address (TLS still verifies, and sends SNI for, the URL's
 host), so a DNS answer cannot steer a request around the check. Redirects are not followed, at
-most 64 KiB of an answer is read, and `timeout` is a deadline for the whole exchange: every
-socket operation waits at most until it, so an endpoint trickling bytes cannot hold a worker.
+most 64 KiB of an answer is read, and `timeout` is a deadline for the whole exchange: name
+resolution and every socket operation wait at most until it (resolution and connecting each at
+most `connect_timeout`), so neither a stuck resolver nor an endpoint trickling bytes can hold a
+worker.
 """
 
 from __future__ import annotations
@@ -349,6 +351,31 @@ def _system_resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def _resolve_within(resolve: Resolve, host: str, port: int,
+                    timeout: float | None) -> Sequence[str]:
+    """getaddrinfo takes no timeout: it runs in a thread of its own, left behind if it is still
+    looking when the connect timeout ends (a thread per new connection, not per request)."""
+    if timeout is None:
+        return resolve(host, port)
+    found: list[Sequence[str] | Exception] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            found.append(resolve(host, port))
+        except Exception as exc:
+            found.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, daemon=True, name=f"resolve {host}").start()
+    if not done.wait(timeout):
+        raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:g}s")
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]
+
+
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves once, checks every address, connects only to a checked one."""
 
@@ -362,7 +389,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
                     socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
                     ) -> httpcore.NetworkStream:
         try:
-            found = self._resolve(host, port)
+            found = _resolve_within(self._resolve, host, port, _left(timeout))
         except (socket.gaierror, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}") from exc
         allowed: list[str] = []

@@ -7,6 +7,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +122,23 @@ def test_an_unresolvable_name_is_one_line() -> None:
     outcome = send_with(None, hook("https://nonexistent.invalid/hook", timeout=5.0))
     assert outcome.status is None
     assert (outcome.error or "").startswith("cannot resolve nonexistent.invalid")
+
+
+def test_a_name_that_takes_forever_to_resolve_times_out_at_the_connect_timeout() -> None:
+    stuck = threading.Event()
+
+    def resolve(host: str, port: int) -> Sequence[str]:
+        stuck.wait(60)  # a resolver that never answers (released below)
+        return ["127.0.0.1"]
+
+    sender = Sender(resolve=resolve)
+    try:
+        outcome = sender.send(hook("https://slow-dns.example/hook", connect_timeout=0.3),
+                              "evt_dns", "content.updated", BODY)
+    finally:
+        stuck.set()
+        sender.close()
+    assert (outcome.status, outcome.error) == (None, "connection timed out after 0.3s")
 
 
 def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) -> None:
