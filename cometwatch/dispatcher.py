@@ -40,6 +40,7 @@ PAGE = 100  # due deliveries read per query: a backlog is never loaded whole
 IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up this soon
 PURGE_EVERY = 3600.0
 RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
+CLOSE_TIMEOUT = 10.0  # seconds close() gives the recorder to write what was answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,8 @@ class _Lane:
         self.hook = hook
         self.jobs: SimpleQueue[tuple[Webhook, Delivery] | None] = SimpleQueue()
         self.threads = 0
-        self.in_flight: set[int] = set()
+        self.in_flight: set[int] = set()  # handed to a worker and not recorded yet
+        self.sending = 0  # of those, requests not answered yet: what max_in_flight limits
         # Settled since the last query started: that query's snapshot may predate the commit.
         self.settled: set[int] = set()
         self.buffer: deque[Delivery] = deque()  # due heads of distinct entries, not sent yet
@@ -89,7 +91,10 @@ class Dispatcher:
         self._rand = rand
         self._cond = threading.Condition()
         self._writer = threading.RLock()  # this process's SQLite writes, one at a time
-        self._results: list[_Result] = []  # attempts made, waiting to be recorded
+        self._results: list[_Result] = []  # attempts made, waiting for the recorder
+        self._recorded = threading.Event()  # set when results wait for the recorder
+        self._recorder: threading.Thread | None = None
+        self._closing = False
         self._lanes: dict[str, _Lane] = {}
         self._local = threading.local()
         self._lock: IO[bytes] | None = None
@@ -146,13 +151,19 @@ class Dispatcher:
             self._config = config
 
     def close(self) -> None:
-        """Stop the idle workers (a stuck one ends with its request), close this thread's
-        connection and let another process dispatch."""
+        """Stop the idle workers (a stuck one ends with its request), record what was
+        answered, close this thread's connection and let another process dispatch."""
         with self._cond:
             for lane in self._lanes.values():
                 for _ in range(lane.threads):
                     lane.jobs.put(None)
                 lane.threads = 0
+            recorder, self._recorder = self._recorder, None
+            self._closing = recorder is not None
+        if recorder is not None:
+            self._recorded.set()
+            recorder.join(CLOSE_TIMEOUT)
+            self._closing = False
         store = getattr(self._local, "store", None)
         if store is not None:
             store.close()
@@ -207,17 +218,22 @@ class Dispatcher:
 
     def _pump_lane(self, store: Store, lane: _Lane, hook: Webhook, now: float) -> None:
         with self._cond:
-            room = hook.max_in_flight - len(lane.in_flight)
+            room = hook.max_in_flight - lane.sending
             refill = room > 0 and not lane.buffer
             if refill:
                 lane.settled.clear()
         if room <= 0:
             return
-        if refill:
+        for _ in range(5 if refill else 0):
             rows = store.due(hook.name, now, PAGE)
             with self._cond:
-                lane.buffer.extend(row for row in rows
-                                   if row.id not in lane.in_flight and row.id not in lane.settled)
+                # A delivery recorded since the query started: the query's snapshot may
+                # predate that commit, and so miss the deliveries it unblocked. Ask again.
+                stale = any(row.id in lane.settled for row in rows)
+                lane.settled.clear()
+                if not stale:
+                    lane.buffer.extend(row for row in rows if row.id not in lane.in_flight)
+                    break
         while room > 0:
             with self._cond:
                 if not lane.buffer:
@@ -243,10 +259,15 @@ class Dispatcher:
     def _submit(self, lane: _Lane, hook: Webhook, delivery: Delivery, threads: int) -> None:
         with self._cond:
             lane.in_flight.add(delivery.id)
+            lane.sending += 1
             while lane.threads < threads:
                 lane.threads += 1
                 threading.Thread(target=self._work, args=(lane,), daemon=True,
                                  name=f"cometwatch-{hook.name}-{lane.threads}").start()
+            if self._recorder is None:
+                self._recorder = threading.Thread(target=self._record, daemon=True,
+                                                  name="cometwatch-recorder")
+                self._recorder.start()
         lane.jobs.put((hook, delivery))
 
     def _disabled_webhooks(self, store: Store) -> set[str]:
@@ -320,15 +341,12 @@ class Dispatcher:
         self.busy = False
         return True
 
-    # -- the workers ----------------------------------------------------------------------
+    # -- the workers and the recorder ---------------------------------------------------
 
     def _work(self, lane: _Lane) -> None:
         while True:
             job = lane.jobs.get()
             if job is None:
-                store = getattr(self._local, "store", None)
-                if store is not None:
-                    store.close()
                 return
             hook, delivery = job
             try:
@@ -342,9 +360,7 @@ class Dispatcher:
                 result = _Result(lane, hook, delivery, Attempt(now, None, 0.0, error, b""),
                                  Verdict(DeliveryStatus.DEAD if retry is None else
                                          DeliveryStatus.FAILED, retry, None), error, now)
-            with self._cond:
-                self._results.append(result)
-            self._commit()
+            self._answered(lane, result)
 
     def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> _Result:
         event = delivery.event
@@ -357,16 +373,52 @@ class Dispatcher:
         return _Result(lane, hook, delivery, attempt, verdict,
                        outcome.error or str(outcome.status), now)
 
-    def _commit(self) -> None:
-        """Record every result waiting, in one transaction: while one thread writes, the
-        others' results gather for the next (a group commit)."""
-        with self._writer:
-            with self._cond:
-                batch, self._results = self._results, []
-            if not batch:
-                return  # another thread recorded ours
-            recorded = False
-            try:
+    def _answered(self, lane: _Lane, result: _Result) -> None:
+        """Hand the result to the recorder, and the request slot to the next buffered
+        delivery (another entry's: the buffer holds heads of distinct entries). The
+        delivery itself stays in flight until its attempt is recorded."""
+        with self._cond:
+            self._results.append(result)
+            lane.sending -= 1
+            hook = lane.hook
+            if result.verdict.disable:  # 410: nothing more goes there
+                lane.buffer.clear()
+            while (lane.buffer and not hook.coalesce and hook.enabled
+                   and lane.sending < hook.max_in_flight):
+                delivery = lane.buffer.popleft()
+                lane.in_flight.add(delivery.id)
+                lane.sending += 1
+                lane.jobs.put((hook, delivery))
+            refill = not lane.buffer
+        self._recorded.set()
+        if refill:
+            self._signal.set()
+
+    def _record(self) -> None:
+        """The recorder: writes the answered attempts in batches, one transaction each,
+        while the workers send the next requests."""
+        closing = False
+        try:
+            while True:
+                if not closing:
+                    self._recorded.wait()
+                self._recorded.clear()
+                with self._cond:
+                    batch, self._results = self._results, []
+                    closing = self._closing
+                if batch:
+                    self._commit(batch)
+                elif closing:
+                    return
+        finally:
+            store = getattr(self._local, "store", None)
+            if store is not None:
+                store.close()
+
+    def _commit(self, batch: list[_Result]) -> None:
+        recorded = False
+        try:
+            with self._writer:
                 store = self._store()
                 states = store.record_many([Settled(r.delivery, r.attempt, r.verdict.status,
                                                     r.verdict.next_at) for r in batch])
@@ -379,37 +431,21 @@ class Dispatcher:
                     if reason and state.disabled_at is None:
                         self._disable(store, result.hook.name, reason, result.now)
                         states[result.hook.name] = replace(state, disabled_at=result.now)
-            except CometwatchError as exc:
-                log.error("recording %d attempts: %s", len(batch), exc)
-            except Exception:
-                log.exception("recording %d attempts failed unexpectedly", len(batch))
-            finally:
-                # Released only once committed: a due query sees them settled from now on,
-                # and a disabled webhook's lane gets nothing more. Unrecorded, they stay due.
-                self._release([(r.lane, r.delivery, r.verdict if recorded else None)
-                               for r in batch])
-
-    def _release(self, done: list[tuple[_Lane, Delivery, Verdict | None]]) -> None:
-        """Free the slots of settled attempts and refill them from the lane's buffer at once;
-        the coordinator is woken only when a lane needs more than its buffer holds."""
-        needed = False
-        with self._cond:
-            for lane, delivery, verdict in done:
-                lane.in_flight.discard(delivery.id)
-                lane.settled.add(delivery.id)
-                if verdict is not None:
-                    self.settled += 1
-                    self.outcomes[verdict.status.value] += 1
-            for lane in {id(lane): lane for lane, _, _ in done}.values():
-                hook = lane.hook
-                while (lane.buffer and not hook.coalesce
-                       and len(lane.in_flight) < hook.max_in_flight):
-                    delivery = lane.buffer.popleft()
-                    lane.in_flight.add(delivery.id)
-                    lane.jobs.put((hook, delivery))
-                needed = needed or not lane.buffer
-            self._cond.notify_all()
-        if needed:
+        except CometwatchError as exc:
+            log.error("recording %d attempts: %s", len(batch), exc)
+        except Exception:
+            log.exception("recording %d attempts failed unexpectedly", len(batch))
+        finally:
+            # Released only once recorded: a due query sees them settled from now on (and
+            # their entries' next events due). Unrecorded, they stay due.
+            with self._cond:
+                for result in batch:
+                    result.lane.in_flight.discard(result.delivery.id)
+                    result.lane.settled.add(result.delivery.id)
+                    if recorded:
+                        self.settled += 1
+                        self.outcomes[result.verdict.status.value] += 1
+                self._cond.notify_all()
             self._signal.set()
 
     @staticmethod
