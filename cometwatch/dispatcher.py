@@ -1,9 +1,11 @@
 """Which deliveries go out when: per-entry order, in-flight limits, coalescing, retries.
 
 The coordinator (the thread calling `run`, `drain` or `send_due_once`) asks the store, per
-webhook, for the due deliveries that head their entry's queue and hands them to that webhook's
-lane: worker threads of its own, each with its own SQLite connection, which send, record the
-attempt and schedule the retry. A slow or dead endpoint only ever fills its own lane.
+webhook, for a page of due deliveries that head their entry's queue, and hands them to that
+webhook's lane: worker threads of its own that only send. A recorder thread, with its own
+SQLite connection, writes the answered attempts in batches and schedules the retries; a
+delivery counts as in flight until its attempt is recorded, so its entry's next event is never
+sent before it. A slow or dead endpoint only ever fills its own lane.
 
 One process dispatches from a state file at a time (an flock next to it): a `scan` from cron
 while the daemon runs stores its events and leaves the sending to the daemon, so nothing is
