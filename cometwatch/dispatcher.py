@@ -43,6 +43,7 @@ IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up t
 PURGE_EVERY = 3600.0
 RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
 CLOSE_TIMEOUT = 10.0  # seconds close() gives the recorder to write what was answered
+BATCH, BATCH_WINDOW = 64, 0.003  # attempts recorded together; how long the recorder gathers
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +393,7 @@ class Dispatcher:
                 lane.sending += 1
                 lane.jobs.put((hook, delivery))
             refill = not lane.buffer
+            self._cond.notify_all()
         self._recorded.set()
         if refill:
             self._signal.set()
@@ -406,6 +408,11 @@ class Dispatcher:
                     self._recorded.wait()
                 self._recorded.clear()
                 with self._cond:
+                    # A moment for the other answers on their way: one transaction for many
+                    # costs a fraction of one each, and the workers need the CPU more.
+                    self._cond.wait_for(lambda: self._closing or len(self._results) >= BATCH
+                                        or not any(lane.sending for lane in self._lanes.values()),
+                                        BATCH_WINDOW)
                     batch, self._results = self._results, []
                     closing = self._closing
                 if batch:
@@ -447,12 +454,18 @@ class Dispatcher:
                     if recorded:
                         self.settled += 1
                         self.outcomes[result.verdict.status.value] += 1
+                # The coordinator is needed when a lane has nothing buffered (the next events
+                # of these entries may be due now) or may send its next coalesced burst.
+                needed = any(not r.lane.buffer or r.hook.coalesce for r in batch)
                 self._cond.notify_all()
-            self._signal.set()
+            if needed:
+                self._signal.set()
 
     @staticmethod
     def _report(result: _Result) -> None:
         event, verdict, delivery = result.delivery.event, result.verdict, result.delivery
+        if verdict.status is DeliveryStatus.OK and not log.isEnabledFor(logging.DEBUG):
+            return
         what = f"{result.hook.name}: #{delivery.id} {event.name} {event.collection}/{event.slug}"
         if verdict.status is DeliveryStatus.OK:
             log.debug("%s: %s in %.0f ms", what, result.attempt.code,
