@@ -106,6 +106,8 @@ def daemon(config: Path, *run_args: str) -> Iterator[subprocess.Popen[bytes]]:
         notify.settimeout(60)
         while b"READY=1" not in notify.recv(4096).split(b"\n"):
             pass
+        notify.settimeout(None)  # as systemd would: keep reading its STATUS lines
+        threading.Thread(target=_drain, args=(notify,), daemon=True).start()
         yield proc
     finally:
         proc.terminate()
@@ -113,6 +115,14 @@ def daemon(config: Path, *run_args: str) -> Iterator[subprocess.Popen[bytes]]:
         notify.close()
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drain(notify: socket.socket) -> None:
+    try:
+        while notify.recv(4096):
+            pass
+    except OSError:
+        pass
 
 
 def latencies(site: Path, receiver: Receiver, commits: int, timeout: float,

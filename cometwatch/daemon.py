@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import select
 import signal
 import threading
 import time
@@ -55,11 +56,44 @@ class Stopping(Exception):
     """Raised from a scan's progress callback when a stop request's grace period ran out."""
 
 
+class Wakeup:
+    """The main loop's alarm: set by signal handlers, the ref watcher and the fetcher.
+
+    A non-blocking self-pipe, not a threading.Event: Event.set takes a lock, and a signal
+    handler that runs while the main thread holds it (inside another set) deadlocks.
+    Writing a byte is safe from a handler and from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        with contextlib.suppress(OSError):  # the pipe is full: it is set already
+            os.write(self._write, b"!")
+
+    def wait(self, timeout: float) -> bool:
+        """True when set (now or within `timeout` seconds); does not clear."""
+        ready, _, _ = select.select([self._read], [], [], max(timeout, 0.0))
+        return bool(ready)
+
+    def clear(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
 @dataclass(slots=True)
 class Signals:
-    """What the signal handlers asked for; `wake` is set by every one of them."""
+    """What the signal handlers asked for; `wake` is set by every one of them. The handlers
+    only assign flags and write to the pipe: nothing that takes a lock."""
 
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: Wakeup = field(default_factory=Wakeup)
     stop: bool = False
     hurry: bool = False  # a second SIGTERM/SIGINT: do not wait for requests in flight
     reload: bool = False
@@ -169,7 +203,7 @@ class Fetcher:
     thread of its own with its own repository handle, so a slow remote never holds up a scan
     or a stop. Calls `fetched` after every attempt."""
 
-    def __init__(self, config: Config, branch: str, fetched: threading.Event) -> None:
+    def __init__(self, config: Config, branch: str, fetched: Wakeup) -> None:
         self._config = config
         self._branch = branch
         self._fetched = fetched

@@ -27,6 +27,18 @@ from watchdog.observers.api import BaseObserver
 
 from cometwatch.errors import RepositoryError
 
+try:  # the Linux (inotify) backend
+    from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+except ImportError:  # pragma: no cover - other platforms have no such grouper
+    pass
+else:
+    # watchdog holds the first half of a rename for up to 0.5 s to pair it with the second,
+    # and a reader that saw the first half alone sleeps those 0.5 s even once the pair is
+    # complete: 500 ms commit-to-webhook outliers in benchmarks/latency.py. We only need the
+    # path of either half (an unpaired `main.lock` → `main` arrives as `main` created), so
+    # pairing buys nothing here.
+    InotifyMoveEventGrouper.delay = 0.0
+
 log = logging.getLogger("cometwatch.watch")
 
 _EVENTS: list[type[FileSystemEvent]] = [FileCreatedEvent, FileMovedEvent, FileDeletedEvent,
