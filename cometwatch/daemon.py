@@ -69,6 +69,10 @@ class Wakeup:
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
 
+    @property
+    def write_fd(self) -> int:
+        return self._write
+
     def set(self) -> None:
         with contextlib.suppress(OSError):  # the pipe is full: it is set already
             os.write(self._write, b"!")
@@ -100,6 +104,9 @@ class Signals:
     poked: bool = False
 
     def install(self) -> None:
+        # A signal may land on any thread; the C-level handler then writes to this pipe, so
+        # the main thread's select() wakes and runs the Python handlers below.
+        signal.set_wakeup_fd(self.wake.write_fd, warn_on_full_buffer=False)
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)

@@ -314,6 +314,23 @@ def test_sigterm_exits_0_within_the_shutdown_timeout_even_with_a_request_hanging
     assert daemon.stop() == 0
 
 
+def test_a_storm_of_signals_never_wedges_the_daemon(site: Site, receiver: Receiver,
+                                                    daemons: Callable[..., Daemon]) -> None:
+    site.commit("a")
+    config = write_config(site.root, receiver.url)
+    daemon = daemons(config).start()
+    assert daemon.proc is not None
+    # A handler interrupted by the next signal must not wait on a lock its own frame holds.
+    for n in range(300):
+        os.kill(daemon.proc.pid, signal.SIGHUP if n % 50 == 49 else signal.SIGUSR1)
+    site.write("posts/b.md", post("title: B"))
+    site.commit("b")
+    wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
+    for _ in range(100):
+        os.kill(daemon.proc.pid, signal.SIGUSR1)
+    assert daemon.stop(timeout=15) == 0
+
+
 def test_sighup_with_a_broken_config_keeps_the_running_one(
         site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
     site.write("posts/a.md", post("title: A"))
