@@ -29,12 +29,21 @@ from typing import IO, TYPE_CHECKING
 from cometwatch.config import Config, Webhook
 from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError
+from cometwatch.outbox import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    Settled,
+    Verdict,
+    failing_too_long,
+    judge,
+)
 from cometwatch.payload import body
 from cometwatch.retry import next_attempt_at
-from cometwatch.store import Attempt, Delivery, DeliveryStatus, Settled, Store, WebhookState
+from cometwatch.store import Store
 
 if TYPE_CHECKING:
-    from cometwatch.delivery import Outcome, Sender
+    from cometwatch.delivery import Sender
 
 log = logging.getLogger("cometwatch.dispatch")
 
@@ -44,29 +53,6 @@ PURGE_EVERY = 3600.0
 RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
 CLOSE_TIMEOUT = 10.0  # seconds close() gives the recorder to write what was answered
 BATCH, BATCH_WINDOW = 64, 0.003  # attempts recorded together; how long the recorder gathers
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What one attempt means for its delivery (and its webhook)."""
-
-    status: DeliveryStatus
-    next_at: float | None
-    disable: str | None  # why the webhook is to be disabled
-
-
-def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
-          rand: Callable[[], float]) -> Verdict:
-    """Pure: success, a retry at a scheduled moment, or dead (no attempts left, 410 Gone)."""
-    if outcome.ok:
-        return Verdict(DeliveryStatus.OK, None, None)
-    if outcome.disable:
-        reason = ("410 Gone" if outcome.status == 410 else
-                  "the endpoint answered `webhook-delivery: disable`")
-        return Verdict(DeliveryStatus.DEAD, None, reason)
-    retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, outcome.retry_after,
-                            rand)
-    return Verdict(DeliveryStatus.DEAD if retry is None else DeliveryStatus.FAILED, retry, None)
 
 
 class _Lane:
@@ -435,7 +421,7 @@ class Dispatcher:
                 for result in batch:
                     self._report(result)
                     state = states[result.hook.name]
-                    reason = result.verdict.disable or _failing_too_long(result.hook, state,
+                    reason = result.verdict.disable or failing_too_long(result.hook, state,
                                                                          result.now)
                     if reason and state.disabled_at is None:
                         self._disable(store, result.hook.name, reason, result.now)
@@ -499,12 +485,3 @@ class _Result:
     verdict: Verdict
     answer: str  # the error, or the status code, for the log
     now: float
-
-
-def _failing_too_long(hook: Webhook, state: WebhookState, now: float) -> str | None:
-    since = state.failing_since
-    if state.disabled_at is not None or since is None or hook.disable_after <= 0:
-        return None
-    if now - since < hook.disable_after:
-        return None
-    return f"no successful delivery since {utc_iso(since)}"

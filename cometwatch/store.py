@@ -23,32 +23,23 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cometwatch.errors import StateError
+from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
+from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS, QUERIES
 
 if TYPE_CHECKING:
     from cometwatch.config import Config
     from cometwatch.gitrepo import Repository
-    from cometwatch.payload import ContentEvent
+
+__all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "SavedScan",
+           "Settled", "Store", "WebhookState"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # waiting for its first attempt (or a manual replay)
-    FAILED = "failed"  # an attempt failed; the next one is scheduled
-    OK = "ok"
-    DEAD = "dead"  # no attempts left (or 410 Gone); kept for `redeliver`
-    SKIPPED = "skipped"  # its webhook was disabled
-    COALESCED = "coalesced"  # superseded by a later delivery of a coalescing webhook
-
-
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,55 +50,6 @@ class CursorState:
     next_timer: float | None
     scanned_at: float
     updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    webhook: str
-    status: DeliveryStatus
-    next_at: float | None
-    attempts: int
-    retry_base: int  # attempts made before the last replay: the schedule restarts there
-    last_code: int | None
-    last_error: str | None
-    coalesced_into: int | None
-    created_at: float
-    updated_at: float
-    event: ContentEvent
-
-    @property
-    def tries(self) -> int:
-        """Attempts made since the delivery was created or last replayed."""
-        return self.attempts - self.retry_base
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    started_at: float
-    code: int | None  # HTTP status; None when no answer came
-    duration: float
-    error: str | None
-    answer: bytes  # the first 4 KiB of the answer body
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """One attempt made, and what it means for its delivery."""
-
-    delivery: Delivery
-    attempt: Attempt
-    status: DeliveryStatus
-    next_at: float | None  # the next attempt; None once settled
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookState:
-    name: str
-    disabled_at: float | None
-    disabled_reason: str | None
-    failing_since: float | None  # first failure since the last success
-    last_success: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,8 +412,6 @@ def _webhook_state(row: Any) -> WebhookState:
 
 
 def _delivery(row: Any) -> Delivery:
-    from cometwatch.payload import ContentEvent
-
     event = ContentEvent(row[11], row[12], int(row[13]), row[14], row[15], row[16], row[17],
                          row[18])
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),

@@ -21,9 +21,10 @@ import pytest
 from conftest import Site, post
 from receiver import Answer, Receiver, unused_port
 
-from cometwatch.config import Config, load_config
-from cometwatch.delivery import Sender
+from cometwatch.config import Config, Webhook, load_config
+from cometwatch.delivery import Outcome, Sender
 from cometwatch.dispatcher import Dispatcher
+from cometwatch.outbox import Delivery, WebhookState, failing_too_long, judge
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
@@ -124,6 +125,63 @@ def rig(tmp_path: Path, receiver: Receiver) -> Iterator[Rig]:
 
 def ids(receiver: Receiver, path: str) -> list[str]:
     return [request.event_id for request in receiver.requests(path)]
+
+
+# -- the policy, table by table ---------------------------------------------------------------
+
+HOOK = Webhook("h", "https://example.org/h", (), retry_schedule=(0.0, 10.0, 100.0),
+               disable_after=3600.0)
+
+
+def delivery(tries: int, replays: int = 0) -> Delivery:
+    event = ContentEvent("evt_1", "content.updated", 0, "posts", "x", "x", "c", "p")
+    return Delivery(1, "h", DeliveryStatus.PENDING, T0, tries + replays, replays, None, None,
+                    None, T0, T0, event)
+
+
+def outcome(status: int | None, retry_after: float | None = None,
+            disable: bool = False) -> Outcome:
+    return Outcome(status, None if status and status < 300 else "failed", 0.1, b"",
+                   retry_after, disable)
+
+
+@pytest.mark.parametrize(("answer", "tries", "expected"), [
+    (outcome(200), 0, (DeliveryStatus.OK, None, None)),
+    (outcome(204), 2, (DeliveryStatus.OK, None, None)),
+    (outcome(500), 0, (DeliveryStatus.FAILED, T0 + 10, None)),  # after attempt 1: 10 s
+    (outcome(None), 1, (DeliveryStatus.FAILED, T0 + 100, None)),
+    (outcome(500), 2, (DeliveryStatus.DEAD, None, None)),  # the third was the last
+    (outcome(404), 0, (DeliveryStatus.FAILED, T0 + 10, None)),
+    (outcome(429, retry_after=600), 0, (DeliveryStatus.FAILED, T0 + 600, None)),
+    (outcome(503, retry_after=1), 1, (DeliveryStatus.FAILED, T0 + 100, None)),
+    (outcome(410, disable=True), 0, (DeliveryStatus.DEAD, None, "410 Gone")),
+    (outcome(200, disable=True), 0, (DeliveryStatus.OK, None, None)),
+    (outcome(400, disable=True), 0, (DeliveryStatus.DEAD, None,
+                                     "the endpoint answered `webhook-delivery: disable`")),
+])
+def test_judge_turns_an_outcome_into_the_deliverys_next_state(
+        answer: Outcome, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
+        ) -> None:
+    verdict = judge(HOOK, delivery(tries), answer, T0, lambda: 0.5)
+    assert (verdict.status, verdict.next_at, verdict.disable) == expected
+
+
+def test_a_replayed_delivery_starts_its_schedule_again() -> None:
+    verdict = judge(HOOK, delivery(0, replays=3), outcome(500), T0, lambda: 0.5)
+    assert (verdict.status, verdict.next_at) == (DeliveryStatus.FAILED, T0 + 10)
+
+
+@pytest.mark.parametrize(("failing_since", "disabled_at", "now", "expected"), [
+    (None, None, T0, False),
+    (T0, None, T0 + 3599, False),
+    (T0, None, T0 + 3600, True),
+    (T0, T0 + 10, T0 + 7200, False),  # already disabled
+])
+def test_a_webhook_failing_for_disable_after_is_to_be_disabled(
+        failing_since: float | None, disabled_at: float | None, now: float,
+        expected: bool) -> None:
+    state = WebhookState("h", disabled_at, None, failing_since, None)
+    assert (failing_too_long(HOOK, state, now) is not None) == expected
 
 
 # -- answers and retries --------------------------------------------------------------------
