@@ -550,6 +550,8 @@ def test_a_webhook_disabled_by_410_is_enabled_again_and_recovers_what_it_missed(
     finish(cometwatch(rig, "scan"))
     code, status, _ = finish(cometwatch(rig, "status"))
     assert "DISABLED" in status and "410 Gone" in status and "3 skipped" in status
+    code, listing, _ = finish(cometwatch(rig, "deliveries"))
+    assert "webhook h is DISABLED since" in listing and listing.count("skipped") == 3
     code, enabled, _ = finish(cometwatch(rig, "webhooks", "enable", "h"))
     assert code == 0 and "cometwatch recover --webhook h --since" in enabled
     since = enabled.split("--since ")[1].split()[0]

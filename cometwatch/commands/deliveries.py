@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
             return _show(store, args.id, as_json)
         status = DeliveryStatus(args.status) if args.status else None
         rows = store.deliveries(args.webhook, status, max(args.limit, 1))
+        disabled = {name: (state.disabled_at, state.disabled_reason)
+                    for name, state in store.webhook_states().items()
+                    if state.disabled_at is not None}
     if as_json:
         json.dump([delivery_json(d) for d in rows], sys.stdout, indent=2)
         print()
@@ -59,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
               + "  " + row[-1])
+    for name in sorted({d.webhook for d in rows} & disabled.keys()):
+        since, reason = disabled[name]
+        print(f"webhook {name} is DISABLED since {moment(since)}: {reason} "
+              f"(`cometwatch webhooks enable {name}`)")
     return 0
 
 
