@@ -333,10 +333,12 @@ class Dispatcher:
     # -- the workers and the recorder ---------------------------------------------------
 
     def _work(self, lane: _Lane) -> None:
+        job: tuple[Webhook, Delivery] | None = None
         while True:
-            job = lane.jobs.get()
             if job is None:
-                return
+                job = lane.jobs.get()
+                if job is None:
+                    return
             hook, delivery = job
             try:
                 result = self._deliver(lane, hook, delivery)
@@ -349,7 +351,7 @@ class Dispatcher:
                 result = _Result(lane, hook, delivery, Attempt(now, None, 0.0, error, b""),
                                  Verdict(DeliveryStatus.DEAD if retry is None else
                                          DeliveryStatus.FAILED, retry, None), error, now)
-            self._answered(lane, result)
+            job = self._answered(lane, result)
 
     def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> _Result:
         event = delivery.event
@@ -362,10 +364,12 @@ class Dispatcher:
         return _Result(lane, hook, delivery, attempt, verdict,
                        outcome.error or str(outcome.status), now)
 
-    def _answered(self, lane: _Lane, result: _Result) -> None:
+    def _answered(self, lane: _Lane, result: _Result) -> tuple[Webhook, Delivery] | None:
         """Hand the result to the recorder, and the request slot to the next buffered
-        delivery (another entry's: the buffer holds heads of distinct entries). The
-        delivery itself stays in flight until its attempt is recorded."""
+        delivery (another entry's: the buffer holds heads of distinct entries), which this
+        worker sends next itself. The delivery answered stays in flight until its attempt is
+        recorded."""
+        mine: tuple[Webhook, Delivery] | None = None
         with self._cond:
             self._results.append(result)
             lane.sending -= 1
@@ -377,12 +381,16 @@ class Dispatcher:
                 delivery = lane.buffer.popleft()
                 lane.in_flight.add(delivery.id)
                 lane.sending += 1
-                lane.jobs.put((hook, delivery))
+                if mine is None:
+                    mine = (hook, delivery)
+                else:
+                    lane.jobs.put((hook, delivery))
             refill = not lane.buffer
             self._cond.notify_all()
         self._recorded.set()
         if refill:
             self._signal.set()
+        return mine
 
     def _record(self) -> None:
         """The recorder: writes the answered attempts in batches, one transaction each,
