@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING
 
 from cometwatch.config import Config, Webhook
 from cometwatch.entry import utc_iso
-from cometwatch.errors import CometwatchError
+from cometwatch.errors import CometwatchError, StateError
 from cometwatch.outbox import (
     Attempt,
     Delivery,
@@ -100,12 +100,17 @@ class Dispatcher:
         """Send what is due until `stop` is set; `wake` makes it look again at once (set it
         after a scan, and after setting `stop` for a prompt return)."""
         warned = False
-        while not self._acquire():
-            if not warned:
-                log.warning("another cometwatch process is delivering from %s; waiting for it "
-                            "to stop", self._path)
-                warned = True
-            if stop.wait(5.0):
+        while True:
+            try:
+                if self._acquire():
+                    break
+                if not warned:
+                    log.warning("another cometwatch process is delivering from %s; waiting "
+                                "for it to stop", self._path)
+                    warned = True
+            except CometwatchError as exc:
+                log.error("delivering: %s; trying again in %.0f s", exc, RETRY_STATE)
+            if stop.wait(RETRY_STATE):
                 return
         self._signal = wake
         try:
@@ -318,14 +323,23 @@ class Dispatcher:
         return store
 
     def _acquire(self) -> bool:
+        """Become the one process sending from this state file; False while another is."""
         if self._lock is not None:
             return True
-        handle = self._path.with_name(self._path.name + ".lock").open("ab")
+        path = self._path.with_name(self._path.name + ".lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("ab")
+        except OSError as exc:
+            raise StateError(f"{path}: cannot open the dispatch lock: {exc.strerror}") from exc
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             handle.close()
             return False
+        except OSError as exc:
+            handle.close()
+            raise StateError(f"{path}: cannot lock: {exc.strerror}") from exc
         self._lock = handle
         self.busy = False
         return True
