@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     from cometwatch import hooks
     from cometwatch.config import find_config_file, load_config
-    from cometwatch.daemon import pid_path
     from cometwatch.errors import ConfigError
     from cometwatch.gitrepo import Repository
+    from cometwatch.process import pid_path
     from cometwatch.store import Store
 
     config_file, _ = find_config_file(args.config, os.environ)

@@ -26,7 +26,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Handlers first: a git hook's SIGUSR1 must never find the default action (terminate).
-    from cometwatch.daemon import Signals
+    from cometwatch.process import Signals
 
     signals = Signals()
     signals.install()
