@@ -6,6 +6,8 @@ file's folder; without a file, from the current directory.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import stat
@@ -268,6 +270,15 @@ class _Reader:
             raise self.fail(name, f"not a duration: {self.table[name]!r}",
                             'use a number of seconds or "500ms", "30s", "5m", "2h", "1d"') from None
 
+    def period(self, name: str, default: float) -> float:
+        """A duration that must be more than zero (a timeout, an interval)."""
+        value = self.duration(name, default)
+        if not value:
+            fix = (f"remove it for the default ({_shown(default)}), or give a longer one"
+                   if default else "remove it to turn it off")
+            raise self.fail(name, "must be more than zero", fix)
+        return value
+
     def durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
         if name not in self.table:
             return default
@@ -310,9 +321,9 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
     delivery = DeliveryConfig(
         retry_schedule=d.durations("retry_schedule", DEFAULT_RETRY_SCHEDULE),
         max_in_flight=d.whole("max_in_flight", 4),
-        timeout=d.duration("timeout", 15.0) or 15.0,
-        connect_timeout=d.duration("connect_timeout", 5.0) or 5.0,
-        dead_retention=d.duration("dead_retention", 30 * 86400.0) or 0.0,
+        timeout=d.period("timeout", 15.0),
+        connect_timeout=d.period("connect_timeout", 5.0),
+        dead_retention=d.period("dead_retention", 30 * 86400.0),
         disable_after=d.duration("disable_after", 5 * 86400.0) or 0.0,
     )
     dm = _Reader(fname, "daemon", data.get("daemon", {}), {"shutdown_timeout", "log_format"})
@@ -412,8 +423,8 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
         path=(base / path) if path else base,
         branch=r.text("branch"),
         remote=remote,
-        fetch_interval=r.duration("fetch_interval", 300.0) or 300.0,
-        poll_interval=r.duration("poll_interval", 30.0) or 30.0,
+        fetch_interval=r.period("fetch_interval", 300.0),
+        poll_interval=r.period("poll_interval", 30.0),
         preset=preset_name,
         rules=rules,
     )
@@ -448,31 +459,80 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
         if scheme not in ("cometcms", "standard"):
             raise r.fail("signing", f"unknown signing scheme {scheme!r}",
                          'use ["cometcms"], ["standard"] or both')
-    headers = r.table.get("headers", {})
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise r.fail("headers", "must be a table of header = value strings")
     ca_bundle = r.text("ca_bundle")
-    timeout = r.duration("timeout", delivery.timeout) or delivery.timeout
+    timeout = r.period("timeout", delivery.timeout)
+    secrets = _secrets(r, base, environ, warnings)
+    if "standard" in signing:
+        _check_standard_keys(r, secrets)
     return Webhook(
         name=name,
         url=url,
-        secrets=_secrets(r, base, environ, warnings),
+        secrets=secrets,
         events=events,
         collections=collections,
         enabled=r.flag("enabled", True),
         timeout=timeout,
-        connect_timeout=min(r.duration("connect_timeout", delivery.connect_timeout)
-                            or delivery.connect_timeout, timeout),
+        connect_timeout=min(r.period("connect_timeout", delivery.connect_timeout), timeout),
         retry_schedule=r.durations("retry_schedule", delivery.retry_schedule),
         max_in_flight=r.whole("max_in_flight", delivery.max_in_flight),
-        coalesce=r.duration("coalesce", None),
-        max_wait=r.duration("max_wait", None),
+        coalesce=r.period("coalesce", 0.0) if "coalesce" in r.table else None,
+        max_wait=r.period("max_wait", 0.0) if "max_wait" in r.table else None,
         signing=signing,
         allow_http=allow_http,
         ca_bundle=(base / ca_bundle) if ca_bundle else None,
         disable_after=r.duration("disable_after", delivery.disable_after) or 0.0,
-        headers=tuple(headers.items()),
+        headers=_headers(r),
     )
+
+
+# RFC 9110: a header name is a token; a value is visible ASCII, spaces and tabs.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE = re.compile(r"^[\x20-\x7e\t]*$")
+# Set by cometwatch on every request; a webhook's own `headers` cannot replace them.
+RESERVED_HEADERS = frozenset({
+    "content-type", "content-length", "host", "user-agent", "accept-encoding",
+    "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
+    "webhook-id", "webhook-timestamp", "webhook-signature",
+})
+
+
+def _headers(r: _Reader) -> tuple[tuple[str, str], ...]:
+    headers = r.table.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise r.fail("headers", "must be a table of header = value strings",
+                     'write it as headers = { Authorization = "Bearer …" }')
+    for name, value in headers.items():
+        if not _HEADER_NAME.match(name):
+            raise r.fail("headers", f"{name!r} is not a header name",
+                         "use letters, digits and - only")
+        if name.lower() in RESERVED_HEADERS:
+            raise r.fail("headers", f"{name} is set by cometwatch on every request",
+                         "remove it from headers")
+        if not _HEADER_VALUE.match(value):
+            raise r.fail("headers", f"the value of {name} has a line break, a control or a "
+                         "non-ASCII character", "use plain ASCII text on one line")
+    return tuple(headers.items())
+
+
+def _check_standard_keys(r: _Reader, secrets: tuple[Secret, ...]) -> None:
+    """A `whsec_` secret is the base64 of the signing key: a typo is found now, not at the
+    first attempt."""
+    for secret in secrets:
+        value = secret.reveal()
+        if value.startswith("whsec_"):
+            try:
+                base64.b64decode(value.removeprefix("whsec_") + "==", validate=True)
+            except binascii.Error:
+                raise r.fail("secret", "a whsec_ secret is not valid base64",
+                             "copy the whole secret your receiver gave you (whsec_ then "
+                             "base64)") from None
+
+
+def _shown(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 def _is_loopback(host: str) -> bool:
