@@ -249,6 +249,15 @@ class Repository:
         name = branch or self.current_branch()
         return name, (f"refs/remotes/{remote}/{name}" if remote else f"refs/heads/{name}")
 
+    def count(self, base: str | None, tip: str) -> int:
+        """How many first-parent commits lead from after `base` (or the root) to `tip`: the
+        length of a progress bar, in one call that reads no trees."""
+        span = f"{base}..{tip}" if base else tip
+        try:
+            return int(str(self._git.rev_list("--first-parent", "--count", span)).strip())
+        except (GitCommandError, ValueError):
+            return 0
+
 
 def _skip(stream: IO[bytes], size: int) -> None:
     while size > 0:

@@ -234,3 +234,49 @@ def test_progress_draws_on_a_terminal() -> None:
     progress._last = time.monotonic() - 1
     progress(400)
     assert "400/400 commits" in stream.getvalue()
+
+
+def _long_history(site: Site, commits: int) -> None:
+    """`commits` commits, each adding a post, in one `git fast-import`."""
+    lines = []
+    for n in range(1, commits + 1):
+        text = post(f"title: Post {n}").encode()
+        stamp = f"committer T <t@x> {1_700_000_000 + n} +0000".encode()
+        lines += [b"commit refs/heads/main", stamp,
+                  b"data 4", b"save",  # fast-import chains the commits of a branch itself
+                  f"M 644 inline content/posts/p{n}.md".encode(), f"data {len(text)}".encode(),
+                  text, b""]
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=site.root, check=True,
+                   input=b"\n".join(lines) + b"\n")
+    site.git("reset", "-q", "--hard", "main")
+
+
+@pytest.mark.parametrize("command", [("events", "--all"), ("scan", "--all", "--no-deliver")])
+def test_a_long_read_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe(
+        site: Site, command: tuple[str, ...]) -> None:
+    import pty
+
+    _long_history(site, 250)
+    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    argv = [sys.executable, "-m", "cometwatch", *command]
+    leader, follower = pty.openpty()
+    with subprocess.Popen(argv, cwd=site.root, env=environ, stdout=subprocess.PIPE,
+                          stderr=follower) as proc:
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the command is done
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        stdout = proc.stdout.read() if proc.stdout else b""
+    os.close(leader)
+    assert proc.returncode == 0, drawn
+    assert b"reading history [" in drawn and b"250/250 commits" in drawn
+    assert b"\x1b[K" in drawn  # the bar is wiped when the read is done
+    assert stdout.count(b"\n") >= (250 if command[0] == "events" else 1)
+    piped = cometwatch(*command, cwd=site.root)
+    assert piped.returncode == 0 and "reading history" not in piped.stderr

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.engine import Engine, history
     from cometwatch.errors import UsageError
     from cometwatch.payload import body
+    from cometwatch.progress import Progress
     from cometwatch.source import Source
 
     if args.range and (args.since or args.all):
@@ -50,14 +51,20 @@ def run(args: argparse.Namespace) -> int:
             else:
                 base = repo.resolve(f"{tip}^")
         engine = Engine(config.repository.rules)
-        if base is not None:  # ids and states at the base come from the history before it
-            for _ in history(repo, engine, None, base):
-                pass
-        out = sys.stdout.buffer
-        for save in history(repo, engine, base, tip):
-            for event in save.events:
-                if args.with_ids:
-                    out.write(f"{event.event_id} {event.commit} ".encode())
-                out.write(body(event) + b"\n")
-        out.flush()
+        # The whole first-parent history to the tip is read: a bar on stderr when it is a
+        # terminal and the history is long, nothing otherwise.
+        progress = Progress(repo.count(None, tip), "reading history")
+        try:
+            if base is not None:  # ids and states at the base come from the history before it
+                for _ in history(repo, engine, None, base, progress):
+                    pass
+            out = sys.stdout.buffer
+            for save in history(repo, engine, base, tip, progress):
+                for event in save.events:
+                    if args.with_ids:
+                        out.write(f"{event.event_id} {event.commit} ".encode())
+                    out.write(body(event) + b"\n")
+            out.flush()
+        finally:
+            progress.close()
     return 0

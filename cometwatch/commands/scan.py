@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         with Store.open(path) as store:
             scanner = Scanner(config, store, source)
             long_read = backfill is not None or store.cursor(source.branch) is None
-            progress = Progress(None, "reading history") if long_read else None
+            # A first scan and a backfill read the whole first-parent history to the tip.
+            progress = (Progress(source.repo.count(None, source.tip_or_fail()),
+                                 "reading history") if long_read else None)
             try:
                 result = scanner.scan(time.time(), backfill, progress)
             finally:
