@@ -160,7 +160,13 @@ class Demo:
         # The daemon says READY=1 over sd_notify once its first scan (a silent baseline) is
         # stored; the demo listens like systemd would, then starts committing.
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(str(self.folder / "notify.sock"))
+        try:
+            notify.bind(str(self.folder / "notify.sock"))
+        except OSError as exc:  # a socket path is limited to about 100 bytes
+            notify.close()
+            raise CometwatchError(f"cannot make the demo's notify socket in {self.folder} "
+                                  f"({exc.strerror or exc}); set TMPDIR to a shorter folder, "
+                                  "such as /tmp") from None
         env = {**os.environ, **GIT_IDENTITY, "COMETWATCH_DEMO_SECRET": self.secret,
                "NOTIFY_SOCKET": str(self.folder / "notify.sock")}
         env.pop("COMETWATCH_CONFIG", None)
