@@ -35,6 +35,7 @@ ENV_VAR = "COMETWATCH_CONFIG"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+DATE_PREFIX = r"\d{4}-\d{2}-\d{2}-"  # SPEC §1: the Jekyll date prefix a slug loses
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0,
@@ -91,6 +92,7 @@ class ContentRules:
     timezone: str = "UTC"
     strip_language_suffix: bool = False  # Hugo `name.fr.md`
     filename_dates: bool = False  # Jekyll: a `YYYY-MM-DD-` name prefix in the future hides it
+    date_prefix: str = DATE_PREFIX  # removed from a slug; Zola also takes `_`
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +418,7 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
         timezone=timezone,
         strip_language_suffix=bool(pick("strip_language_suffix", False)),
         filename_dates=bool(pick("filename_dates", False)),
+        date_prefix=str(pick("date_prefix", DATE_PREFIX)),
     )
     path = r.text("path")
     remote = r.text("remote")

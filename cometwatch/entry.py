@@ -157,7 +157,12 @@ def _slug_from_name(stem: str, folders: list[str], rules: ContentRules) -> str:
         stem = stem.split(".", 1)[0]
     if stem in ("index", "_index"):  # a bundle or section page is named by its folder
         stem = folders[-1] if folders else "index"
-    return slugify(_JEKYLL_DATE.sub("", stem, count=1)) or "index"
+    return slugify(_prefix(rules.date_prefix).sub("", stem, count=1)) or "index"
+
+
+@lru_cache(maxsize=8)
+def _prefix(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + pattern)
 
 
 def slugify(text: str) -> str:

@@ -64,10 +64,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "collections": {"src/pages/**": "pages"},
         "exclude": (*_COMMON_EXCLUDE, "build/**", ".docusaurus/**"),
     },
-    # Zola: content/<section>/…, TOML front matter, `draft = true`, `_index.md` sections.
+    # Zola: content/<section>/…, TOML front matter, `draft = true`, `_index.md` sections; a
+    # `YYYY-MM-DD-` or `YYYY-MM-DD_` name prefix is the page's date and not part of its slug;
+    # future-dated pages are built.
     "zola": {
         "markers": ("zola.toml", "config.toml"),
         "content_dir": "content",
         "drafts_dirs": (),
+        "date_prefix": r"\d{4}-\d{2}-\d{2}[-_]",
     },
 }

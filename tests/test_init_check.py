@@ -100,6 +100,65 @@ def test_init_detects_each_tool_by_its_config_file(site: Site, marker: str, pres
     assert f'preset = "{preset}"' in (site.root / "webhooks.toml").read_text()
 
 
+def test_eleventy_reads_the_project_root_and_leaves_build_folders_alone(site: Site) -> None:
+    site.write("eleventy.config.js", "export default function () {}\n")
+    site.write("README.md", "# the repository readme\n")
+    site.write("_includes/layout.md", post("title: a layout"))
+    site.write("_site/posts/first/index.md", post("title: build output"))
+    site.write("node_modules/pkg/README.md", "# a dependency\n")
+    site.write("index.md", post("title: Home"))
+    site.write("posts/first.md", post("title: First\ndraft: true"))
+    site.commit()
+    site.write("posts/first.md", post("title: First\ndraft: false"))
+    site.commit()
+    init(site)
+    assert events(site) == [
+        ("content.created", "pages", "index"), ("content.published", "pages", "index"),
+        ("content.created", "posts", "first"),
+        ("content.updated", "posts", "first"), ("content.published", "posts", "first"),
+    ]
+
+
+def test_docusaurus_docs_blog_and_pages(site: Site) -> None:
+    site.write("docusaurus.config.js", "module.exports = {}\n")
+    site.write("docs/intro.md", post("title: Intro"))
+    site.write("docs/guides/install.mdx", post("title: Install\nslug: /setup"))
+    site.write("blog/2021-08-26-welcome/index.md", post("title: Welcome"))
+    site.write("blog/2021-09-01-soon.md", post("title: Soon\ndraft: true"))
+    site.write("src/pages/markdown-page.md", post("title: A page"))
+    site.write("build/docs/intro.md", post("title: build output"))
+    site.commit()
+    init(site)
+    assert sorted(events(site)) == sorted([
+        ("content.created", "docs", "intro"), ("content.published", "docs", "intro"),
+        ("content.created", "docs", "setup"), ("content.published", "docs", "setup"),
+        ("content.created", "blog", "welcome"), ("content.published", "blog", "welcome"),
+        ("content.created", "blog", "soon"),
+        ("content.created", "pages", "markdown-page"),
+        ("content.published", "pages", "markdown-page"),
+    ])
+
+
+def test_zola_toml_front_matter_sections_drafts_and_dated_names(site: Site) -> None:
+    site.write("zola.toml", 'base_url = "https://example.org"\n')
+    site.write("content/blog/_index.md", '+++\ntitle = "Blog"\nsort_by = "date"\n+++\n')
+    site.write("content/blog/first.md", '+++\ntitle = "First"\ndraft = true\n+++\nHi.\n')
+    site.write("content/blog/2024-01-05_trip/index.md", '+++\ntitle = "Trip"\n+++\nHi.\n')
+    site.write("content/blog/2999-01-01-later.md", '+++\ntitle = "Later"\n+++\nHi.\n')
+    site.commit()
+    site.write("content/blog/first.md", '+++\ntitle = "First"\ndraft = false\n+++\nHi.\n')
+    site.commit()
+    init(site)
+    # Zola builds future-dated pages; a `YYYY-MM-DD_` or `-` prefix is a date, not the slug
+    assert events(site) == [
+        ("content.created", "blog", "trip"), ("content.published", "blog", "trip"),
+        ("content.created", "blog", "later"), ("content.published", "blog", "later"),
+        ("content.created", "blog", "blog"), ("content.published", "blog", "blog"),
+        ("content.created", "blog", "first"),
+        ("content.updated", "blog", "first"), ("content.published", "blog", "first"),
+    ]
+
+
 def test_astro_collections_come_from_src_content(site: Site) -> None:
     site.write("astro.config.mjs", "export default {}\n")
     site.write("src/content/blog/first.mdx", post("title: First\ndraft: false"))
