@@ -144,7 +144,8 @@ class Webhook:
 
     @property
     def secret(self) -> Secret:
-        """The newest secret: the one the CometCMS header is signed with."""
+        """The newest secret: the one the CometCMS header is signed with. (Never empty in a
+        config loaded for sending.)"""
         return self.secrets[0]
 
     def wants(self, event: str, collection: str) -> bool:
@@ -192,7 +193,11 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> tuple[
     return (default, False) if default.is_file() else (None, False)
 
 
-def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None,
+                secrets: bool = True) -> Config:
+    """The config, read once. `secrets=False` is for the commands that only read state
+    (status, deliveries, events…): a secret whose variable or file is not there for this user
+    is left out of its webhook instead of refusing the config."""
     env = os.environ if environ is None else environ
     path, _ = find_config_file(explicit, env)
     if path is None:
@@ -206,16 +211,18 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
         raise ConfigError(str(path), "", f"not valid TOML: {exc}", "fix the syntax") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot be read: {exc}") from exc
-    return _build(data, path, path.resolve().parent, env)
+    return _build(data, path, path.resolve().parent, env, secrets)
 
 
-def parse_config_text(text: str, file: Path, environ: Mapping[str, str] | None = None) -> Config:
+def parse_config_text(text: str, file: Path, environ: Mapping[str, str] | None = None,
+                      secrets: bool = True) -> Config:
     """For tests and `check`: a config from TOML text, as if read from `file`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "", f"not valid TOML: {exc}", "fix the syntax") from exc
-    return _build(data, file, file.resolve().parent, os.environ if environ is None else environ)
+    return _build(data, file, file.resolve().parent, os.environ if environ is None else environ,
+                  secrets)
 
 
 class _Reader:
@@ -309,7 +316,7 @@ _WEBHOOK_KEYS = {
 
 
 def _build(data: dict[str, Any], file: Path | None, base: Path,
-           environ: Mapping[str, str]) -> Config:
+           environ: Mapping[str, str], need_secrets: bool = True) -> Config:
     fname = str(file) if file else "(defaults)"
     top = _Reader(fname, "", data, {"repository", "state", "delivery", "daemon", "webhooks"})
     warnings: list[str] = []
@@ -340,7 +347,7 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
     webhooks: list[Webhook] = []
     for index, raw in enumerate(raw_hooks):
         hook = _webhook(_Reader(fname, f"webhooks[{index}]", raw, _WEBHOOK_KEYS), delivery,
-                        base, environ, warnings)
+                        base, environ, warnings, need_secrets)
         if any(w.name == hook.name for w in webhooks):
             raise ConfigError(fname, f"webhooks[{index}].name", f"duplicate name {hook.name!r}",
                               "give each webhook its own name")
@@ -434,7 +441,7 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
 
 
 def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[str, str],
-             warnings: list[str]) -> Webhook:
+             warnings: list[str], need_secrets: bool = True) -> Webhook:
     name = r.text("name")
     if not name:
         raise r.fail("name", "is missing", 'give the webhook a name, e.g. name = "netlify"')
@@ -464,7 +471,7 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
                          'use ["cometcms"], ["standard"] or both')
     ca_bundle = r.text("ca_bundle")
     timeout = r.period("timeout", delivery.timeout)
-    secrets = _secrets(r, base, environ, warnings)
+    secrets = _secrets(r, base, environ, warnings, need_secrets)
     if "standard" in signing:
         _check_standard_keys(r, secrets)
     return Webhook(
@@ -542,8 +549,14 @@ def _is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _secrets(r: _Reader, base: Path, environ: Mapping[str, str],
-             warnings: list[str]) -> tuple[Secret, ...]:
+class _Unavailable(ConfigError):
+    """A secret whose environment variable or file is not there (as opposed to a config
+    that is wrong)."""
+
+
+def _secrets(r: _Reader, base: Path, environ: Mapping[str, str], warnings: list[str],
+             need: bool = True) -> tuple[Secret, ...]:
+    """The webhook's secrets, newest first; without `need`, only those that can be read."""
     given = [k for k in ("secret", "secret_env", "secret_file", "secrets") if k in r.table]
     if len(given) != 1:
         problem = "has no secret" if not given else "has more than one of " + ", ".join(given)
@@ -561,11 +574,20 @@ def _secrets(r: _Reader, base: Path, environ: Mapping[str, str],
                                                                    "expires"})
             expires = sub.table.get("expires")
             expires_at = _timestamp(sub, "expires", expires) if expires is not None else None
-            out.append(Secret(_one_secret(sub, ("value", "env", "file"), base, environ,
-                                          warnings), expires_at))
+            try:
+                out.append(Secret(_one_secret(sub, ("value", "env", "file"), base, environ,
+                                              warnings), expires_at))
+            except _Unavailable:
+                if need:
+                    raise
         return tuple(out)
-    return (Secret(_one_secret(r, ("secret", "secret_env", "secret_file"), base, environ,
-                               warnings)),)
+    try:
+        return (Secret(_one_secret(r, ("secret", "secret_env", "secret_file"), base, environ,
+                                   warnings)),)
+    except _Unavailable:
+        if need:
+            raise
+        return ()
 
 
 def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Mapping[str, str],
@@ -576,8 +598,9 @@ def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Map
     elif env_key in r.table:
         var = r.text(env_key) or ""
         if not environ.get(var):
-            raise r.fail(env_key, f"environment variable {var} is not set or empty",
-                         f"export {var}=… before starting cometwatch")
+            raise _Unavailable(r.file, r.key(env_key),
+                               f"environment variable {var} is not set or empty",
+                               f"export {var}=… before starting cometwatch")
         value = environ[var]
     elif file_key in r.table:
         path = base / (r.text(file_key) or "")
@@ -588,8 +611,8 @@ def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Map
             value = path.read_text(encoding="utf-8").strip()
             mode = path.stat().st_mode
         except OSError as exc:
-            raise r.fail(file_key, f"cannot read {path}: {exc.strerror}",
-                         "check the path and its permissions") from None
+            raise _Unavailable(r.file, r.key(file_key), f"cannot read {path}: {exc.strerror}",
+                               "check the path and its permissions") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             warnings.append(f"{r.file}: {r.key(file_key)}: {path} is readable by group or "
                             f"others (chmod 600 {path})")

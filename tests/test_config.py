@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import Site
 
 from cometwatch.config import (
     DEFAULT_RETRY_SCHEDULE,
@@ -25,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 HOOK = '[[webhooks]]\nname = "site"\nurl = "https://example.org/hook"\nsecret = "s3cret"\n'
 
 
-def parse(text: str, tmp_path: Path, environ: dict[str, str] | None = None) -> Config:
-    return parse_config_text(text, tmp_path / "webhooks.toml", environ or {})
+def parse(text: str, tmp_path: Path, environ: dict[str, str] | None = None,
+          secrets: bool = True) -> Config:
+    return parse_config_text(text, tmp_path / "webhooks.toml", environ or {}, secrets)
 
 
 # -- good configs ---------------------------------------------------------------------------
@@ -295,10 +297,40 @@ def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path, text: str,
     environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
                                                                 "COMETWATCH_CONFIG")}
     result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                             "events"], cwd=tmp_path, capture_output=True, text=True,
+                             "check"], cwd=tmp_path, capture_output=True, text=True,
                             env=environ, timeout=60)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"cometwatch: error: {config}: ")
     assert expected in result.stderr
+
+
+def test_commands_that_only_read_state_need_no_secret_but_a_wrong_config_still_fails(
+        tmp_path: Path) -> None:
+    text = HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"')
+    config = parse(text, tmp_path, {}, secrets=False)
+    assert config.webhooks[0].name == "site" and config.webhooks[0].secrets == ()
+    rotated = HOOK.replace('secret = "s3cret"', 'secrets = [{ env = "UNSET_SECRET" }, '
+                           '{ value = "old", expires = "2030-01-01T00:00:00Z" }]')
+    assert [s.reveal() for s in parse(rotated, tmp_path, {}, secrets=False).webhooks[0].secrets
+            ] == ["old"]
+    with pytest.raises(ConfigError, match="has no secret"):
+        parse(HOOK.replace('secret = "s3cret"\n', ""), tmp_path, {}, secrets=False)
+    with pytest.raises(ConfigError, match="UNSET_SECRET is not set"):
+        parse(text, tmp_path, {})
+
+
+def test_events_prints_without_the_secret_a_sending_command_needs(site: Site) -> None:
+    site.write("webhooks.toml", HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'))
+    site.write("posts/a.md", "---\ntitle: A\n---\n")
+    site.commit()
+    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
+                                                                "COMETWATCH_CONFIG")}
+    result = subprocess.run([sys.executable, "-m", "cometwatch", "events"], cwd=site.root,
+                            capture_output=True, text=True, env=environ, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("content.") == 2
+    scan = subprocess.run([sys.executable, "-m", "cometwatch", "scan"], cwd=site.root,
+                          capture_output=True, text=True, env=environ, timeout=60)
+    assert scan.returncode == 2 and "UNSET_SECRET is not set" in scan.stderr

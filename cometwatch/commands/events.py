@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.range and (args.since or args.all):
         raise UsageError("give either a RANGE or --since/--all, not both")
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=False)  # prints, never signs
     with Source.open(config) as source:
         repo = source.repo
         if args.range and ".." in args.range:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     config_file, _ = find_config_file(args.config, os.environ)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, secrets=False)  # the hook's scan reads them later
     except ConfigError:
         if args.action == "install" or not args.repo:
             raise
