@@ -355,12 +355,18 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
     return Config(
         file=file,
         repository=repository,
-        state_path=(base / state_path) if state_path else None,
+        state_path=_path(base, state_path) if state_path else None,
         delivery=delivery,
         daemon=daemon,
         webhooks=tuple(webhooks),
         warnings=tuple(warnings),
     )
+
+
+def _path(base: Path, value: str) -> Path:
+    """A path from the config: `~` is the home folder; a relative one is read from the config
+    file's folder."""
+    return base / Path(value).expanduser()
 
 
 def _clean_dir(value: str) -> str:
@@ -430,7 +436,7 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
     path = r.text("path")
     remote = r.text("remote")
     return RepositoryConfig(
-        path=(base / path) if path else base,
+        path=_path(base, path) if path else base,
         branch=r.text("branch"),
         remote=remote,
         fetch_interval=r.period("fetch_interval", 300.0),
@@ -489,7 +495,7 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
         max_wait=r.period("max_wait", 0.0) if "max_wait" in r.table else None,
         signing=signing,
         allow_http=allow_http,
-        ca_bundle=(base / ca_bundle) if ca_bundle else None,
+        ca_bundle=_path(base, ca_bundle) if ca_bundle else None,
         disable_after=r.duration("disable_after", delivery.disable_after) or 0.0,
         headers=_headers(r),
     )
@@ -603,7 +609,7 @@ def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Map
                                f"export {var}=… before starting cometwatch")
         value = environ[var]
     elif file_key in r.table:
-        path = base / (r.text(file_key) or "")
+        path = _path(base, r.text(file_key) or "")
         credentials = environ.get("CREDENTIALS_DIRECTORY")
         if not path.is_file() and credentials:
             path = Path(credentials) / (r.text(file_key) or "")

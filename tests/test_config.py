@@ -334,3 +334,16 @@ def test_events_prints_without_the_secret_a_sending_command_needs(site: Site) ->
     scan = subprocess.run([sys.executable, "-m", "cometwatch", "scan"], cwd=site.root,
                           capture_output=True, text=True, env=environ, timeout=60)
     assert scan.returncode == 2 and "UNSET_SECRET is not set" in scan.stderr
+
+
+def test_a_path_may_start_with_the_home_folder(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    secret = tmp_path / "home" / "hook.secret"
+    secret.parent.mkdir()
+    secret.write_text("from-home\n")
+    secret.chmod(0o600)
+    text = HOOK.replace('secret = "s3cret"', 'secret_file = "~/hook.secret"')
+    config = parse("[state]\npath = \"~/state.db\"\n" + text, tmp_path / "elsewhere")
+    assert config.webhooks[0].secret.reveal() == "from-home"
+    assert config.state_path == tmp_path / "home" / "state.db"
