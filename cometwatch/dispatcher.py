@@ -36,6 +36,7 @@ from cometwatch.outbox import (
     Settled,
     Verdict,
     failing_too_long,
+    held,
     judge,
 )
 from cometwatch.payload import body
@@ -90,6 +91,7 @@ class Dispatcher:
         self._signal = threading.Event()  # set by workers when an attempt is settled
         self._purged_at = float("-inf")
         self._disabled: tuple[float, set[str]] = (float("-inf"), set())  # (read at, names)
+        self._tell_held = True  # say which open deliveries wait for a webhook not configured
         self.settled = 0  # attempts recorded since this dispatcher started
         self.outcomes: Counter[str] = Counter()  # of those attempts: ok, failed, dead
         self.busy = False  # another process was dispatching from the same state file
@@ -143,6 +145,8 @@ class Dispatcher:
     def reload(self, config: Config) -> None:
         with self._cond:
             self._config = config
+            self._tell_held = True
+            self._idle_lanes(config)
 
     def close(self) -> None:
         """Stop the idle workers (a stuck one ends with its request), record what was
@@ -198,7 +202,10 @@ class Dispatcher:
         store = self._store()
         disabled = self._disabled_webhooks(store)
         with self._cond:
-            hooks = self._config.webhooks
+            config, tell, self._tell_held = self._config, self._tell_held, False
+            hooks = config.webhooks
+        if tell:
+            self._tell_held_deliveries(store, config)
         for hook in hooks:
             lane = self._lane(hook)
             if not hook.enabled or hook.name in disabled:
@@ -209,6 +216,9 @@ class Dispatcher:
                 self._pump_coalescing(store, lane, hook, now)
             else:
                 self._pump_lane(store, lane, hook, now)
+        with self._cond:
+            if self._config is not config:  # reloaded meanwhile: undo what this pump read
+                self._idle_lanes(self._config)
 
     def _pump_lane(self, store: Store, lane: _Lane, hook: Webhook, now: float) -> None:
         with self._cond:
@@ -263,6 +273,25 @@ class Dispatcher:
                                                   name="cometwatch-recorder")
                 self._recorder.start()
         lane.jobs.put((hook, delivery))
+
+    def _idle_lanes(self, config: Config) -> None:
+        """Hand out nothing more to a webhook gone from the config or off in it (what was
+        read for it stays open in the store) and let its idle workers end. Holding _cond."""
+        for name, lane in self._lanes.items():
+            hook = config.webhook(name)
+            if hook is not None and hook.enabled:
+                continue
+            lane.buffer.clear()
+            for _ in range(lane.threads):
+                lane.jobs.put(None)
+            lane.threads = 0
+
+    @staticmethod
+    def _tell_held_deliveries(store: Store, config: Config) -> None:
+        for name, count in sorted(store.open_counts().items()):
+            why = held(name, config.webhook(name))
+            if why:
+                log.warning("%d open deliveries for webhook %r, %s", count, name, why)
 
     def _disabled_webhooks(self, store: Store) -> set[str]:
         # Read at most once a second: `webhooks disable` from another process is seen that

@@ -110,3 +110,19 @@ def failing_too_long(hook: Webhook, state: WebhookState, now: float) -> str | No
     if now - since < hook.disable_after:
         return None
     return f"no successful delivery since {utc_iso(since)}"
+
+
+def held(name: str, hook: Webhook | None) -> str | None:
+    """Why the open deliveries of webhook `name` are kept but not sent, and how to send them
+    (or set them aside); None while they are sent. `hook` is the config's webhook of that name.
+
+    They are never dropped: a webhook removed or renamed in the config by mistake gets them
+    once it is back under the same name."""
+    if hook is None:
+        why, fix = "which is no longer in the config", "a webhook of that name added back"
+    elif not hook.enabled:
+        why, fix = "which has enabled = false in the config", "enabled = true"
+    else:
+        return None
+    return (f"{why}: kept, not sent; {fix} sends them, `cometwatch webhooks disable {name}` "
+            "sets them aside (skipped)")

@@ -379,6 +379,12 @@ class Store:
             db.execute(QUERIES["purge_attempts"], (before,))
             return int(db.execute(QUERIES["purge_deliveries"], (before,)).rowcount)
 
+    # -- (dispatch) added for the dispatcher and `status` ----------------------------------
+
+    def open_counts(self) -> dict[str, int]:
+        """Open deliveries (pending, or waiting for a retry) per webhook name."""
+        return {row[0]: int(row[1]) for row in self._rows("open_counts")}
+
 
 def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
     if config.state_path is not None:

@@ -7,6 +7,7 @@ a fake clock, never by waiting.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from receiver import Answer, Receiver, unused_port
 from cometwatch.config import Config, Webhook, load_config
 from cometwatch.delivery import Outcome, Sender
 from cometwatch.dispatcher import Dispatcher
-from cometwatch.outbox import Delivery, WebhookState, failing_too_long, judge
+from cometwatch.outbox import Delivery, WebhookState, failing_too_long, held, judge
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
@@ -370,6 +371,127 @@ def test_a_slow_endpoint_never_delays_another_webhook(rig: Rig) -> None:
         rig.receiver.release()
         worker.join(60)
     assert not worker.is_alive()
+
+
+# -- webhooks gone from the config ------------------------------------------------------------
+
+@pytest.mark.parametrize(("configured", "expected"), [
+    ("absent", "which is no longer in the config: kept, not sent; a webhook of that name added "
+               "back sends them, `cometwatch webhooks disable old` sets them aside (skipped)"),
+    ("off", "which has enabled = false in the config: kept, not sent; enabled = true sends "
+            "them, `cometwatch webhooks disable old` sets them aside (skipped)"),
+    ("on", None),
+])
+def test_open_deliveries_of_a_webhook_not_configured_are_held_and_say_why(
+        configured: str, expected: str | None) -> None:
+    hook = {"absent": None, "off": Webhook("old", "https://example.org/h", (), enabled=False),
+            "on": Webhook("old", "https://example.org/h", ())}[configured]
+    assert held("old", hook) == expected
+
+
+def test_deliveries_of_a_removed_webhook_are_kept_unsent_and_go_out_when_it_is_back(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.configure(rig.hook("old") + rig.hook("other"))
+    first = rig.store(["a", "b", "a"])
+    rig.configure(rig.hook("other"))  # "old" removed (or renamed)
+    dispatcher = rig.dispatcher()
+    assert dispatcher.drain(None) == 3  # returns: the held ones are not due, not spun on
+    assert dispatcher.send_due_once() == 0
+    assert rig.receiver.requests("/old") == []
+    assert [status for _, status in rig.deliveries("old")] == [DeliveryStatus.PENDING] * 3
+    assert "3 open deliveries for webhook 'old', which is no longer in the config" in caplog.text
+    with Store.open(rig.state) as store:
+        assert store.next_due(["other"], rig.clock.now) is None
+        store.purge(rig.clock.now + 10 ** 9)  # however old: open deliveries are never purged
+    second = rig.store(["a"], hooks=("other",))
+    rig.clock.now += 3 * 86400
+    dispatcher.reload(rig.configure(rig.hook("other") + rig.hook("old")))  # back, same name
+    assert dispatcher.send_due_once() == 4
+    arrived = ids(rig.receiver, "/old")
+    assert sorted(arrived) == sorted(e.event_id for e in first)
+    assert [i for i in arrived if i != first[1].event_id] == [first[0].event_id,
+                                                              first[2].event_id]  # entry a
+    assert sorted(ids(rig.receiver, "/other")) == sorted(e.event_id for e in first + second)
+    assert {status for _, status in rig.deliveries("old")} == {DeliveryStatus.OK}
+
+
+def test_a_webhook_removed_while_its_requests_are_in_flight_gets_nothing_more(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.store([f"e{n}" for n in range(20)])  # 20 entries: all due at once
+    dispatcher = rig.dispatcher()
+    stop, wake = threading.Event(), threading.Event()
+    rig.receiver.hang.set()
+    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
+    runner.start()
+    try:
+        rig.receiver.wait_for(4, path="/h", timeout=20)  # max_in_flight, held
+        dispatcher.reload(rig.configure(rig.hook("other")))
+        rig.receiver.hang.clear()
+        wake.set()
+    finally:
+        rig.receiver.hang.clear()
+        stop.set()
+        wake.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert len(rig.receiver.requests("/h")) == 4  # none of the 16 it had read ahead
+    statuses = [status for _, status in rig.deliveries("h")]
+    assert statuses.count(DeliveryStatus.OK) == 4
+    assert statuses.count(DeliveryStatus.PENDING) == 16
+
+
+def test_the_commands_name_deliveries_held_for_a_removed_webhook_until_it_is_back(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("old") + rig.hook("other"), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    assert finish(cometwatch(rig, "scan", "--no-deliver"))[0] == 0  # 2 events each, stored
+    rig.configure(rig.hook("other"), repository=site.root)  # "old" renamed away
+    site.write("posts/c.md", post("title: C"))
+    site.commit()
+    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    assert code == 0, err
+    told = "2 open deliveries for webhook 'old', which is no longer in the config: kept, not sent"
+    assert told in err and len(err.strip().splitlines()) == 1  # one line, no traceback
+    assert rig.receiver.requests("/old") == [] and len(rig.receiver.requests("/other")) == 4
+    for args in (("status",), ("deliveries",), ("deliveries", "--webhook", "old")):
+        code, out, err = finish(cometwatch(rig, *args))
+        assert code == 0 and told in out, (args, out, err)
+    code, out, _ = finish(cometwatch(rig, "deliveries", "--webhook", "other"))
+    assert "open deliveries for webhook" not in out
+    code, out, _ = finish(cometwatch(rig, "status", "--json"))
+    (old,) = [hook for hook in json.loads(out)["webhooks"] if hook["name"] == "old"]
+    assert old["held"] == 2 and not old["configured"]
+    code, out, _ = finish(cometwatch(rig, "webhooks", "list"))
+    assert "old  (no longer in the config; 2 open deliveries kept" in out
+    rig.configure(rig.hook("other") + rig.hook("old"), repository=site.root)  # back
+    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    assert code == 0 and err == "", err
+    assert [r.event for r in rig.receiver.requests("/old")] == ["content.created",
+                                                                "content.published"]
+    code, out, _ = finish(cometwatch(rig, "status"))
+    assert "open deliveries for webhook" not in out and "2 ok" in out
+
+
+def test_a_removed_webhooks_held_deliveries_can_be_set_aside(rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("old") + rig.hook("other"), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    finish(cometwatch(rig, "scan", "--no-deliver"))
+    rig.configure(rig.hook("other"), repository=site.root)
+    code, out, err = finish(cometwatch(rig, "webhooks", "disable", "old", "--reason", "renamed"))
+    assert code == 0 and "2 open deliveries skipped" in out, err
+    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    assert code == 0 and "open deliveries for webhook" not in err
+    with Store.open(rig.state) as store:
+        assert store.counts()["old"] == {DeliveryStatus.SKIPPED: 2}
 
 
 # -- coalescing -------------------------------------------------------------------------------

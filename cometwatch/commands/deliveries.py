@@ -45,12 +45,14 @@ def run(args: argparse.Namespace) -> int:
         disabled = {name: (state.disabled_at, state.disabled_reason)
                     for name, state in store.webhook_states().items()
                     if state.disabled_at is not None}
+        waiting = store.open_counts()
     if as_json:
         json.dump([delivery_json(d) for d in rows], sys.stdout, indent=2)
         print()
         return 0
     if not rows:
         print("no deliveries" + (" match" if args.webhook or args.status else " yet"))
+        _tell_held(config, waiting, args.webhook)
         return 0
     table = [("ID", "WEBHOOK", "STATUS", "TRIES", "EVENT", "ENTRY", "CREATED", "LAST")]
     for d in rows:
@@ -66,7 +68,19 @@ def run(args: argparse.Namespace) -> int:
         since, reason = disabled[name]
         print(f"webhook {name} is DISABLED since {moment(since)}: {reason} "
               f"(`cometwatch webhooks enable {name}`)")
+    _tell_held(config, waiting, args.webhook)
     return 0
+
+
+def _tell_held(config: Any, waiting: dict[str, int], only: str | None) -> None:
+    """Name the webhooks whose open deliveries are kept but not sent, whichever rows were
+    listed: nothing else would show that they wait."""
+    from cometwatch.outbox import held
+
+    for name, count in sorted(waiting.items()):
+        why = held(name, config.webhook(name))
+        if why and only in (None, name):
+            print(f"{count} open deliveries for webhook {name!r}, {why}")
 
 
 def _show(store: Any, delivery_id: int, as_json: bool) -> int:

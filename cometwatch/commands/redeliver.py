@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
+    from cometwatch.outbox import held
     from cometwatch.store import Store
 
     config = load_config(args.config)
@@ -43,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     for name in blocked:
         print(f"webhook {name} is disabled: its deliveries wait until `cometwatch webhooks "
               f"enable {name}`")
+    for name in sorted(hooks):
+        why = held(name, config.webhook(name))
+        if why:
+            print(f"the deliveries for webhook {name!r}, {why}")
     if args.no_send:
         print(f"queued {len(found)}")
         return 0

@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cometwatch.commands.deliveries import moment
     from cometwatch.config import load_config
+    from cometwatch.outbox import held
     from cometwatch.store import Store
 
     config = load_config(args.config)
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         cursors = store.cursors()
         states = store.webhook_states()
         counts = store.counts()
+        waiting = store.open_counts()
         path = store.path
     now = time.time()
     names = [hook.name for hook in config.webhooks]
@@ -38,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         state = states.get(name)
         configured = config.webhook(name)
+        why = held(name, configured) if waiting.get(name) else None
         hooks.append({
             "name": name,
             "configured": configured is not None,
@@ -47,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
             "failing_since": state and state.failing_since and moment(state.failing_since),
             "last_success": state and state.last_success and moment(state.last_success),
             "deliveries": {s.value: n for s, n in sorted(counts.get(name, {}).items())},
+            # open deliveries kept but not sent, and why (None: they are sent)
+            "held": waiting.get(name, 0) if why else 0,
+            "held_reason": why,
         })
     timers = [c.next_timer for c in cursors if c.next_timer is not None]
     if args.json:
@@ -86,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         if hook["last_success"]:
             line += f"; last success {hook['last_success']}"
         print(line)
+        if hook["held"]:
+            print(f"            {hook['held']} open deliveries for webhook {hook['name']!r}, "
+                  f"{hook['held_reason']}")
     return 0
 
 

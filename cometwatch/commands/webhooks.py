@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     known = {hook.name for hook in config.webhooks}
     with Store.for_config(config, create=args.action == "disable") as store:
         states = store.webhook_states()
-        if name not in known and name not in states:
+        # A webhook gone from the config may still have deliveries: disabling it sets them
+        # aside as skipped.
+        if name not in known and name not in states and name not in store.open_counts():
             from cometwatch.errors import CometwatchError
 
             raise CometwatchError(f"no webhook named {name!r} (known: "
@@ -76,7 +78,7 @@ def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
     from cometwatch.commands.check import redact_url
     from cometwatch.commands.deliveries import moment
 
-    if not config.webhooks and not states:
+    if not config.webhooks and not states and not counts:
         print("no webhooks configured")
         return 0
     for hook in config.webhooks:
@@ -97,6 +99,10 @@ def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
             extra.append(", ".join(f"{n} {s.value}" for s, n in sorted(tally.items())))
         print(f"{hook.name}  {redact_url(hook.url)}  {status}"
               + (f"  ({'; '.join(extra)})" if extra else ""))
-    for name in sorted(set(states) - {hook.name for hook in config.webhooks}):
-        print(f"{name}  (no longer in the config)")
+    for name in sorted((set(states) | set(counts)) - {hook.name for hook in config.webhooks}):
+        tally = counts.get(name, {})
+        waiting = sum(n for s, n in tally.items() if s.value in ("pending", "failed"))
+        print(f"{name}  (no longer in the config"
+              + (f"; {waiting} open deliveries kept, not sent, until it is back" if waiting
+                 else "") + ")")
     return 0
