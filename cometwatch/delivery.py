@@ -19,6 +19,7 @@ worker.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -88,6 +89,7 @@ class Sender:
         self._lock = threading.Lock()
         self._clients: dict[str, tuple[tuple[object, ...], httpx.Client]] = {}
         self._retired: list[httpx.Client] = []  # a reloaded webhook's old pool, maybe in use
+        self._connections = _Connections()
 
     def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Outcome:
         started = time.monotonic()
@@ -143,6 +145,12 @@ class Sender:
                 for secret in live_secrets(webhook.secrets, now))
         return headers
 
+    def abort(self) -> int:
+        """Cut every connection open now, for a stop that cannot wait: a request waiting
+        for its answer ends at once as a failed Outcome. A request still resolving or
+        connecting is not reached. Returns how many connections were cut."""
+        return self._connections.cut()
+
     def close(self) -> None:
         with self._lock:
             clients = [client for _, client in self._clients.values()] + self._retired
@@ -169,7 +177,7 @@ class Sender:
         else:
             context = httpx.create_ssl_context()
         plain = httpx.URL(webhook.url).scheme == "http" and not webhook.allow_http
-        backend = _GuardedBackend(self._resolve, loopback_only=plain)
+        backend = _GuardedBackend(self._resolve, self._connections, loopback_only=plain)
         # No cap on connections: the caller's threads (max_in_flight) are the cap. Idle ones
         # close after 5 s, as httpx's own default.
         return _Transport(httpcore.ConnectionPool(
@@ -376,11 +384,36 @@ def _resolve_within(resolve: Resolve, host: str, port: int,
     return found[0]
 
 
+class _Connections:
+    """The connections a Sender has open, so that `Sender.abort` can cut them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[_DeadlineStream] = set()
+
+    def add(self, stream: _DeadlineStream) -> None:
+        with self._lock:
+            self._open.add(stream)
+
+    def discard(self, stream: _DeadlineStream) -> None:
+        with self._lock:
+            self._open.discard(stream)
+
+    def cut(self) -> int:
+        with self._lock:
+            streams = list(self._open)
+        for stream in streams:
+            stream.cut()
+        return len(streams)
+
+
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves once, checks every address, connects only to a checked one."""
 
-    def __init__(self, resolve: Resolve, loopback_only: bool) -> None:
+    def __init__(self, resolve: Resolve, connections: _Connections,
+                 loopback_only: bool) -> None:
         self._resolve = resolve
+        self._connections = connections
         self._loopback_only = loopback_only
         self._sockets = httpcore.SyncBackend()
 
@@ -416,7 +449,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
             except httpcore.ConnectError as exc:
                 failure = exc
                 continue
-            return _DeadlineStream(stream)
+            return _DeadlineStream(stream, self._connections)
         assert failure is not None
         raise failure
 
@@ -430,10 +463,13 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    """A connected socket whose every wait ends at the current request's deadline."""
+    """A connected socket whose every wait ends at the current request's deadline, and which
+    another thread can cut."""
 
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
+    def __init__(self, stream: httpcore.NetworkStream, connections: _Connections) -> None:
         self._stream = stream
+        self._connections = connections
+        connections.add(self)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._stream.read(max_bytes, _left(timeout))
@@ -442,12 +478,24 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream.write(buffer, _left(timeout))
 
     def close(self) -> None:
+        self._connections.discard(self)
         self._stream.close()
+
+    def cut(self) -> None:
+        """Shut the socket down: a read or write blocked in another thread returns at once
+        (closing it would not wake that thread)."""
+        sock = self._stream.get_extra_info("socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # closed meanwhile
+                # The plain socket's shutdown, also under TLS: SSLSocket's would drop its
+                # SSL object under the reading thread's feet.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:
+        self._connections.discard(self)  # the TLS stream below takes over the socket
         return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _left(timeout)))
+                                                      _left(timeout)), self._connections)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)

@@ -53,6 +53,7 @@ IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up t
 PURGE_EVERY = 3600.0
 RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
 CLOSE_TIMEOUT = 10.0  # seconds close() gives the recorder to write what was answered
+CUT_GRACE = 0.5  # seconds close() gives the workers of cut requests to end
 BATCH, BATCH_WINDOW = 64, 0.003  # attempts recorded together; how long the recorder gathers
 
 
@@ -64,6 +65,7 @@ class _Lane:
         self.jobs: SimpleQueue[tuple[Webhook, Delivery] | None] = SimpleQueue()
         self.threads = 0
         self.in_flight: set[int] = set()  # handed to a worker and not recorded yet
+        self.retired = False  # closed: whatever its workers still bring back is not recorded
         self.sending = 0  # of those, requests not answered yet: what max_in_flight limits
         # Settled since the last query started: that query's snapshot may predate the commit.
         self.settled: set[int] = set()
@@ -84,7 +86,9 @@ class Dispatcher:
         self._results: list[_Result] = []  # attempts made, waiting for the recorder
         self._recorded = threading.Event()  # set when results wait for the recorder
         self._recorder: threading.Thread | None = None
-        self._closing = False
+        self._closing = False  # the recorder is to write what it has and end
+        self._stopping = False  # close() has begun: nothing more is handed out
+        self._workers: list[threading.Thread] = []
         self._lanes: dict[str, _Lane] = {}
         self._local = threading.local()
         self._lock: IO[bytes] | None = None
@@ -127,9 +131,8 @@ class Dispatcher:
                     log.error("delivering: %s; trying again in %.0f s", exc, RETRY_STATE)
                     delay = RETRY_STATE
                 wake.wait(delay)
-            self._settle_in_flight(self._config.daemon.shutdown_timeout)
         finally:
-            self.close()
+            self.close(self._config.daemon.shutdown_timeout)
 
     def send_due_once(self, timeout: float | None = None) -> int:
         """Send everything due now (and what its success unblocks); returns attempts made."""
@@ -148,20 +151,35 @@ class Dispatcher:
             self._tell_held = True
             self._idle_lanes(config)
 
-    def close(self) -> None:
-        """Stop the idle workers (a stuck one ends with its request), record what was
-        answered, close this thread's connection and let another process dispatch."""
+    def close(self, timeout: float = 0.0) -> None:
+        """Stop: hand out nothing more, give the requests in flight `timeout` seconds to be
+        answered, record the answers, and cut the requests still waiting after that. A cut
+        request is not recorded: its delivery stays open and is sent again by the next
+        dispatcher (at-least-once; the receiver may have seen it). Every thread is joined (a
+        worker still resolving or connecting is left after CUT_GRACE), then this thread's
+        connection is closed and another process may dispatch. The dispatcher can be used
+        again afterwards."""
         with self._cond:
+            self._stopping = True
             for lane in self._lanes.values():
+                lane.buffer.clear()
+            self._cond.wait_for(lambda: not self._sending(), timeout)
+            cut = self._sending()
+            lanes, self._lanes = list(self._lanes.values()), {}
+            for lane in lanes:  # what their workers bring back from now on is dropped
+                lane.retired = True
                 for _ in range(lane.threads):
                     lane.jobs.put(None)
-                lane.threads = 0
+            workers, self._workers = self._workers, []
             recorder, self._recorder = self._recorder, None
             self._closing = recorder is not None
-        if recorder is not None:
-            self._recorded.set()
-            recorder.join(CLOSE_TIMEOUT)
-            self._closing = False
+        if cut:
+            log.warning("stopping with %d requests unanswered after %g s; they stay due and "
+                        "are sent again at the next start", cut, timeout)
+            self._sender.abort()
+        self._join(workers, recorder)
+        with self._cond:
+            self._closing = self._stopping = False
         store = getattr(self._local, "store", None)
         if store is not None:
             store.close()
@@ -169,6 +187,22 @@ class Dispatcher:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+    def _join(self, workers: list[threading.Thread], recorder: threading.Thread | None,
+              ) -> None:
+        deadline = time.monotonic() + CUT_GRACE
+        for worker in workers:
+            worker.join(max(deadline - time.monotonic(), 0.0))
+        stuck = sum(worker.is_alive() for worker in workers)
+        if stuck:  # in getaddrinfo or connect(): nothing to cut yet; daemon threads
+            log.warning("%d delivery threads still connecting are left behind; what they "
+                        "send is not recorded", stuck)
+        if recorder is not None:
+            self._recorded.set()
+            recorder.join(CLOSE_TIMEOUT)
+            if recorder.is_alive():
+                log.warning("the answers of the last requests are still being recorded "
+                            "(the state database is busy)")
 
     # -- the coordinator ------------------------------------------------------------------
 
@@ -262,12 +296,16 @@ class Dispatcher:
 
     def _submit(self, lane: _Lane, hook: Webhook, delivery: Delivery, threads: int) -> None:
         with self._cond:
+            if self._stopping:
+                return
             lane.in_flight.add(delivery.id)
             lane.sending += 1
             while lane.threads < threads:
                 lane.threads += 1
-                threading.Thread(target=self._work, args=(lane,), daemon=True,
-                                 name=f"cometwatch-{hook.name}-{lane.threads}").start()
+                worker = threading.Thread(target=self._work, args=(lane,), daemon=True,
+                                          name=f"cometwatch-{hook.name}-{lane.threads}")
+                worker.start()
+                self._workers = [w for w in self._workers if w.is_alive()] + [worker]
             if self._recorder is None:
                 self._recorder = threading.Thread(target=self._record, daemon=True,
                                                   name="cometwatch-recorder")
@@ -326,16 +364,9 @@ class Dispatcher:
         later = self._next_due(now, fresh_only=False)
         return IDLE_POLL if later is None else min(max(later - now, 0.0), IDLE_POLL)
 
-    def _settle_in_flight(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while any(lane.in_flight for lane in self._lanes.values()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    log.warning("stopping with requests still in flight; they will be sent "
-                                "again at the next start")
-                    return
-                self._cond.wait(left)
+    def _sending(self) -> int:
+        """Requests handed to workers and not answered yet. Holding _cond."""
+        return sum(lane.sending for lane in self._lanes.values())
 
     def _maybe_purge(self, now: float) -> None:
         if now - self._purged_at < PURGE_EVERY:
@@ -382,6 +413,9 @@ class Dispatcher:
                 job = lane.jobs.get()
                 if job is None:
                     return
+                if self._withdrawn(lane, job[1]):
+                    job = None
+                    continue
             hook, delivery = job
             try:
                 result = self._deliver(lane, hook, delivery)
@@ -407,6 +441,16 @@ class Dispatcher:
         return _Result(lane, hook, delivery, attempt, verdict,
                        outcome.error or str(outcome.status), now)
 
+    def _withdrawn(self, lane: _Lane, delivery: Delivery) -> bool:
+        """A job still queued when close() began is not sent: it stays open."""
+        with self._cond:
+            if not (self._stopping or lane.retired):
+                return False
+            lane.sending -= 1
+            lane.in_flight.discard(delivery.id)
+            self._cond.notify_all()
+            return True
+
     def _answered(self, lane: _Lane, result: _Result) -> tuple[Webhook, Delivery] | None:
         """Hand the result to the recorder, and the request slot to the next buffered
         delivery (another entry's: the buffer holds heads of distinct entries), which this
@@ -414,12 +458,15 @@ class Dispatcher:
         recorded."""
         mine: tuple[Webhook, Delivery] | None = None
         with self._cond:
-            self._results.append(result)
             lane.sending -= 1
+            if lane.retired:  # cut at close(): not recorded, its delivery stays open
+                lane.in_flight.discard(result.delivery.id)
+                return None
+            self._results.append(result)
             hook = lane.hook
             if result.verdict.disable:  # 410: nothing more goes there
                 lane.buffer.clear()
-            while (lane.buffer and not hook.coalesce and hook.enabled
+            while (lane.buffer and not hook.coalesce and hook.enabled and not self._stopping
                    and lane.sending < hook.max_in_flight):
                 delivery = lane.buffer.popleft()
                 lane.in_flight.add(delivery.id)

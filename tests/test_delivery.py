@@ -234,6 +234,31 @@ def test_an_endpoint_trickling_its_answer_is_cut_at_the_deadline(receiver: Recei
     assert (outcome.status, outcome.error) == (None, "timed out after 1s")
 
 
+def cut_while_waiting(receiver: Receiver, sender: Sender, webhook: Webhook) -> Outcome:
+    """Send in a thread, abort once the request has arrived, return its Outcome."""
+    outcomes: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcomes.append(send(sender, webhook)))
+    thread.start()
+    try:
+        receiver.wait_for(1, timeout=20)
+        assert sender.abort() == 1
+        thread.join(5)  # at once, not at the 60 s timeout
+        assert not thread.is_alive()
+    finally:
+        receiver.release()
+        thread.join(60)
+    return outcomes[0]
+
+
+def test_abort_cuts_a_request_waiting_for_its_answer_at_once(receiver: Receiver,
+                                                             sender: Sender) -> None:
+    receiver.script("/hook", Answer(hang=True))
+    outcome = cut_while_waiting(receiver, sender, hook(receiver.url, timeout=60.0))
+    assert outcome.status is None and outcome.error
+    assert send(sender, hook(receiver.url)).ok  # the sender goes on, on a new connection
+    assert sender.abort() == 1  # the idle pooled connection; nothing waits on it
+
+
 def test_a_refused_connection_is_an_outcome_not_an_exception(sender: Sender) -> None:
     outcome = send(sender, hook(f"http://127.0.0.1:{unused_port()}/hook"))
     assert (outcome.status, outcome.error, outcome.ok) == (None, "connection refused", False)

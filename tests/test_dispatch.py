@@ -553,6 +553,73 @@ def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig:
     assert not runner.is_alive()
 
 
+def delivery_threads(hook: str) -> list[str]:
+    return [t.name for t in threading.enumerate()
+            if t.name.startswith(f"cometwatch-{hook}-") or t.name == "cometwatch-recorder"]
+
+
+def test_a_stop_lets_requests_in_flight_be_answered_records_them_and_joins_every_thread(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("finish", timeout='"60s"'))
+    events = rig.store(["a", "b", "c"])
+    dispatcher = rig.dispatcher()
+    stop, wake = threading.Event(), threading.Event()
+    rig.receiver.hang.set()
+    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
+    runner.start()
+    try:
+        rig.receiver.wait_for(3, path="/finish", timeout=20)
+        stop.set()
+        wake.set()
+        runner.join(0.5)
+        assert runner.is_alive()  # close() waits for the answers (shutdown_timeout: 10 s)
+    finally:
+        rig.receiver.hang.clear()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert rig.deliveries("finish") == [(e.event_id, DeliveryStatus.OK) for e in events]
+    assert dispatcher.settled == 3 and delivery_threads("finish") == []
+
+
+def test_a_request_unanswered_when_close_times_out_is_cut_and_stays_due(rig: Rig) -> None:
+    rig.configure('[daemon]\nshutdown_timeout = "200ms"\n' + rig.hook("cut", timeout='"60s"'))
+    events = rig.store(["a", "b"])
+    dispatcher = rig.dispatcher()
+    stop, wake = threading.Event(), threading.Event()
+    rig.receiver.hang.set()
+    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
+    runner.start()
+    try:
+        rig.receiver.wait_for(2, path="/cut", timeout=20)
+        stop.set()
+        wake.set()
+        runner.join(30)  # 200 ms, the cut, the threads joined: not the 60 s timeout
+        assert not runner.is_alive()
+        assert delivery_threads("cut") == []
+    finally:
+        rig.receiver.hang.clear()
+    # Neither recorded as sent nor given an attempt: both as they were, due.
+    assert rig.deliveries("cut") == [(e.event_id, DeliveryStatus.PENDING) for e in events]
+    assert [rig.one(e.event_id, "cut")[1] for e in events] == [[], []]
+    assert dispatcher.settled == 0 and not dispatcher.outcomes
+    assert rig.dispatcher().send_due_once() == 2  # the next start sends them again
+    assert sorted(ids(rig.receiver, "/cut")) == sorted([e.event_id for e in events] * 2)
+    assert rig.deliveries("cut") == [(e.event_id, DeliveryStatus.OK) for e in events]
+    assert [len(rig.one(e.event_id, "cut")[1]) for e in events] == [1, 1]
+
+
+def test_a_dispatcher_closed_with_nothing_in_flight_can_send_again(rig: Rig) -> None:
+    rig.configure(rig.hook("again"))
+    dispatcher = rig.dispatcher()
+    rig.store(["a"])
+    assert dispatcher.send_due_once() == 1
+    dispatcher.close()
+    assert delivery_threads("again") == []
+    rig.store(["b"])
+    assert dispatcher.send_due_once() == 1
+    assert len(rig.receiver.requests("/again")) == 2
+
+
 def test_only_one_process_sends_from_a_state_file_at_a_time(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
     rig.store(["x"])

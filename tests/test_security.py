@@ -195,6 +195,28 @@ def test_https_verifies_against_the_webhooks_ca_bundle_with_the_urls_name_for_sn
     assert tls_receiver.server_names == ["hooks.example"]
 
 
+def test_abort_cuts_an_https_request_waiting_for_its_answer(
+        tls_receiver: Receiver, certificate: tuple[Path, Path]) -> None:
+    tls_receiver.script("/hook", Answer(hang=True))
+    sender = Sender(resolve=Resolver({"hooks.example": ["127.0.0.1"]}))
+    webhook = hook(tls_receiver.url_for("/hook", host="hooks.example"), ca_bundle=certificate[0],
+                   timeout=60.0)
+    outcomes: list[Outcome] = []
+    thread = threading.Thread(target=lambda: outcomes.append(
+        sender.send(webhook, "evt_sec", "content.updated", BODY)))
+    thread.start()
+    try:
+        tls_receiver.wait_for(1, timeout=20)
+        assert sender.abort() == 1
+        thread.join(5)
+        assert not thread.is_alive()
+    finally:
+        tls_receiver.release()
+        thread.join(60)
+        sender.close()
+    assert outcomes[0].status is None and outcomes[0].error
+
+
 def test_a_certificate_no_trusted_authority_signed_is_refused(tls_receiver: Receiver) -> None:
     resolver = Resolver({"hooks.example": ["127.0.0.1"]})
     outcome = send_with(resolver, hook(tls_receiver.url_for("/hook", host="hooks.example")))
