@@ -476,7 +476,10 @@ class Dispatcher:
                 else:
                     lane.jobs.put((hook, delivery))
             refill = not lane.buffer
-            self._cond.notify_all()
+            # Woken only when the recorder may stop gathering (or close() stop waiting):
+            # waking it at every answer cost a thread switch per delivery.
+            if len(self._results) >= BATCH or not self._sending():
+                self._cond.notify_all()
         self._recorded.set()
         if refill:
             self._signal.set()
