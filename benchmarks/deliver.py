@@ -152,7 +152,7 @@ def memory_run(port: int, backlog: int, seconds: float, folder: Path) -> None:
     sender = Sender()
     dispatcher = Dispatcher(config_for(port, state), state, sender)
     sent = dispatcher.drain(seconds)
-    dispatcher.close()
+    dispatcher.close(5.0)  # the requests in flight are answered, not cut
     sender.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"backlog   {backlog} pending deliveries stored in {stored_in:.1f} s; peak RSS "

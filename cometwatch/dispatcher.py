@@ -174,8 +174,8 @@ class Dispatcher:
             recorder, self._recorder = self._recorder, None
             self._closing = recorder is not None
         if cut:
-            log.warning("stopping with %d requests unanswered after %g s; they stay due and "
-                        "are sent again at the next start", cut, timeout)
+            log.warning("stopping with %d requests unanswered after %g s: cut, they stay due "
+                        "and are sent again next time", cut, timeout)
             self._sender.abort()
         self._join(workers, recorder)
         with self._cond:
