@@ -160,6 +160,29 @@ def test_another_scheme_or_a_broken_url_is_refused_as_an_outcome(url: str) -> No
     assert outcome.status is None and (outcome.error or "").startswith("refused")
 
 
+def test_a_proxy_from_the_environment_is_never_used(receiver: Receiver,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    nowhere = f"http://127.0.0.1:{unused_port()}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, nowhere)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    outcome = send_with(None, hook(receiver.url))
+    assert outcome.ok, outcome.error
+    assert len(receiver.arrivals) == 1
+
+
+def test_a_cookie_an_endpoint_sets_is_never_sent_back(receiver: Receiver) -> None:
+    receiver.script("/hook", Answer(200, {"Set-Cookie": "session=abc123; Path=/"}))
+    sender = Sender()
+    try:
+        for _ in range(2):
+            assert sender.send(hook(receiver.url), "evt_sec", "content.updated", BODY).ok
+    finally:
+        sender.close()
+    assert [a.headers.get("cookie") for a in receiver.arrivals] == [None, None]
+
+
 # -- TLS --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
