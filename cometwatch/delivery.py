@@ -1,9 +1,9 @@
 """The HTTP edge: one signed POST of one event to one webhook, its answer reduced to an Outcome.
 
-The only module importing httpx (and httpcore, beneath it). Nothing here raises for what a
-network or an endpoint can do: refused, unresolvable, timed out, TLS rejected, redirected, 5xx;
-each becomes an Outcome with a one-line `error`. Secrets are only ever used to sign; no error,
-log line or Outcome carries one.
+With cometwatch.network beneath it, the only module importing httpx and httpcore. Nothing
+here raises for what a network or an endpoint can do: refused, unresolvable, timed out, TLS
+rejected, redirected, 5xx; each becomes an Outcome with a one-line `error`. Secrets are only
+ever used to sign; no error, log line or Outcome carries one.
 
 Transport safety: plain http:// only to a loopback address unless the webhook allows it;
 link-local and cloud metadata addresses are never connected to. Both are checked on the address
@@ -19,14 +19,12 @@ worker.
 from __future__ import annotations
 
 import binascii
-import contextlib
 import ipaddress
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -36,6 +34,17 @@ import httpx
 
 from cometwatch import __version__
 from cometwatch.config import Secret, Webhook
+from cometwatch.network import (
+    DEADLINE,
+    Connections,
+    DeadlinePassed,
+    GuardedBackend,
+    Refused,
+    Resolve,
+    Transport,
+    forbidden,
+    system_resolve,
+)
 from cometwatch.payload import cometcms_signature, standard_signature
 from cometwatch.retry import retry_after_seconds
 
@@ -43,20 +52,12 @@ MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropp
 KEEP = 4 * 1024  # bytes of an answer kept in the Outcome (and so in the state database)
 USER_AGENT = f"cometwatch/{__version__}"
 
-# Never connected to, whatever the config says: the cloud metadata services live here.
-_FORBIDDEN = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
 # Ours: a webhook's own `headers` cannot replace them.
 _RESERVED = frozenset({
     "content-type", "content-length", "host", "user-agent", "accept-encoding",
     "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
     "webhook-id", "webhook-timestamp", "webhook-signature",
 })
-
-Resolve = Callable[[str, int], Sequence[str]]  # (host, port) → IP addresses, in order of use
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +86,17 @@ class Sender:
                  resolve: Resolve | None = None) -> None:
         self._clock = clock
         self._transport = transport
-        self._resolve = resolve or _system_resolve
+        self._resolve = resolve or system_resolve
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
         self._retired: list[httpx.BaseTransport] = []  # a reloaded webhook's old pool
-        self._connections = _Connections()
+        self._connections = Connections()
 
     def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Outcome:
         started = time.monotonic()
         try:
             route = self._route(webhook)
-        except _Refused as exc:
+        except Refused as exc:
             return _failed(str(exc), started)
         except (OSError, ssl.SSLError) as exc:
             return _failed(f"cannot load ca_bundle {webhook.ca_bundle}: "
@@ -105,19 +106,19 @@ class Sender:
         except binascii.Error:
             return _failed("a whsec_ secret is not valid base64 (Standard Webhooks secrets are "
                            "whsec_ followed by the base64 of the key)", started)
-        token = _DEADLINE.set(started + webhook.timeout)
+        token = DEADLINE.set(started + webhook.timeout)
         try:
             return self._exchange(route, webhook, headers, body, started)
-        except _Refused as exc:
+        except Refused as exc:
             return _failed(str(exc), started)
-        except _DeadlinePassed:
+        except DeadlinePassed:
             return _failed(f"timed out after {webhook.timeout:g}s", started)
         except httpx.HTTPError as exc:
             return _failed(_describe(exc, webhook), started)
         except (UnicodeError, OSError) as exc:  # a header httpx cannot encode; a socket bug
             return _failed(f"request not sent: {type(exc).__name__}", started)
         finally:
-            _DEADLINE.reset(token)
+            DEADLINE.reset(token)
 
     def headers(self, webhook: Webhook, event_id: str, event_name: str,
                 body: bytes) -> dict[str, str]:
@@ -167,7 +168,7 @@ class Sender:
                 return held
             refusal = _refusal(webhook)
             if refusal:
-                raise _Refused(refusal)
+                raise Refused(refusal)
             timeout = httpx.Timeout(webhook.timeout,
                                     connect=min(webhook.connect_timeout, webhook.timeout))
             route = _Route(key, httpx.URL(webhook.url),
@@ -184,10 +185,10 @@ class Sender:
         else:
             context = httpx.create_ssl_context()
         plain = httpx.URL(webhook.url).scheme == "http" and not webhook.allow_http
-        backend = _GuardedBackend(self._resolve, self._connections, loopback_only=plain)
+        backend = GuardedBackend(self._resolve, self._connections, loopback_only=plain)
         # No cap on connections: the caller's threads (max_in_flight) are the cap. Idle ones
         # close after 5 s, as httpx's own default.
-        return _Transport(httpcore.ConnectionPool(
+        return Transport(httpcore.ConnectionPool(
             ssl_context=context, max_connections=None,
             max_keepalive_connections=max(webhook.max_in_flight, 1), keepalive_expiry=5.0,
             network_backend=backend))
@@ -207,7 +208,7 @@ class Sender:
             chunks = (response.content,) if response.is_stream_consumed else response.iter_raw()
             for chunk in chunks:
                 if time.monotonic() > deadline:  # for transports without our sockets
-                    raise _DeadlinePassed
+                    raise DeadlinePassed
                 kept += chunk[:KEEP - len(kept)]
                 read += len(chunk)
                 if read >= MAX_READ:
@@ -275,28 +276,11 @@ def _refusal(webhook: Webhook) -> str | None:
     except ValueError:
         return None
     return f"refused: {address} is a link-local or cloud metadata address" \
-        if _forbidden(address) else None
+        if forbidden(address) else None
 
 
 def _loopback_name(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    address = _unmapped(address)
-    return any(address in net for net in _FORBIDDEN if net.version == address.version)
-
-
-def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return _unmapped(address).is_loopback
-
-
-def _unmapped(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-              ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """::ffff:169.254.169.254 reaches 169.254.169.254: judge it as that."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 def _answer_error(response: httpx.Response, retry_after: float | None) -> str | None:
@@ -364,250 +348,3 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _line(text: str | None, limit: int) -> str:
     flat = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
-
-
-# -- the network beneath httpx: checked addresses, one deadline -------------------------------
-
-_DEADLINE: ContextVar[float | None] = ContextVar("cometwatch_delivery_deadline", default=None)
-
-
-class _Refused(Exception):
-    """An address the policy rules out; its message is the Outcome's error."""
-
-
-class _DeadlinePassed(Exception):
-    pass
-
-
-def _left(timeout: float | None) -> float | None:
-    """`timeout` shortened to what is left before the current request's deadline."""
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the request's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-def _system_resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _resolve_within(resolve: Resolve, host: str, port: int,
-                    timeout: float | None) -> Sequence[str]:
-    """getaddrinfo takes no timeout: it runs in a thread of its own, left behind if it is still
-    looking when the connect timeout ends (a thread per new connection, not per request)."""
-    if timeout is None:
-        return resolve(host, port)
-    found: list[Sequence[str] | Exception] = []
-    done = threading.Event()
-
-    def lookup() -> None:
-        try:
-            found.append(resolve(host, port))
-        except Exception as exc:
-            found.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=lookup, daemon=True, name=f"resolve {host}").start()
-    if not done.wait(timeout):
-        raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:g}s")
-    if isinstance(found[0], Exception):
-        raise found[0]
-    return found[0]
-
-
-class _Connections:
-    """The connections a Sender has open, so that `Sender.abort` can cut them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open: set[_DeadlineStream] = set()
-
-    def add(self, stream: _DeadlineStream) -> None:
-        with self._lock:
-            self._open.add(stream)
-
-    def discard(self, stream: _DeadlineStream) -> None:
-        with self._lock:
-            self._open.discard(stream)
-
-    def cut(self) -> int:
-        with self._lock:
-            streams = list(self._open)
-        for stream in streams:
-            stream.cut()
-        return len(streams)
-
-
-class _GuardedBackend(httpcore.NetworkBackend):
-    """Resolves once, checks every address, connects only to a checked one."""
-
-    def __init__(self, resolve: Resolve, connections: _Connections,
-                 loopback_only: bool) -> None:
-        self._resolve = resolve
-        self._connections = connections
-        self._loopback_only = loopback_only
-        self._sockets = httpcore.SyncBackend()
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                    ) -> httpcore.NetworkStream:
-        try:
-            found = _resolve_within(self._resolve, host, port, _left(timeout))
-        except (socket.gaierror, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}") from exc
-        allowed: list[str] = []
-        refusal = ""
-        for text in found:
-            address = ipaddress.ip_address(text.partition("%")[0])
-            if _forbidden(address):
-                refusal = refusal or (f"refused: {host} resolves to {text}, a link-local or "
-                                      "cloud metadata address")
-            elif self._loopback_only and not _loopback(address):
-                refusal = refusal or (f"refused: plain http:// to {host} ({text}), which is "
-                                      "not a loopback address (set allow_http = true)")
-            else:
-                allowed.append(text)
-        if not allowed:
-            if refusal:
-                raise _Refused(refusal)
-            raise httpcore.ConnectError(f"cannot resolve {host}: no address")
-        failure: Exception | None = None
-        for checked in allowed:
-            try:
-                stream = self._sockets.connect_tcp(checked, port, _left(timeout), local_address,
-                                                   socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-                continue
-            return _DeadlineStream(stream, self._connections)
-        assert failure is not None
-        raise failure
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-                            ) -> httpcore.NetworkStream:
-        raise _Refused("refused: unix sockets are not a webhook destination")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connected socket whose every wait ends at the current request's deadline, and which
-    another thread can cut."""
-
-    def __init__(self, stream: httpcore.NetworkStream, connections: _Connections) -> None:
-        self._stream = stream
-        self._connections = connections
-        connections.add(self)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _left(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _left(timeout))
-
-    def close(self) -> None:
-        self._connections.discard(self)
-        self._stream.close()
-
-    def cut(self) -> None:
-        """Shut the socket down: a read or write blocked in another thread returns at once
-        (closing it would not wake that thread)."""
-        sock = self._stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):  # closed meanwhile
-                # The plain socket's shutdown, also under TLS: SSLSocket's would drop its
-                # SSL object under the reading thread's feet.
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        self._connections.discard(self)  # the TLS stream below takes over the socket
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _left(timeout)), self._connections)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-# httpx has no public way to give its transport a network backend, so this is the small
-# transport httpx.HTTPTransport is, over a pool of our own, its errors turned into httpx's.
-_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-
-
-def _mapped(exc: Exception, request: httpx.Request) -> Exception:
-    for theirs, ours in _ERRORS:
-        if isinstance(exc, theirs):
-            if issubclass(ours, httpx.RequestError):
-                return ours(str(exc), request=request)
-            return ours(str(exc))  # pragma: no cover - every entry above is a RequestError
-    return exc
-
-
-class _Transport(httpx.BaseTransport):
-    def __init__(self, pool: httpcore.ConnectionPool) -> None:
-        self._pool = pool
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
-                             port=request.url.port, target=request.url.raw_path),
-            headers=request.headers.raw, content=request.stream,
-            extensions=request.extensions)
-        try:
-            answer = self._pool.handle_request(core)
-        except httpcore.ConnectionNotAvailable as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-        except Exception as exc:
-            mapped = _mapped(exc, request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-        assert isinstance(answer.stream, Iterable)
-        return httpx.Response(status_code=answer.status, headers=answer.headers,
-                              stream=_AnswerStream(answer, request),
-                              extensions=answer.extensions)
-
-    def close(self) -> None:
-        self._pool.close()
-
-
-class _AnswerStream(httpx.SyncByteStream):
-    def __init__(self, answer: httpcore.Response, request: httpx.Request) -> None:
-        self._answer = answer
-        self._request = request
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._answer.iter_stream()
-        except Exception as exc:
-            mapped = _mapped(exc, self._request)
-            if mapped is exc:
-                raise
-            raise mapped from exc
-
-    def close(self) -> None:
-        self._answer.close()
