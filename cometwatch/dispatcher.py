@@ -2,10 +2,12 @@
 
 The coordinator (the thread calling `run`, `drain` or `send_due_once`) asks the store, per
 webhook, for a page of due deliveries that head their entry's queue, and hands them to that
-webhook's lane: worker threads of its own that only send. A recorder thread, with its own
-SQLite connection, writes the answered attempts in batches and schedules the retries; a
-delivery counts as in flight until its attempt is recorded, so its entry's next event is never
-sent before it. A slow or dead endpoint only ever fills its own lane.
+webhook's lane: worker threads of its own that only send. A recorder thread
+(cometwatch.recorder), with its own SQLite connection, writes the answered attempts in batches
+and schedules the retries; a delivery counts as in flight until its attempt is recorded, so its
+entry's next event is never sent before it. A slow or dead endpoint only ever fills its own
+lane. `close(timeout)` lets the requests in flight be answered, cuts the rest (left due) and
+joins every thread.
 
 One process dispatches from a state file at a time (an flock next to it): a `scan` from cron
 while the daemon runs stores its events and leaves the sending to the daemon, so nothing is
@@ -21,25 +23,25 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from queue import SimpleQueue
 from typing import IO, TYPE_CHECKING
 
 from cometwatch.config import Config, Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError, StateError
 from cometwatch.outbox import (
     Attempt,
     Delivery,
     DeliveryStatus,
-    Settled,
     Verdict,
+    WebhookState,
     failing_too_long,
     held,
     judge,
 )
 from cometwatch.payload import body
+from cometwatch.recorder import Answered, Recorder
 from cometwatch.retry import next_attempt_at
 from cometwatch.store import Store
 
@@ -52,9 +54,7 @@ PAGE = 100  # due deliveries read per query: a backlog is never loaded whole
 IDLE_POLL = 1.0  # seconds: a replay or a scan by another process is picked up this soon
 PURGE_EVERY = 3600.0
 RETRY_STATE = 5.0  # seconds before the daemon's loop reads a failing state database again
-CLOSE_TIMEOUT = 10.0  # seconds close() gives the recorder to write what was answered
 CUT_GRACE = 0.5  # seconds close() gives the workers of cut requests to end
-BATCH, BATCH_WINDOW = 64, 0.003  # attempts recorded together; how long the recorder gathers
 
 
 class _Lane:
@@ -83,10 +83,8 @@ class Dispatcher:
         self._rand = rand
         self._cond = threading.Condition()
         self._writer = threading.RLock()  # this process's SQLite writes, one at a time
-        self._results: list[_Result] = []  # attempts made, waiting for the recorder
-        self._recorded = threading.Event()  # set when results wait for the recorder
-        self._recorder: threading.Thread | None = None
-        self._closing = False  # the recorder is to write what it has and end
+        self._recorder = Recorder(store_path, self._writer, self._cond, self._sending,
+                                  self._recorded)
         self._stopping = False  # close() has begun: nothing more is handed out
         self._workers: list[threading.Thread] = []
         self._lanes: dict[str, _Lane] = {}
@@ -171,15 +169,14 @@ class Dispatcher:
                 for _ in range(lane.threads):
                     lane.jobs.put(None)
             workers, self._workers = self._workers, []
-            recorder, self._recorder = self._recorder, None
-            self._closing = recorder is not None
         if cut:
             log.warning("stopping with %d requests unanswered after %g s: cut, they stay due "
                         "and are sent again next time", cut, timeout)
             self._sender.abort()
-        self._join(workers, recorder)
+        self._join(workers)
+        self._recorder.stop()
         with self._cond:
-            self._closing = self._stopping = False
+            self._stopping = False
         store = getattr(self._local, "store", None)
         if store is not None:
             store.close()
@@ -188,8 +185,8 @@ class Dispatcher:
             self._lock.close()
             self._lock = None
 
-    def _join(self, workers: list[threading.Thread], recorder: threading.Thread | None,
-              ) -> None:
+    @staticmethod
+    def _join(workers: list[threading.Thread]) -> None:
         deadline = time.monotonic() + CUT_GRACE
         for worker in workers:
             worker.join(max(deadline - time.monotonic(), 0.0))
@@ -197,12 +194,6 @@ class Dispatcher:
         if stuck:  # in getaddrinfo or connect(): nothing to cut yet; daemon threads
             log.warning("%d delivery threads still connecting are left behind; what they "
                         "send is not recorded", stuck)
-        if recorder is not None:
-            self._recorded.set()
-            recorder.join(CLOSE_TIMEOUT)
-            if recorder.is_alive():
-                log.warning("the answers of the last requests are still being recorded "
-                            "(the state database is busy)")
 
     # -- the coordinator ------------------------------------------------------------------
 
@@ -306,10 +297,6 @@ class Dispatcher:
                                           name=f"cometwatch-{hook.name}-{lane.threads}")
                 worker.start()
                 self._workers = [w for w in self._workers if w.is_alive()] + [worker]
-            if self._recorder is None:
-                self._recorder = threading.Thread(target=self._record, daemon=True,
-                                                  name="cometwatch-recorder")
-                self._recorder.start()
         lane.jobs.put((hook, delivery))
 
     def _idle_lanes(self, config: Config) -> None:
@@ -425,12 +412,12 @@ class Dispatcher:
                 retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, None,
                                         self._rand)
                 error = f"internal error: {type(exc).__name__}: {exc}"
-                result = _Result(lane, hook, delivery, Attempt(now, None, 0.0, error, b""),
+                result = Answered(lane, hook, delivery, Attempt(now, None, 0.0, error, b""),
                                  Verdict(DeliveryStatus.DEAD if retry is None else
                                          DeliveryStatus.FAILED, retry, None), error, now)
             job = self._answered(lane, result)
 
-    def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> _Result:
+    def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> Answered:
         event = delivery.event
         started = self._clock()
         outcome = self._sender.send(hook, event.event_id, event.name, body(event))
@@ -438,7 +425,7 @@ class Dispatcher:
         verdict = judge(hook, delivery, outcome, now, self._rand)
         attempt = Attempt(started, outcome.status, outcome.duration, outcome.error,
                           outcome.answer)
-        return _Result(lane, hook, delivery, attempt, verdict,
+        return Answered(lane, hook, delivery, attempt, verdict,
                        outcome.error or str(outcome.status), now)
 
     def _withdrawn(self, lane: _Lane, delivery: Delivery) -> bool:
@@ -451,8 +438,9 @@ class Dispatcher:
             self._cond.notify_all()
             return True
 
-    def _answered(self, lane: _Lane, result: _Result) -> tuple[Webhook, Delivery] | None:
-        """Hand the result to the recorder, and the request slot to the next buffered
+    def _answered(self, lane: _Lane, result: Answered) -> tuple[Webhook, Delivery] | None:
+        """Hand the result to the recorder (which wakes close() too when nothing is being
+        sent any more), and the request slot to the next buffered
         delivery (another entry's: the buffer holds heads of distinct entries), which this
         worker sends next itself. The delivery answered stays in flight until its attempt is
         recorded."""
@@ -462,7 +450,7 @@ class Dispatcher:
             if lane.retired:  # cut at close(): not recorded, its delivery stays open
                 lane.in_flight.discard(result.delivery.id)
                 return None
-            self._results.append(result)
+            self._recorder.add(result)
             hook = lane.hook
             if result.verdict.disable:  # 410: nothing more goes there
                 lane.buffer.clear()
@@ -476,94 +464,44 @@ class Dispatcher:
                 else:
                     lane.jobs.put((hook, delivery))
             refill = not lane.buffer
-            # Woken only when the recorder may stop gathering (or close() stop waiting):
-            # waking it at every answer cost a thread switch per delivery.
-            if len(self._results) >= BATCH or not self._sending():
-                self._cond.notify_all()
-        self._recorded.set()
         if refill:
             self._signal.set()
         return mine
 
-    def _record(self) -> None:
-        """The recorder: writes the answered attempts in batches, one transaction each,
-        while the workers send the next requests."""
-        closing = False
+    def _recorded(self, batch: list[Answered], store: Store | None,
+                  states: dict[str, WebhookState] | None) -> None:
+        """After a batch, in the recorder's thread: disable a webhook that asked for it or has
+        failed too long, then release the deliveries. Only once recorded does a due query see
+        them settled (and their entries' next events due); unrecorded, they stay due."""
         try:
-            while True:
-                if not closing:
-                    self._recorded.wait()
-                self._recorded.clear()
-                with self._cond:
-                    # A moment for the other answers on their way: one transaction for many
-                    # costs a fraction of one each, and the workers need the CPU more.
-                    self._cond.wait_for(lambda: self._closing or len(self._results) >= BATCH
-                                        or not any(lane.sending for lane in self._lanes.values()),
-                                        BATCH_WINDOW)
-                    batch, self._results = self._results, []
-                    closing = self._closing
-                if batch:
-                    self._commit(batch)
-                elif closing:
-                    return
-        finally:
-            store = getattr(self._local, "store", None)
-            if store is not None:
-                store.close()
-
-    def _commit(self, batch: list[_Result]) -> None:
-        recorded = False
-        try:
-            with self._writer:
-                store = self._store()
-                states = store.record_many([Settled(r.delivery, r.attempt, r.verdict.status,
-                                                    r.verdict.next_at) for r in batch])
-                recorded = True
-                for result in batch:
-                    self._report(result)
-                    state = states[result.hook.name]
-                    reason = result.verdict.disable or failing_too_long(result.hook, state,
-                                                                         result.now)
-                    if reason and state.disabled_at is None:
-                        self._disable(store, result.hook.name, reason, result.now)
-                        states[result.hook.name] = replace(state, disabled_at=result.now)
+            if store is not None and states is not None:
+                self._disable_failing(store, batch, states)
         except CometwatchError as exc:
-            log.error("recording %d attempts: %s", len(batch), exc)
+            log.error("disabling a webhook: %s", exc)
         except Exception:
-            log.exception("recording %d attempts failed unexpectedly", len(batch))
+            log.exception("disabling a webhook failed unexpectedly")
         finally:
-            # Released only once recorded: a due query sees them settled from now on (and
-            # their entries' next events due). Unrecorded, they stay due.
             with self._cond:
                 for result in batch:
                     result.lane.in_flight.discard(result.delivery.id)
                     result.lane.settled.add(result.delivery.id)
-                    if recorded:
+                    if states is not None:
                         self.settled += 1
                         self.outcomes[result.verdict.status.value] += 1
                 # The coordinator is needed when a lane has nothing buffered (the next events
                 # of these entries may be due now) or may send its next coalesced burst.
                 needed = any(not r.lane.buffer or r.hook.coalesce for r in batch)
-                self._cond.notify_all()
             if needed:
                 self._signal.set()
 
-    @staticmethod
-    def _report(result: _Result) -> None:
-        event, verdict, delivery = result.delivery.event, result.verdict, result.delivery
-        if verdict.status is DeliveryStatus.OK and not log.isEnabledFor(logging.DEBUG):
-            return
-        what = f"{result.hook.name}: #{delivery.id} {event.name} {event.collection}/{event.slug}"
-        if verdict.status is DeliveryStatus.OK:
-            log.debug("%s: %s in %.0f ms", what, result.attempt.code,
-                      result.attempt.duration * 1000)
-        elif verdict.status is DeliveryStatus.FAILED:
-            assert verdict.next_at is not None
-            log.info("%s: %s; attempt %d, next at %s", what, result.answer, delivery.tries + 1,
-                     utc_iso(verdict.next_at))
-        else:
-            log.warning("%s: %s; dead after %d attempts (`cometwatch redeliver %d` sends it "
-                        "again)", what, result.answer, delivery.tries + 1, delivery.id)
+    def _disable_failing(self, store: Store, batch: list[Answered],
+                         states: dict[str, WebhookState]) -> None:
+        for result in batch:
+            state = states[result.hook.name]
+            reason = result.verdict.disable or failing_too_long(result.hook, state, result.now)
+            if reason and state.disabled_at is None:
+                self._disable(store, result.hook.name, reason, result.now)
+                states[result.hook.name] = replace(state, disabled_at=result.now)
 
     def _disable(self, store: Store, name: str, reason: str, now: float) -> None:
         skipped = store.disable_webhook(name, reason, now)
@@ -575,14 +513,3 @@ class Dispatcher:
         log.warning("webhook %s disabled: %s; %d open deliveries skipped (`cometwatch webhooks "
                     "enable %s` turns it back on, `cometwatch recover` sends them)", name,
                     reason, skipped, name)
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    lane: _Lane
-    hook: Webhook
-    delivery: Delivery
-    attempt: Attempt
-    verdict: Verdict
-    answer: str  # the error, or the status code, for the log
-    now: float
