@@ -170,8 +170,8 @@ class Dispatcher:
                     lane.jobs.put(None)
             workers, self._workers = self._workers, []
         if cut:
-            log.warning("stopping with %d requests unanswered after %g s: cut, they stay due "
-                        "and are sent again next time", cut, timeout)
+            log.warning("stopping with %d requests unanswered%s: cut, they stay due and are "
+                        "sent again next time", cut, f" after {timeout:g} s" if timeout else "")
             self._sender.abort()
         self._join(workers)
         self._recorder.stop()
