@@ -1,7 +1,8 @@
 """Event derivation speed and memory, against a floor measured in the same run.
 
     .venv/bin/python benchmarks/derive.py [--entries 20000] [--commits 10000]
-        [--big-files 100000] [--cache DIR] [--repeat 3] [--seed 1]
+        [--big-files 100000] [--cache DIR] [--repeat 3] [--seed 1] [--bulk]
+        [--only history|one-commit|scan]
 
 1. A synthetic content repository is generated with `git fast-import` (cached under --cache,
    default /tmp/cometwatch-bench): a bulk import, then commits of a realistic mix of creates,
@@ -13,8 +14,12 @@
    ratio (target: at most 1.2x) and the peak RSS of the events process (target: under 150 MB).
 3. One new commit in a repository of --big-files entries: the engine's work for it (git log of
    the commit, its blobs, derivation) with the ledger of the history before it already built,
-   as a running daemon has it (target: under 50 ms). The ledger's JSON round trip, which a
-   daemon that stores its state pays per scan, is printed beside it.
+   as a running daemon has it (target: under 50 ms), and the ledger's JSON round trip.
+4. The same commit as `cometwatch scan` stores it, with the state of a baseline scan at the
+   commit before: the scan in-process with the ledger already read (as the daemon scans; the
+   derive and store part, target under 50 ms), reading the stored ledger (a daemon's start),
+   the whole `cometwatch scan --no-deliver` process, and `cometwatch events PREV..TIP`, which
+   rebuilds the ledger from history instead of reading it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -240,7 +246,8 @@ def generate(root: Path, entries: int, commits: int, seed: int, bulk: int) -> Pa
     # packed the way git's automatic gc leaves a repository, not as fast-import wrote it
     subprocess.run(["git", "-C", str(repo), "gc", "-q"], env=GIT_ENV, check=True)
     (repo / ".complete").write_text("")
-    print(f"  generated {repo} in {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"  generated {repo} in {time.perf_counter() - started:.1f} s", file=sys.stderr,
+          flush=True)
     return repo
 
 
@@ -362,6 +369,97 @@ def one_commit(repo: Path, repeat: int) -> dict[str, float]:
     return figures
 
 
+SCAN_CONFIG = CONFIG.replace('branch = "main"', 'branch = "scan-bench"') + """
+[state]
+path = "{state}"
+"""
+
+
+def scan_commit(repo: Path, repeat: int) -> dict[str, float]:
+    """The last commit as `cometwatch scan` stores it, from the stored state of a baseline
+    scan at the commit before (on a branch of its own, so `main` stays as generated)."""
+    from cometwatch.config import load_config
+    from cometwatch.scanner import Scanner
+    from cometwatch.source import Source
+    from cometwatch.store import Store
+
+    work = repo.parent / f"{repo.name}-scan"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    state, saved = work / "state.db", work / "baseline.db"
+    config_file = work / "webhooks.toml"
+    config_file.write_text(SCAN_CONFIG.format(repo=repo, state=state))
+
+    def move_branch(rev: str) -> None:
+        subprocess.run(["git", "-C", str(repo), "update-ref", "refs/heads/scan-bench", rev],
+                       check=True, env=GIT_ENV)
+
+    def cli(*args: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config_file),
+                        *args], check=True, capture_output=True, env=GIT_ENV)
+        return (time.perf_counter() - started) * 1000
+
+    def fresh_state() -> None:
+        for suffix in ("-wal", "-shm"):
+            Path(f"{state}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(saved, state)
+
+    figures: dict[str, float] = {}
+    move_branch("main^")
+    figures["baseline scan at PREV (s)"] = cli("scan", "--no-deliver") / 1000
+    db = sqlite3.connect(state)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, to copy it
+    db.close()
+    shutil.copyfile(state, saved)
+    figures["state file (MB)"] = saved.stat().st_size / 1e6
+    move_branch("main")
+    figures["cometwatch events PREV..TIP, process (ms)"] = cli("events", "main^..main")
+    processes, reads, scans, stores, logs = [], [], [], [], []
+    config = load_config(str(config_file))
+    try:
+        for _ in range(repeat * 3):
+            fresh_state()
+            processes.append(cli("scan", "--no-deliver"))
+        figures["cometwatch scan of TIP, process (ms)"] = statistics.median(processes)
+        figures["python -m cometwatch --version, process (ms)"] = cli("--version")
+        for _ in range(repeat * 3):
+            fresh_state()
+            move_branch("main^")
+            with Source.open(config) as source, Store.open(state) as store:
+                scanner = Scanner(config, store, source)
+                mark = time.perf_counter()
+                scanner.scan(time.time())  # nothing new: reads the stored ledger, as a start
+                reads.append((time.perf_counter() - mark) * 1000)
+                move_branch("main")
+                save_scan = store.save_scan
+
+                def timed(*args: Any, save: Any = save_scan) -> Any:
+                    started = time.perf_counter()
+                    try:
+                        return save(*args)
+                    finally:
+                        stores.append((time.perf_counter() - started) * 1000)
+
+                store.save_scan = timed  # type: ignore[method-assign]
+                mark = time.perf_counter()
+                result = scanner.scan(time.time())
+                scans.append((time.perf_counter() - mark) * 1000)
+            started = time.perf_counter()
+            subprocess.run([*LOG_ARGS[:-2], "main^..main", "--"], cwd=repo, check=True,
+                           capture_output=True, env=GIT_ENV)
+            logs.append((time.perf_counter() - started) * 1000)
+        figures["reading the stored ledger (ms)"] = statistics.median(reads)
+        figures["scan of TIP in-process, derive + store (ms)"] = statistics.median(scans)
+        figures["scan of TIP in-process, best (ms)"] = min(scans)
+        figures["  of which storing it (ms)"] = statistics.median(stores)
+        figures["git log of that commit alone (ms)"] = statistics.median(logs)
+        figures["events stored"] = result.events
+    finally:
+        move_branch("main")
+    return figures
+
+
 def in_child(*args: object) -> Any:
     """Run a measurement in a fresh process and read its JSON answer. The figures must not
     depend on this process: Linux carries a process's peak RSS across fork and exec, so a
@@ -379,6 +477,8 @@ def child(argv: list[str]) -> None:
                                    int(bulk)))
     elif kind == "floor":
         answer = floor(Path(rest[0]))
+    elif kind == "scan":
+        answer = scan_commit(Path(rest[0]), int(rest[1]))
     else:
         answer = one_commit(Path(rest[0]), int(rest[1]))
     print(json.dumps(answer))
@@ -397,24 +497,35 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bulk", action="store_true",
                         help="also time events --all over the big repository's bulk import")
+    parser.add_argument("--only", choices=("history", "one-commit", "scan"),
+                        help="one measurement: events --all over the history, one commit "
+                             "with the ledger in hand, or one commit as `cometwatch scan`")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
 
-    print(f"history: {args.entries} entries, {args.commits} commits", flush=True)
-    repo = Path(in_child("generate", args.cache, args.entries, args.commits, args.seed,
-                         args.entries // 4))
-    config = args.cache / f"{repo.name}.toml"
-    config.write_text(CONFIG.format(repo=repo))
-    lines = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                            "events", "--all"], capture_output=True, check=True,
-                           env=GIT_ENV).stdout.count(b"\n")
-    compare(repo, config, args.repeat, lines)
+    if args.only in (None, "history"):
+        print(f"history: {args.entries} entries, {args.commits} commits", flush=True)
+        repo = Path(in_child("generate", args.cache, args.entries, args.commits, args.seed,
+                             args.entries // 4))
+        config = args.cache / f"{repo.name}.toml"
+        config.write_text(CONFIG.format(repo=repo))
+        lines = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                                "events", "--all"], capture_output=True, check=True,
+                               env=GIT_ENV).stdout.count(b"\n")
+        compare(repo, config, args.repeat, lines)
+    if args.only == "history":
+        return
 
-    print(f"one new commit in a repository of {args.big_files} entries", flush=True)
     big = Path(in_child("generate", args.cache, args.big_files, 20, args.seed,
                         args.big_files - 10))
-    for name, value in in_child("one-commit", big, args.repeat).items():
-        print(f"  {name}: {value:.1f}" if isinstance(value, float) else f"  {name}: {value}")
+    for kind in ("one-commit", "scan"):
+        if args.only not in (None, kind):
+            continue
+        print(f"one new commit in a repository of {args.big_files} entries"
+              + (", as `cometwatch scan` stores it" if kind == "scan" else ""), flush=True)
+        for name, value in in_child(kind, big, args.repeat).items():
+            print(f"  {name}: {value:.1f}" if isinstance(value, float)
+                  else f"  {name}: {value}")
     if args.bulk:
         print(f"events --all of that repository (a bulk import of {args.big_files} files)")
         big_config = args.cache / f"{big.name}.toml"

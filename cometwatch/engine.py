@@ -103,7 +103,7 @@ class Engine:
             record = ledger.entries[path]
             where = locate(path, "100644", self.rules)
             if where is None:  # rules changed under a stored ledger
-                ledger.timers.pop(path)
+                ledger.unschedule(path)
                 continue
             now = published_at(record.front, where, when, self.rules)
             ledger.put(path, replace(record, published=now), next_change(record.front, where,

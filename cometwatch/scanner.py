@@ -1,9 +1,9 @@
 """One pass over the watched branch: derive what happened since the cursor, store it durably.
 
 A scan reads the cursor and the ledger, runs the engine from the cursor to the tip, fires the
-scheduled transitions that fell due, and writes the events, their deliveries, the new ledger
-and the new cursor in one transaction: a crash before the commit derives the same events
-again (same ids), a crash after it finds them stored. Nothing here sends anything.
+scheduled transitions that fell due, and writes the events, their deliveries, what changed in
+the ledger and the new cursor in one transaction: a crash before the commit derives the same
+events again (same ids), a crash after it finds them stored. Nothing here sends anything.
 """
 
 from __future__ import annotations
@@ -139,9 +139,10 @@ class Scanner:
         windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
                                else hook.max_wait)
                    for hook in hooks if hook.coalesce}
-        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.to_json(),
+        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.changes(),
                                       engine.next_timer(), events, _routes(events, hooks),
                                       windows, now)
+        engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation
 
@@ -157,6 +158,7 @@ class Scanner:
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"{self._store.path}: the stored ledger of {self.branch!r} cannot "
                              f"be read ({exc}); move the state file away and scan again") from exc
+        ledger.stored()
         self._engine, self._generation = Engine(self._config.repository.rules, ledger), \
             state.generation
         return self._engine

@@ -1,9 +1,10 @@
 """The state store: the only module that imports sqlite3.
 
-One SQLite file in WAL mode holds, per branch, the cursor and the engine's ledger, and the
-outbox: events, one delivery per (event, webhook), every attempt, and the webhooks' own state
-(disabled by a 410). A scan writes its events, deliveries, ledger and cursor in one
-transaction, so a crash at any moment loses nothing and derives nothing twice.
+One SQLite file in WAL mode holds, per branch, the cursor and the engine's ledger (a row per
+entry, timer, minted path and deleted entry, so a scan writes only the rows it changed), and
+the outbox: events, one delivery per (event, webhook), every attempt, and the webhooks' own
+state (disabled by a 410). A scan writes its events, deliveries, ledger changes and cursor in
+one transaction, so a crash at any moment loses nothing and derives nothing twice.
 
 A delivery is open while `next_at` is set (pending, or failed and waiting for its retry);
 settling it (ok, dead, skipped, coalesced) clears `next_at`, so the dispatcher's queries only
@@ -23,6 +24,8 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +53,7 @@ class CursorState:
     next_timer: float | None
     scanned_at: float
     updated_at: float
+    rules: str | None = None  # fingerprint of the content rules the ledger was built under
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,25 @@ class Store:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _statements(script):
                     self._db.execute(statement)
+                if number == _LEDGER_ROWS:
+                    self._ledger_blobs_to_rows()
                 self._db.execute(f"PRAGMA user_version = {number}")
+
+    def _ledger_blobs_to_rows(self) -> None:
+        """Migration 2: each ledger stored as one BLOB becomes rows, then the BLOBs go."""
+        from cometwatch.identity import Ledger
+
+        for branch, blob in self._db.execute(QUERIES["ledger_blobs"]).fetchall():
+            try:
+                data = Ledger.from_json(json.loads(zlib.decompress(blob))).changes()
+            except (zlib.error, KeyError, TypeError, ValueError) as exc:
+                raise StateError(f"{self.path}: the stored ledger of {branch!r} cannot be "
+                                 f"converted ({exc}); move the state file away and run "
+                                 "`cometwatch scan` again") from exc
+            _write_ledger(self._db, branch, _ledger_rows(data))
+            self._db.execute(QUERIES["set_ledger_head"], (data["version"], data["clock"],
+                                                          branch))
+        self._db.execute(QUERIES["drop_ledger_blobs"])
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -183,18 +205,23 @@ class Store:
         return [_cursor(row) for row in self._rows("cursors")]
 
     def ledger(self, branch: str) -> dict[str, Any] | None:
-        """The engine's ledger as stored with the cursor (JSON data for Ledger.from_json)."""
-        rows = self._rows("ledger", (branch,))
-        if not rows:
+        """The engine's ledger as stored with the cursor: Ledger.to_json data, read whole."""
+        head = self._rows("ledger_head", (branch,))
+        if not head:
             return None
+        parts: dict[str, dict[str, Any]] = {}
         try:
-            data = json.loads(zlib.decompress(rows[0][0]))
-        except (zlib.error, ValueError) as exc:
+            for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
+                keys, values = [], []
+                for _, key, value in rows:
+                    keys.append(bytes(key).decode("utf-8", "surrogateescape"))
+                    values.append(value)
+                # one parse for the part, not one per row: a daemon starts faster
+                parts[part] = dict(zip(keys, json.loads(f"[{','.join(values)}]"), strict=True))
+        except ValueError as exc:
             raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
                              "move the state file away and run `cometwatch scan` again") from exc
-        if not isinstance(data, dict):
-            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged")
-        return data
+        return {"version": int(head[0][0]), "clock": float(head[0][1]), "parts": parts}
 
     def touch(self, branch: str, now: float) -> None:
         """A scan found nothing new: only the time of the last scan changes."""
@@ -204,18 +231,19 @@ class Store:
     def save_scan(self, branch: str, expected: int | None, commit: str,
                   ledger: Mapping[str, Any], next_timer: float | None,
                   events: Sequence[ContentEvent], routes: Iterable[tuple[str, str]],
-                  windows: Mapping[str, tuple[float, float]], now: float) -> SavedScan:
+                  windows: Mapping[str, tuple[float, float]], now: float,
+                  rules: str | None = None) -> SavedScan:
         """Store a scan in one transaction: the events, a delivery per (event id, webhook
-        name) route, the ledger and the cursor. An event id already stored is kept as it was
-        and gets no deliveries: nothing is delivered twice.
+        name) route, the ledger's changes (Ledger.changes(); {} when none) and the cursor,
+        with the fingerprint of the content rules (None keeps the stored one). An event id
+        already stored is kept as it was and gets no deliveries: nothing is delivered twice.
 
         `expected` is the cursor generation the scan started from (None: no cursor); if the
         stored one differs, nothing is written and CursorMoved is raised. `windows` holds the
         coalescing webhooks' (window, max_wait): their fresh deliveries all become due together,
         `window` after the newest, but no later than `max_wait` after the oldest.
         """
-        # Level 1: as small as level 6 on this JSON (ids and paths), in half the time.
-        blob = zlib.compress(json.dumps(ledger, separators=(",", ":")).encode("utf-8"), 1)
+        changes = _ledger_rows(ledger)  # encoded before the write lock is taken
         with self._guard("storing the scan"), self._write() as db:
             row = db.execute(QUERIES["generation"], (branch,)).fetchone()
             found = None if row is None else int(row[0])
@@ -245,8 +273,11 @@ class Store:
                 db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": now + window,
                                                         "max_wait": max_wait})
             generation = (found or 0) + 1
-            db.execute(QUERIES["save_cursor"], (branch, commit, blob, generation, next_timer,
-                                                now, now))
+            _write_ledger(db, branch, changes)
+            db.execute(QUERIES["save_cursor"], {
+                "branch": branch, "commit": commit, "generation": generation,
+                "next_timer": next_timer, "now": now, "version": ledger.get("version"),
+                "clock": ledger.get("clock"), "rules": rules})
         return SavedScan(max(added, 0), max(created, 0), generation)
 
     # -- dispatching ----------------------------------------------------------------------
@@ -393,6 +424,36 @@ def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
     return Path(state_dir) / "state.db" if state_dir else None
 
 
+_LEDGER_ROWS = 2  # the migration after which the BLOB ledgers are written as rows
+
+
+@dataclass(frozen=True, slots=True)
+class _LedgerRows:
+    whole: bool  # the rows replace every row stored for the branch
+    put: list[tuple[str, bytes, str]]  # (part, key, JSON value)
+    drop: list[tuple[str, bytes]]
+
+
+def _ledger_rows(changes: Mapping[str, Any]) -> _LedgerRows:
+    """Ledger.changes() data as rows: a key's row is upserted, or deleted when it is None."""
+    put, drop = [], []
+    for part, rows in changes.get("parts", {}).items():
+        for key, value in rows.items():
+            encoded = key.encode("utf-8", "surrogateescape")
+            if value is None:
+                drop.append((part, encoded))
+            else:
+                put.append((part, encoded, json.dumps(value, separators=(",", ":"))))
+    return _LedgerRows(bool(changes.get("whole")), put, drop)
+
+
+def _write_ledger(db: sqlite3.Connection, branch: str, rows: _LedgerRows) -> None:
+    if rows.whole:
+        db.execute(QUERIES["clear_ledger"], (branch,))
+    db.executemany(QUERIES["drop_ledger_row"], ((branch, *row) for row in rows.drop))
+    db.executemany(QUERIES["put_ledger_row"], ((branch, *row) for row in rows.put))
+
+
 def _statements(script: str) -> Iterator[str]:
     """A migration's statements, one by one: executescript would commit the transaction
     the migration runs in."""
@@ -410,7 +471,8 @@ def _statements(script: str) -> Iterator[str]:
 # -- rows into models (here only) ---------------------------------------------------------
 
 def _cursor(row: Any) -> CursorState:
-    return CursorState(row[0], row[1], int(row[2]), row[3], float(row[4]), float(row[5]))
+    return CursorState(row[0], row[1], int(row[2]), row[3], float(row[4]), float(row[5]),
+                       row[6])
 
 
 def _webhook_state(row: Any) -> WebhookState:

@@ -11,7 +11,6 @@ merges of side branches and `git revert`s, and the engine must derive exactly th
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -27,6 +26,7 @@ from cometwatch.engine import Engine, history
 from cometwatch.gitrepo import Repository
 from cometwatch.identity import Ledger
 from cometwatch.payload import ContentEvent
+from cometwatch.store import Store
 
 RULES = ContentRules()
 COLLECTIONS = ("posts", "pages")
@@ -410,14 +410,18 @@ def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
 
 
 def resumed(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
-    """As a daemon restarted at each cut runs: the ledger stored as JSON and read back."""
+    """As a daemon restarted at each cut runs: the ledger read whole from a real state store,
+    and only what changed in it written back (the first piece writes all of it)."""
     out: list[ContentEvent] = []
-    ledger = Ledger()
-    with Repository(root) as repo:
-        for base, end in zip([None, *cuts], [*cuts, tip], strict=True):
-            engine = Engine(RULES, Ledger.from_json(json.loads(json.dumps(ledger.to_json()))))
+    with Repository(root) as repo, Store.open(root.parent / "state.db") as store:
+        for n, (base, end) in enumerate(zip([None, *cuts], [*cuts, tip], strict=True)):
+            ledger = Ledger()
+            if n:
+                ledger = Ledger.from_json(store.ledger("main") or {})
+                ledger.stored()
+            engine = Engine(RULES, ledger)
             out += [e for save in history(repo, engine, base, end) for e in save.events]
-            ledger = engine.ledger
+            store.save_scan("main", n or None, end, ledger.changes(), None, [], [], {}, 0.0)
     return out
 
 

@@ -13,9 +13,10 @@ import pytest
 from conftest import Site, post
 
 from cometwatch import scanner as scanner_module
+from cometwatch import store as store_module
 from cometwatch.cli import main
 from cometwatch.config import Config, load_config
-from cometwatch.errors import RepositoryError
+from cometwatch.errors import RepositoryError, StateError
 from cometwatch.scanner import Scanner
 from cometwatch.source import Source
 from cometwatch.store import DeliveryStatus, Store
@@ -223,6 +224,21 @@ def test_a_force_push_is_one_save_from_the_old_tree_to_the_new(
     assert sorted((name, slug) for _, name, slug in rig.stored()) == [
         ("content.created", "instead"), ("content.deleted", "doomed"),
         ("content.published", "instead"), ("content.unpublished", "doomed")]
+
+
+def test_a_scan_that_fails_before_its_commit_stores_nothing_and_derives_it_again(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    rig.scan()
+    rig.site.move("posts/first.md", "posts/moved.md")
+    rig.site.commit()
+    # the cursor is the last statement of the transaction: events and ledger rows come first
+    monkeypatch.setitem(store_module.QUERIES, "save_cursor", "SELECT no_such_function()")
+    with pytest.raises(StateError):
+        rig.scan()
+    monkeypatch.undo()
+    assert rig.stored() == []
+    assert rig.scan().events == 1
+    assert [name for _, name, _ in rig.stored()] == ["content.updated"]
 
 
 def test_two_scanners_racing_on_one_state_file_store_each_event_once(rig: Rig) -> None:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from cometwatch.config import Config, RepositoryConfig
+from cometwatch.entry import Frontmatter
 from cometwatch.errors import StateError
 from cometwatch.gitrepo import Repository
-from cometwatch.identity import Ledger
+from cometwatch.identity import Ledger, Record
 from cometwatch.payload import ContentEvent
+from cometwatch.sql import MIGRATIONS
 from cometwatch.store import (
     SCHEMA_VERSION,
     Attempt,
@@ -117,18 +122,135 @@ def test_a_scan_from_a_stale_cursor_writes_nothing(store: Store) -> None:
     assert [d.event.event_id for d in store.deliveries()] == ["evt_1"]
 
 
-def test_a_large_ledger_is_stored_compressed_and_read_back(store: Store, tmp_path: Path) -> None:
-    ledger = Ledger()
-    for n in range(20_000):
-        ledger.mint(f"content/posts/entry-{n:05d}.md")
-    data = ledger.to_json()
-    store.save_scan("main", None, "tip", data, None, [], [], {}, NOW)
-    assert store.ledger("main") == data
-    with sqlite3.connect(store.path) as raw:
-        size = raw.execute("SELECT length(ledger) FROM cursors").fetchone()[0]
-    import json
+def record(sha: str, derived: str, explicit: str | None = None,
+           publish_at: float | None = None) -> Record:
+    return Record(sha * 40, derived, explicit, "posts", "slug", True, False,
+                  Frontmatter(explicit_id=explicit, publish_at=publish_at))
 
-    assert size < len(json.dumps(data)) / 3
+
+def a_ledger() -> Ledger:
+    """Every part of a ledger used: entries, a timer, minted paths, both kinds of deleted, and
+    a path git gives as bytes that are not UTF-8."""
+    ledger = Ledger(clock=NOW - 5)
+    ledger.put("posts/a.md", record("1", ledger.mint("posts/a.md")), NOW + 60)
+    ledger.put("posts/caf\udce9.md", record("2", ledger.mint("posts/caf\udce9.md")), None)
+    gone = record("3", ledger.mint("posts/old.md"), explicit="uid-3")
+    ledger.forget(gone, "posts/old.md")
+    ledger.forget(record("4", ledger.mint("posts/older.md")), "posts/older.md")
+    return ledger
+
+
+def ledger_rows(store: Store) -> int:
+    with sqlite3.connect(store.path) as raw:
+        return int(raw.execute("SELECT count(*) FROM ledger").fetchone()[0])
+
+
+def stored_ledger(store: Store) -> Ledger:
+    data = store.ledger("main")
+    assert data is not None
+    return Ledger.from_json(data)
+
+
+def test_a_ledger_is_stored_as_rows_and_read_back_whole(store: Store) -> None:
+    ledger = a_ledger()
+    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    back = stored_ledger(store)
+    assert back == ledger
+    assert back.next_due() == (NOW + 60, "posts/a.md")
+    assert ledger_rows(store) == 10  # 2 entries, 1 timer, 4 minted, 2 + 1 deleted
+
+
+def test_a_scan_writes_only_what_changed_in_the_ledger(store: Store) -> None:
+    ledger = a_ledger()
+    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    ledger.stored()
+    ledger.drop("posts/a.md")
+    ledger.put("posts/new.md", record("5", ledger.mint("posts/new.md")), None)
+    assert ledger.claim_deleted("posts/x.md", "uid-3") is not None
+    ledger.clock = NOW
+    changes = ledger.changes()
+    assert {part: sorted(rows) for part, rows in changes["parts"].items() if rows} == {
+        "entries": ["posts/a.md", "posts/new.md"], "timers": ["posts/a.md", "posts/new.md"],
+        "minted": ["posts/new.md"], "deleted_by_path": ["posts/old.md"],
+        "deleted_by_explicit": ["uid-3"]}
+    store.save_scan("main", 1, "next", changes, None, [], [], {}, NOW)
+    assert stored_ledger(store) == ledger
+    save(store, [event(1)])  # a save without ledger changes keeps the stored ledger
+    assert stored_ledger(store) == ledger
+
+
+def test_a_ledger_never_stored_replaces_the_stored_one(store: Store) -> None:
+    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    fresh = Ledger()
+    fresh.mint("pages/only.md")
+    store.save_scan("main", 1, "tip", fresh.changes(), None, [], [], {}, NOW)
+    assert stored_ledger(store) == fresh and ledger_rows(store) == 1
+
+
+def test_a_save_from_a_stale_cursor_writes_no_ledger_rows(store: Store) -> None:
+    ledger = a_ledger()
+    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    ledger.stored()
+    ledger.drop("posts/a.md")
+    with pytest.raises(CursorMoved):
+        store.save_scan("main", None, "other", ledger.changes(), None, [], [], {}, NOW)
+    assert stored_ledger(store) == a_ledger()
+
+
+def test_the_rules_fingerprint_is_kept_until_a_save_names_another(store: Store) -> None:
+    store.save_scan("main", None, "tip", {}, None, [], [], {}, NOW, rules="r1")
+    save(store, [event(1)])
+    state = store.cursor("main")
+    assert state is not None and state.rules == "r1"
+    store.save_scan("main", 2, "tip", {}, None, [], [], {}, NOW, rules="r2")
+    state = store.cursor("main")
+    assert state is not None and state.rules == "r2"
+
+
+def schema_1(path: Path, ledger_blob: bytes) -> None:
+    """A state database as cometwatch wrote it before the ledger had rows of its own."""
+    with sqlite3.connect(path) as raw:
+        raw.executescript(MIGRATIONS[0])
+        raw.execute("INSERT INTO cursors VALUES ('main', 'abc', ?, 7, ?, ?, ?)",
+                    (ledger_blob, NOW + 60, NOW, NOW))
+        raw.execute("PRAGMA user_version = 1")
+
+
+def version_1(ledger: Ledger) -> dict[str, Any]:
+    """What Ledger.to_json gave in ledger version 1."""
+    parts = ledger.to_json()["parts"]
+    return {"version": 1, "clock": ledger.clock, "entries": parts["entries"],
+            "minted": parts["minted"], "timers": parts["timers"],
+            "deleted_by_path": list(parts["deleted_by_path"].values()),
+            "deleted_by_explicit": list(parts["deleted_by_explicit"].values())}
+
+
+def test_migration_2_writes_a_blob_ledger_as_rows(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    ledger = a_ledger()
+    schema_1(path, zlib.compress(json.dumps(version_1(ledger)).encode()))
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        state = store.cursor("main")
+        assert state is not None and (state.commit, state.generation) == ("abc", 7)
+        assert state.next_timer == NOW + 60 and state.rules is None
+        assert stored_ledger(store) == ledger
+    with sqlite3.connect(path) as raw:
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        columns = {row[1] for row in raw.execute("PRAGMA table_info(cursors)")}
+    assert "ledger_blobs" not in tables and "ledger" not in columns
+
+
+def test_a_blob_ledger_that_cannot_be_read_stops_the_migration_in_one_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    schema_1(path, b"not zlib at all")
+    with pytest.raises(StateError, match="move the state file away") as caught:
+        Store.open(path)
+    assert "\n" not in str(caught.value)
+    with sqlite3.connect(path) as raw:  # left as it was
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("SELECT ledger FROM cursors").fetchone()[0] == b"not zlib at all"
 
 
 def test_only_the_head_of_an_entrys_queue_is_due(store: Store) -> None:

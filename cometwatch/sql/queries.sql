@@ -1,15 +1,38 @@
 -- The store's statements, one under each `-- name:` line (cometwatch.store runs them).
 
 -- name: cursor
-SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at
+SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at, rules
 FROM cursors WHERE branch = ?;
 
 -- name: cursors
-SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at
+SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at, rules
 FROM cursors ORDER BY branch;
 
--- name: ledger
-SELECT ledger FROM cursors WHERE branch = ?;
+-- name: ledger_head
+SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
+
+-- name: ledger_rows
+SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
+
+-- name: put_ledger_row
+INSERT INTO ledger (branch, part, key, value) VALUES (?, ?, ?, ?)
+ON CONFLICT (branch, part, key) DO UPDATE SET value = excluded.value;
+
+-- name: drop_ledger_row
+DELETE FROM ledger WHERE branch = ? AND part = ? AND key = ?;
+
+-- name: clear_ledger
+DELETE FROM ledger WHERE branch = ?;
+
+-- name: set_ledger_head
+UPDATE cursors SET ledger_version = ?, ledger_clock = ? WHERE branch = ?;
+
+-- name: ledger_blobs
+-- The BLOB ledgers of schema 1, set aside by migration 2 to be written as rows.
+SELECT branch, ledger FROM ledger_blobs;
+
+-- name: drop_ledger_blobs
+DROP TABLE ledger_blobs;
 
 -- name: generation
 SELECT generation FROM cursors WHERE branch = ?;
@@ -18,12 +41,17 @@ SELECT generation FROM cursors WHERE branch = ?;
 UPDATE cursors SET scanned_at = ? WHERE branch = ?;
 
 -- name: save_cursor
-INSERT INTO cursors (branch, commit_sha, ledger, generation, next_timer, scanned_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+-- A ledger version, clock or rules fingerprint left NULL keeps the stored one.
+INSERT INTO cursors (branch, commit_sha, generation, next_timer, scanned_at, updated_at,
+                     ledger_version, ledger_clock, rules)
+VALUES (:branch, :commit, :generation, :next_timer, :now, :now, coalesce(:version, 1),
+        coalesce(:clock, 0), :rules)
 ON CONFLICT (branch) DO UPDATE SET
-    commit_sha = excluded.commit_sha, ledger = excluded.ledger,
-    generation = excluded.generation, next_timer = excluded.next_timer,
-    scanned_at = excluded.scanned_at, updated_at = excluded.updated_at;
+    commit_sha = excluded.commit_sha, generation = excluded.generation,
+    next_timer = excluded.next_timer, scanned_at = excluded.scanned_at,
+    updated_at = excluded.updated_at,
+    ledger_version = coalesce(:version, ledger_version),
+    ledger_clock = coalesce(:clock, ledger_clock), rules = coalesce(:rules, rules);
 
 -- name: insert_event
 INSERT OR IGNORE INTO events

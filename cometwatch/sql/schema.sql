@@ -63,3 +63,33 @@ CREATE TABLE webhooks (
     failing_since   REAL,             -- the first failure since the last success
     last_success    REAL
 );
+
+-- migration: 2 the ledger in rows of its own, written a change at a time; the content rules
+-- Every scan wrote the whole ledger as one BLOB (a second at 100,000 entries); now a scan
+-- upserts and deletes the rows it changed. The old BLOBs are set aside in `ledger_blobs`,
+-- which cometwatch.store writes as rows and then drops, in this migration's transaction.
+CREATE TABLE ledger (
+    branch      TEXT NOT NULL,
+    part        TEXT NOT NULL,      -- entries, timers, minted, deleted_by_path, deleted_by_explicit
+    key         BLOB NOT NULL,      -- a path or an explicit id, UTF-8 (a path git gives may not be)
+    value       TEXT NOT NULL,      -- JSON: the row of cometwatch.identity.Ledger.to_json
+    PRIMARY KEY (branch, part, key)
+) WITHOUT ROWID;
+
+CREATE TABLE ledger_blobs AS SELECT branch, ledger FROM cursors;
+
+CREATE TABLE cursors_2 (
+    branch         TEXT PRIMARY KEY,
+    commit_sha     TEXT NOT NULL,
+    generation     INTEGER NOT NULL,   -- +1 per write; a scan derived from an older one retries
+    next_timer     REAL,               -- the next scheduled publish or expiry
+    scanned_at     REAL NOT NULL,
+    updated_at     REAL NOT NULL,
+    ledger_version INTEGER NOT NULL DEFAULT 1,
+    ledger_clock   REAL NOT NULL DEFAULT 0,  -- the moment the ledger's states were evaluated at
+    rules          TEXT                -- fingerprint of the content rules; NULL: not known
+);
+INSERT INTO cursors_2 (branch, commit_sha, generation, next_timer, scanned_at, updated_at)
+SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at FROM cursors;
+DROP TABLE cursors;
+ALTER TABLE cursors_2 RENAME TO cursors;
