@@ -9,7 +9,7 @@ fetched in batches for a chunk of commits, each blob parsed once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -23,7 +23,7 @@ from cometwatch.entry import (
     published_at,
     read_frontmatter,
 )
-from cometwatch.gitrepo import Change, Commit, Repository
+from cometwatch.gitrepo import Change, Commit, CommitMissing, Repository
 from cometwatch.identity import Ledger, Record, event_id
 from cometwatch.payload import ContentEvent
 
@@ -33,6 +33,7 @@ HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits
 _CHUNK = 256  # commits whose blobs are fetched together
 _READ_SLICE = 1024  # blobs read and parsed before the next are read
 _FACTS_CACHE = 65536
+_MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
 
 
 class Save(NamedTuple):
@@ -242,18 +243,26 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
     """The saves from `base` (exclusive; None: the root) to `tip`, oldest first.
 
     When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
-    save, dated by the tip, and a warning is logged.
+    save, dated by the tip, and a warning is logged. When `base` is gone from the repository
+    (a force push, then `git gc`), the entries the engine's ledger holds stand in for its tree.
     """
-    if base is not None and base != tip and not repo.is_ancestor(base, tip):
-        log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two trees "
-                    "as one save", base[:12], tip[:12])
-        changes = repo.diff(base, tip)
-        _learn(repo, engine, engine.wanted_blobs(changes))
-        time = repo.commit_time(tip)
-        yield Save(tip, time, engine.save(tip, time, changes))
-        return
     if base == tip:
         return
+    if base is not None:
+        try:
+            rewritten = not repo.is_ancestor(base, tip)
+        except CommitMissing:
+            log.warning("%s is gone from the repository (history was rewritten, then pruned): "
+                        "comparing the entries it held with the tree of %s as one save",
+                        base[:12], tip[:12])
+            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
+                                                            repo.tree(tip), engine.rules))
+            return
+        if rewritten:
+            log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
+                        "trees as one save", base[:12], tip[:12])
+            yield _one_save(repo, engine, tip, repo.diff(base, tip))
+            return
     chunk: list[Commit] = []
     for commit in repo.walk(base, tip):
         chunk.append(commit)
@@ -261,6 +270,37 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             yield from _saves(repo, engine, chunk, on_commit)
             chunk = []
     yield from _saves(repo, engine, chunk, on_commit)
+
+
+def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
+                 rules: ContentRules) -> tuple[Change, ...]:
+    """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
+    the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
+    rename (a changed one is git's to pair, and git no longer can)."""
+    now = {path: held for path, held in tree.items() if locate(path, held[0], rules)}
+    added: dict[str, list[str]] = {}
+    for path in sorted(now.keys() - entries.keys()):
+        added.setdefault(now[path][1], []).append(path)
+    changes = []
+    for path in sorted(entries):
+        sha = entries[path].sha
+        if path in now:
+            if now[path][1] != sha:
+                changes.append(Change("M", path, path, sha, now[path][1], _MODE, now[path][0]))
+        elif added.get(sha):
+            moved = added[sha].pop(0)
+            changes.append(Change("R", path, moved, sha, sha, _MODE, now[moved][0]))
+        else:
+            changes.append(Change("D", path, None, sha, None, _MODE, None))
+    changes += [Change("A", None, path, None, sha, None, now[path][0])
+                for sha, paths in added.items() for path in paths]
+    return tuple(changes)
+
+
+def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...]) -> Save:
+    _learn(repo, engine, engine.wanted_blobs(changes))
+    time = repo.commit_time(tip)
+    return Save(tip, time, engine.save(tip, time, changes))
 
 
 def _saves(repo: Repository, engine: Engine, chunk: list[Commit],

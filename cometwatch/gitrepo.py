@@ -28,6 +28,10 @@ _LEAN_HISTORY = ("-c", "core.deltaBaseCacheLimit=32m", "-c", "core.packedGitWind
                  "-c", "core.packedGitLimit=32m")
 
 
+class CommitMissing(RepositoryError):
+    """A commit named by its sha is not in the repository (any more)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One raw change between two trees; old_* or new_* is None when absent."""
@@ -116,6 +120,9 @@ class Repository:
         except GitCommandError as exc:
             if exc.status == 1:
                 return False
+            if self.resolve(ancestor) is None:
+                raise CommitMissing(f"{self.path}: commit {ancestor[:12]} is not in the "
+                                    "repository") from exc
             raise RepositoryError(f"{self.path}: cannot compare {ancestor[:12]} and "
                                   f"{descendant[:12]}: {_stderr(exc)}") from exc
 
@@ -155,6 +162,20 @@ class Repository:
             raise RepositoryError(f"cannot diff {old[:12]} and {new[:12]}: "
                                   f"{_stderr(exc)}") from exc
         return tuple(_parse_changes(out.split(b"\0")))
+
+    def tree(self, rev: str) -> dict[str, tuple[str, str]]:
+        """Every file in the tree of `rev`: path → (mode, blob sha), in one call."""
+        try:
+            out = self._git.ls_tree("-r", "-z", "--full-tree", rev, stdout_as_string=False)
+        except GitCommandError as exc:
+            raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
+        files: dict[str, tuple[str, str]] = {}
+        for line in out.split(b"\0"):
+            meta, _, path = line.partition(b"\t")
+            fields = meta.split()  # mode, type, sha; submodules are commits, not blobs
+            if len(fields) == 3 and fields[1] == b"blob":
+                files[_path(path)] = (fields[0].decode(), fields[2].decode())
+        return files
 
     def _stream_commits(self, args: list[str]) -> Iterator[Commit]:
         try:

@@ -18,9 +18,10 @@ from conftest import GIT_ENV, Site, post
 
 from cometwatch import engine as engine_module
 from cometwatch.config import ContentRules
-from cometwatch.engine import Engine, history
+from cometwatch.engine import Engine, history, tree_changes
+from cometwatch.entry import Frontmatter
 from cometwatch.gitrepo import Repository
-from cometwatch.identity import derived_id
+from cometwatch.identity import Record, derived_id
 from cometwatch.payload import ContentEvent, body
 
 RULES = ContentRules()
@@ -861,6 +862,41 @@ def test_a_force_push_diffs_the_two_trees_as_one_save_with_a_warning(
         ("content.updated", "edited"), ("content.unpublished", "edited"),
         ("content.created", "new"), ("content.published", "new")]
     assert "not an ancestor" in caplog.text and old_tip[:12] in caplog.text
+
+
+# -- the commit a ledger was built at is gone: the ledger against the tip's tree ---------------
+
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+
+
+def held(paths: dict[str, str]) -> dict[str, Record]:
+    """A ledger's entries: path → a record of that blob."""
+    return {path: Record(sha, "id", None, "posts", "s", True, False, Frontmatter())
+            for path, sha in paths.items()}
+
+
+@pytest.mark.parametrize(("entries", "tree", "changes"), [
+    (held({"a.md": A}), {"a.md": ("100644", A)}, []),
+    (held({"a.md": A}), {"a.md": ("100755", A)}, []),  # mode only
+    (held({"a.md": A}), {"a.md": ("100644", B)}, [("M", "a.md", "a.md", A, B)]),
+    (held({"a.md": A}), {}, [("D", "a.md", None, A, None)]),
+    (held({}), {"a.md": ("100644", A)}, [("A", None, "a.md", None, A)]),
+    (held({"a.md": A}), {"b.md": ("100644", A)}, [("R", "a.md", "b.md", A, A)]),  # unchanged: moved
+    (held({"a.md": A}), {"b.md": ("100644", B)},  # changed too: git can no longer pair them
+     [("D", "a.md", None, A, None), ("A", None, "b.md", None, B)]),
+    (held({"a.md": A, "b.md": A}), {"c.md": ("100644", A)},  # two of one blob: the first moved
+     [("R", "a.md", "c.md", A, A), ("D", "b.md", None, A, None)]),
+    (held({"a.md": A}), {"a.md": ("120000", A)}, [("D", "a.md", None, A, None)]),  # a symlink now
+    (held({}), {"a.txt": ("100644", A), "x/.trash/b.md": ("100644", B)}, []),  # no entries
+    (held({".trash/a.md": C}), {"a.md": ("100644", C)},  # out of the trash
+     [("R", ".trash/a.md", "a.md", C, C)]),
+])
+def test_tree_changes_compare_a_ledger_with_a_tree(
+        entries: dict[str, Record], tree: dict[str, tuple[str, str]],
+        changes: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
+    rules = replace(RULES, exclude=("x/**",))
+    got = tree_changes(entries, tree, rules)
+    assert [(c.status, c.old_path, c.new_path, c.old_sha, c.new_sha) for c in got] == changes
 
 
 # -- engine internals that must hold on large histories ---------------------------------------

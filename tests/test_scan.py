@@ -226,6 +226,45 @@ def test_a_force_push_is_one_save_from_the_old_tree_to_the_new(
         ("content.published", "instead"), ("content.unpublished", "doomed")]
 
 
+def gc_away(site: Site, commit: str) -> None:
+    """Forget every way back to `commit` and prune it, as a force push and `git gc` do."""
+    site.git("update-ref", "-d", "ORIG_HEAD")
+    site.git("reflog", "expire", "--expire=now", "--all")
+    site.git("gc", "-q", "--prune=now")
+    missing = subprocess.run(["git", "cat-file", "-e", commit], cwd=site.root,
+                             capture_output=True)
+    assert missing.returncode != 0, "the commit is still in the repository"
+
+
+def test_a_cursor_commit_gone_after_a_force_push_and_gc_is_derived_from_the_ledger(
+        rig: Rig, capsysbinary: pytest.CaptureFixture[bytes],
+        caplog: pytest.LogCaptureFixture) -> None:
+    rig.site.write("posts/doomed.md", post("title: Doomed", "doomed " * 50))
+    rig.site.commit()
+    rig.scan()
+    gone = rig.site.head()
+    rig.site.git("reset", "-q", "--hard", "HEAD~1")
+    rig.site.move("posts/first.md", "posts/renamed.md")
+    rig.site.write("about.md", post("title: About, rewritten"))
+    rig.site.write("posts/instead.md", post("title: Instead", "something else " * 50))
+    rig.site.commit("rewritten")
+    # what the force push gave while the old commit was still there: its tree against the tip's
+    expected = rig.events_all(capsysbinary, f"{gone}..{rig.site.head()}")
+    gc_away(rig.site, gone)
+    with caplog.at_level(logging.WARNING, logger="cometwatch"):
+        result = rig.scan()
+    assert result.commits == 1 and rig.stored() == expected
+    assert sorted((name, slug) for _, name, slug in expected) == [
+        ("content.created", "instead"), ("content.deleted", "doomed"),
+        ("content.published", "instead"), ("content.unpublished", "doomed"),
+        ("content.updated", "about"), ("content.updated", "renamed")]
+    assert [r.getMessage() for r in caplog.records if gone[:12] in r.getMessage()] == [
+        f"{gone[:12]} is gone from the repository (history was rewritten, then pruned): "
+        f"comparing the entries it held with the tree of {rig.site.head()[:12]} as one save"]
+    again = rig.scan()
+    assert (again.commits, again.events) == (0, 0) and rig.stored() == expected
+
+
 def test_a_scan_that_fails_before_its_commit_stores_nothing_and_derives_it_again(
         rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     rig.scan()
