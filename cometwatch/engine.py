@@ -155,7 +155,8 @@ class Engine:
 
     def _pair(self, ops: list[_Op]) -> list[_Op]:
         """Join a removal and an addition git did not see as a rename when they are one entry:
-        a move into or out of trash (mirrored path), or the same explicit id."""
+        a move into or out of trash (mirrored path) that keeps the explicit id (or has none),
+        or the same explicit id."""
         gone = {op.old_path: op for op in ops if op.new is None and op.old is not None}
         if not gone:
             return ops
@@ -164,11 +165,12 @@ class Engine:
         out: list[_Op] = []
         for op in ops:
             if op.old is None and op.new is not None and op.new_sha:
+                front = self._facts.get(op.new_sha)
                 partner = gone.get(self._mirror(op.new))
-                if partner is None and by_id:
-                    front = self._facts.get(op.new_sha)
-                    if front and front.explicit_id and not op.new.trashed:
-                        partner = by_id.get(front.explicit_id)
+                if partner is not None and not _keeps_id(front, partner.old):
+                    partner = None  # another entry, where this one would come back
+                if partner is None and front and front.explicit_id and not op.new.trashed:
+                    partner = by_id.get(front.explicit_id)
                 if partner is not None and partner.old_path in gone:
                     del gone[partner.old_path]
                     op = _Op(partner.old_path, partner.old, op.new_path, op.new, op.new_sha)
@@ -236,6 +238,13 @@ class Engine:
             assert old is not None or not names
             return [(name, old, op.old_path or op.new_path) for name in names]  # type: ignore[misc]
         return [(name, record, op.new_path) for name in names]
+
+
+def _keeps_id(front: Frontmatter | None, old: Record | None) -> bool:
+    """Whether a file can be entry `old` moved across the trash: both have the same explicit
+    id, or neither has one (broken frontmatter tells nothing)."""
+    return front is None or old is None or bool(front.broken) or \
+        front.explicit_id == old.explicit_id
 
 
 def history(repo: Repository, engine: Engine, base: str | None, tip: str,

@@ -864,6 +864,20 @@ def test_a_force_push_diffs_the_two_trees_as_one_save_with_a_warning(
     assert "not an ancestor" in caplog.text and old_tip[:12] in caplog.text
 
 
+def test_a_new_entry_with_its_own_id_where_a_purged_one_would_come_back_is_created(
+        site: Site) -> None:
+    site.write("posts/b.md", post("title: Old", "old words " * 40))
+    site.commit()
+    site.move("posts/b.md", ".trash/posts/b.md")
+    site.commit()
+    # purged, and in the same save another entry takes the place it would come back to
+    site.remove(".trash/posts/b.md")
+    site.write("posts/b.md", post("uid: uid-2\ntitle: New", "different text " * 40))
+    both = site.commit()
+    assert derive(site).at(both) == [("content.created", "posts", "uid-2", "b"),
+                                     ("content.published", "posts", "uid-2", "b")]
+
+
 # -- the commit a ledger was built at is gone: the ledger against the tip's tree ---------------
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
