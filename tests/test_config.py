@@ -321,7 +321,8 @@ def test_commands_that_only_read_state_need_no_secret_but_a_wrong_config_still_f
         parse(text, tmp_path, {})
 
 
-def test_events_prints_without_the_secret_a_sending_command_needs(site: Site) -> None:
+def test_commands_that_never_sign_run_without_the_secret_a_sending_command_needs(
+        site: Site) -> None:
     site.write("webhooks.toml", HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'))
     site.write("posts/a.md", "---\ntitle: A\n---\n")
     site.commit()
@@ -331,9 +332,16 @@ def test_events_prints_without_the_secret_a_sending_command_needs(site: Site) ->
                             capture_output=True, text=True, env=environ, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("content.") == 2
-    scan = subprocess.run([sys.executable, "-m", "cometwatch", "scan"], cwd=site.root,
-                          capture_output=True, text=True, env=environ, timeout=60)
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
+                              capture_output=True, text=True, env=environ, timeout=60)
+
+    scan = run("scan")
     assert scan.returncode == 2 and "UNSET_SECRET is not set" in scan.stderr
+    for args in (("scan", "--no-deliver"), ("status",), ("deliveries",), ("webhooks", "list")):
+        result = run(*args)
+        assert result.returncode == 0, (args, result.stderr)
+    assert "site" in run("status").stdout
 
 
 def test_a_path_may_start_with_the_home_folder(tmp_path: Path,

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.store import DeliveryStatus, Store
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=False)  # reads state, never signs
     as_json = args.json or getattr(args, "show_json", False)
     with Store.for_config(config, create=False) as store:
         if args.action == "show":

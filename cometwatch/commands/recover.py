@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.errors import CometwatchError
     from cometwatch.store import Store
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=not args.no_send)
     now = time.time()
     hook = config.webhook(args.webhook)
     if hook is None:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.outbox import held
     from cometwatch.store import Store
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=not args.no_send)
     with Store.for_config(config, create=False) as store:
         found = store.replay(args.ids, time.time())
         disabled = store.disabled_webhooks()

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise UsageError(f"--timeout {args.timeout!r}: not a duration (use 30, 30s or "
                              "5m)") from None
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=not args.no_deliver)
     log = logging.getLogger("cometwatch")
     for warning in config.warnings:
         log.warning("%s", warning)

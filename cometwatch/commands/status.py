@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.outbox import held
     from cometwatch.store import Store
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=False)  # reads state, never signs
     with Store.for_config(config, create=False) as store:
         cursors = store.cursors()
         states = store.webhook_states()

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.store import Store
 
-    config = load_config(args.config)
+    config = load_config(args.config, secrets=False)  # reads state, never signs
     if args.action in (None, "list"):
         try:
             store = Store.for_config(config, create=False)
