@@ -159,6 +159,20 @@ class Ledger:
         self.timers.pop(path, None)
         self._paths.add(path)
 
+    def keep_ids(self, old: Ledger) -> None:
+        """Give each entry the derived id `old` had at the same path, and never mint again an
+        id `old` minted: a branch read again under new content rules keeps the ids its
+        receivers know."""
+        for path, record in self.entries.items():
+            before = old.entries.get(path)
+            if before is not None and before.derived_id != record.derived_id:
+                self.entries[path] = replace(record, derived_id=before.derived_id)
+                self._paths.add(path)
+        for path, minted in old.minted.items():
+            if minted > self.minted.get(path, 0):
+                self.minted[path] = minted
+                self._minted.add(path)
+
     # -- persistence --------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:

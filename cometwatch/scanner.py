@@ -4,15 +4,21 @@ A scan reads the cursor and the ledger, runs the engine from the cursor to the t
 scheduled transitions that fell due, and writes the events, their deliveries, what changed in
 the ledger and the new cursor in one transaction: a crash before the commit derives the same
 events again (same ids), a crash after it finds them stored. Nothing here sends anything.
+
+The cursor also keeps a fingerprint of the content rules the ledger was built under. When the
+config's rules differ, the branch is read again under them, silently, as of the cursor (see
+`Scanner._reread`), and the commits after it are derived under the new rules.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from cometwatch.config import Config, Webhook
+from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine, history
 from cometwatch.errors import StateError
 from cometwatch.identity import LEDGER_VERSION, Ledger
@@ -44,6 +50,7 @@ class Scanner:
         # not read and parse its ledger again for every commit.
         self._engine: Engine | None = None
         self._generation: int | None = None
+        self._rules = rules_fingerprint(config.repository.rules)
 
     @property
     def branch(self) -> str:
@@ -53,6 +60,7 @@ class Scanner:
         if config.repository.rules != self._config.repository.rules:
             self._forget()
         self._config = config
+        self._rules = rules_fingerprint(config.repository.rules)
 
     def next_timer(self) -> float | None:
         """The nearest scheduled publish or expiry moment, as of the last scan."""
@@ -96,8 +104,11 @@ class Scanner:
         if backfill is None:
             assert state is not None
             engine, base = self._engine_at(state), state.commit
+            reread = state.rules is not None and state.rules != self._rules
+            if reread:
+                engine, base = self._reread(engine, base, tip, now, progress)
             due = engine.next_timer()
-            if base == tip and (due is None or due > now):
+            if base == tip and not reread and (due is None or due > now):
                 self._store.touch(self.branch, now)
                 return ScanResult(0, 0, 0, tip, False)
         else:
@@ -133,6 +144,40 @@ class Scanner:
         self._save(None, tip, engine, [], now)
         return ScanResult(commits, 0, 0, tip, True)
 
+    def _reread(self, old: Engine, base: str, tip: str, now: float,
+                progress: Callable[[int], None] | None) -> tuple[Engine, str]:
+        """The branch read again under the config's content rules, silently, as of `base`
+        (the last commit scanned under the old ones), with the ids `old` gave entries at the
+        same paths. Returns the engine and the commit it stands at.
+
+        Nothing is sent for an entry whose only change is how the rules read it (no flood of
+        created or deleted), and the commits after `base` are derived under the new rules, as
+        `cometwatch events BASE..` shows them. When `base` is gone from the repository, the
+        branch is read as of the tip instead and the commits in between give no events.
+        """
+        repo = self._source.repo
+        at = base if repo.resolve(base) is not None else tip
+        warnings = _Warnings(quiet=True)
+        engine = Engine(self._config.repository.rules, warn=warnings)
+        for _ in history(repo, engine, None, at, progress):
+            pass
+        engine.advance(old.ledger.clock if at == base else now)  # already past: not news
+        warnings.quiet = False
+        engine.ledger.keep_ids(old.ledger)
+        if at == base:
+            log.warning("the content rules of %r changed since its last scan: read it again "
+                        "under the new rules as of %s, the last commit scanned, without events "
+                        "for entries only the rules changed, ids kept; later commits are derived "
+                        "under the new rules (`cometwatch scan --since REV` sends what they give "
+                        "for earlier ones)", self.branch, base[:12])
+        else:
+            log.warning("the content rules of %r changed since its last scan, and %s, the last "
+                        "commit scanned, is gone from the repository: read it again under the "
+                        "new rules as of %s, without events for the commits in between "
+                        "(`cometwatch scan --since REV` sends them)", self.branch, base[:12],
+                        tip[:12])
+        return engine, at
+
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
         hooks = [hook for hook in self._config.webhooks if hook.enabled]
@@ -141,7 +186,7 @@ class Scanner:
                    for hook in hooks if hook.coalesce}
         saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.changes(),
                                       engine.next_timer(), events, _routes(events, hooks),
-                                      windows, now)
+                                      windows, now, self._rules)
         engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation
@@ -165,6 +210,15 @@ class Scanner:
 
     def _forget(self) -> None:
         self._engine, self._generation = None, None
+
+
+def rules_fingerprint(rules: ContentRules) -> str:
+    """A short hash of the content rules, over the values that differ from the defaults: a
+    rule a later cometwatch adds, left at its default, changes nothing."""
+    default = ContentRules()
+    changed = {f.name: getattr(rules, f.name) for f in fields(rules)
+               if getattr(rules, f.name) != getattr(default, f.name)}
+    return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _routes(events: list[ContentEvent], hooks: list[Webhook]) -> Iterator[tuple[str, str]]:

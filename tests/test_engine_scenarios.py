@@ -21,7 +21,7 @@ from cometwatch.config import ContentRules
 from cometwatch.engine import Engine, history, tree_changes
 from cometwatch.entry import Frontmatter
 from cometwatch.gitrepo import Repository
-from cometwatch.identity import Record, derived_id
+from cometwatch.identity import Ledger, Record, derived_id
 from cometwatch.payload import ContentEvent, body
 
 RULES = ContentRules()
@@ -911,6 +911,21 @@ def test_tree_changes_compare_a_ledger_with_a_tree(
     rules = replace(RULES, exclude=("x/**",))
     got = tree_changes(entries, tree, rules)
     assert [(c.status, c.old_path, c.new_path, c.old_sha, c.new_sha) for c in got] == changes
+
+
+def test_ids_kept_from_an_old_ledger_stay_and_are_never_minted_again() -> None:
+    def entry(derived: str) -> Record:
+        return Record(A, derived, None, "posts", "b", True, False, Frontmatter())
+
+    old, new = Ledger(), Ledger()
+    kept = old.mint("posts/a.md")  # first added there, then renamed to b.md
+    old.put("posts/b.md", entry(kept), None)
+    new.put("posts/b.md", entry(new.mint("posts/b.md")), None)  # as other rules saw it
+    new.put("posts/c.md", entry(new.mint("posts/c.md")), None)
+    new.keep_ids(old)
+    assert new.entries["posts/b.md"].derived_id == kept
+    assert new.entries["posts/c.md"].derived_id == derived_id("posts/c.md")
+    assert new.mint("posts/a.md") != kept
 
 
 # -- engine internals that must hold on large histories ---------------------------------------

@@ -15,9 +15,10 @@ from conftest import Site, post
 from cometwatch import scanner as scanner_module
 from cometwatch import store as store_module
 from cometwatch.cli import main
-from cometwatch.config import Config, load_config
+from cometwatch.config import Config, ContentRules, load_config
 from cometwatch.errors import RepositoryError, StateError
-from cometwatch.scanner import Scanner
+from cometwatch.identity import derived_id
+from cometwatch.scanner import Scanner, rules_fingerprint
 from cometwatch.source import Source
 from cometwatch.store import DeliveryStatus, Store
 
@@ -278,6 +279,103 @@ def test_a_scan_that_fails_before_its_commit_stores_nothing_and_derives_it_again
     assert rig.stored() == []
     assert rig.scan().events == 1
     assert [name for _, name, _ in rig.stored()] == ["content.updated"]
+
+
+# -- content rules changed under a stored ledger ------------------------------------------------
+
+def stored_events(rig: Rig) -> list[tuple[str, str, str, str]]:
+    """(event name, collection, entry id, slug) delivered to "all", oldest first."""
+    with rig.store() as store:
+        rows = store.deliveries(webhook="all", limit=100_000)
+    return [(d.event.name, d.event.collection, d.event.entry_id, d.event.slug)
+            for d in reversed(rows)]
+
+
+def test_changed_content_rules_read_the_branch_again_silently_keeping_ids(
+        site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("posts/first.md", "posts/guide.txt", "posts/howto.txt",
+                 "posts/legacy.markdown"):
+        site.write(name, post(f"title: {name}"))
+    site.commit("start")
+    site.move("posts/guide.txt", "posts/guide.md")  # an entry from here on, under md only
+    site.commit("rename into an entry")
+    Rig(site, tmp_path).scan()  # extensions md and markdown
+    cursor = site.head()
+    for name in ("posts/first.md", "posts/guide.md", "posts/howto.txt",
+                 "posts/legacy.markdown"):
+        site.write(name, post(f"title: {name}, edited"))
+    site.write("notes.txt", post("title: Notes"))
+    site.commit("edits, made before the rules changed")
+    rig = Rig(site, tmp_path, extra='extensions = ["md", "txt"]\n'
+                                    'collections = { "posts/**" = "articles" }')
+    with caplog.at_level(logging.WARNING, logger="cometwatch"):
+        result = rig.scan()
+    assert result.commits == 1
+    # The commit after the cursor under the new rules, from the branch as they read it at the
+    # cursor: howto.txt was an entry there (updated, not created), legacy.markdown was not
+    # (nothing, not deleted). guide.md keeps the id it had: the new rules alone would give it
+    # the id of posts/guide.txt, where it was first added under them.
+    assert stored_events(rig) == [
+        ("content.created", "pages", derived_id("notes.txt"), "notes"),
+        ("content.published", "pages", derived_id("notes.txt"), "notes"),
+        ("content.updated", "articles", derived_id("posts/first.md"), "first"),
+        ("content.updated", "articles", derived_id("posts/guide.md"), "guide"),
+        ("content.updated", "articles", derived_id("posts/howto.txt"), "howto")]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "content rules" in warnings[0]
+    assert cursor[:12] in warnings[0] and "cometwatch scan --since REV" in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="cometwatch"):
+        again = rig.scan()
+    assert (again.commits, again.events) == (0, 0) and not caplog.records
+
+
+def test_changed_content_rules_and_a_cursor_gone_read_the_branch_again_at_the_tip(
+        rig: Rig, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rig.site.write("posts/doomed.md", post("title: Doomed", "doomed " * 50))
+    rig.site.commit()
+    rig.scan()
+    gone = rig.site.head()
+    rig.site.git("reset", "-q", "--hard", "HEAD~1")
+    rig.site.write("posts/instead.md", post("title: Instead", "something else " * 50))
+    rig.site.commit("rewritten")
+    gc_away(rig.site, gone)
+    renamed = Rig(rig.site, tmp_path, extra='collections = { "posts/**" = "articles" }')
+    with caplog.at_level(logging.WARNING, logger="cometwatch"):
+        result = renamed.scan()
+    assert result.events == 0 and result.cursor == rig.site.head()
+    assert [r.getMessage() for r in caplog.records if gone[:12] in r.getMessage()] != []
+    renamed.site.write("posts/instead.md", post("title: Instead, edited"))
+    renamed.site.commit()
+    renamed.scan()
+    assert stored_events(renamed) == [
+        ("content.updated", "articles", derived_id("posts/instead.md"), "instead")]
+
+
+def test_a_daemon_reloaded_with_new_content_rules_reads_the_branch_again(
+        rig: Rig, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    scanner = rig.scanner()
+    try:
+        scanner.scan(rig.site.clock)
+        scanner.reload(Rig(rig.site, tmp_path, extra='collections = { "posts/**" = "articles" }'
+                           ).config)
+        rig.site.write("posts/first.md", post("title: First, edited"))
+        rig.site.commit()
+        with caplog.at_level(logging.WARNING, logger="cometwatch"):
+            scanner.scan(rig.site.clock)
+    finally:
+        scanner._store.close()
+        scanner._source.close()
+    assert stored_events(rig) == [
+        ("content.updated", "articles", derived_id("posts/first.md"), "first")]
+    assert len([r for r in caplog.records if "content rules" in r.getMessage()]) == 1
+
+
+def test_the_rules_fingerprint_leaves_out_values_at_their_defaults() -> None:
+    default = rules_fingerprint(ContentRules())
+    assert rules_fingerprint(ContentRules(extensions=("md", "markdown"))) == default
+    assert rules_fingerprint(ContentRules(content_dir="content")) != default
+    assert rules_fingerprint(ContentRules(published_values=("live",))) != default
 
 
 def test_two_scanners_racing_on_one_state_file_store_each_event_once(rig: Rig) -> None:
