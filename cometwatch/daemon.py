@@ -424,10 +424,15 @@ class Daemon:
         if thread is not None:
             self._dispatch_stop.set()
             self._dispatch_wake.set()
-            # The dispatcher lets requests in flight finish within shutdown_timeout, then
-            # leaves them open in the store (sent again at the next start).
-            deadline = time.monotonic() + self._config.daemon.shutdown_timeout + 1.0
-            while thread.is_alive() and not self._signals.hurry:
+            # The dispatcher lets requests in flight finish within shutdown_timeout, cuts the
+            # rest (they stay due, sent again at the next start) and joins its workers; the
+            # margin covers the cut and the last batch's write. A second signal cuts at once.
+            deadline = time.monotonic() + self._config.daemon.shutdown_timeout + 2.0
+            hurried = False
+            while thread.is_alive():
+                if self._signals.hurry and not hurried and self._sender is not None:
+                    self._sender.abort()
+                    hurried, deadline = True, min(deadline, time.monotonic() + 2.0)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break

@@ -305,6 +305,8 @@ def test_sigterm_exits_0_within_the_shutdown_timeout_even_with_a_request_hanging
     assert "STOPPING=1" in note
     assert daemon.stop(timeout=10) == 0  # shutdown_timeout is 1s in the test config
     assert not (site.root / ".git" / "cometwatch" / "cometwatch.pid").exists()
+    # Every thread was joined: a normal exit, not the os._exit fallback.
+    assert "threads left at exit" not in daemon.log()
     # What was in flight stays open and goes out at the next start.
     receiver.hang.clear()
     daemon.start()

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import os
     import sys
+    import threading
 
     from cometwatch.cli import setup_logging
     from cometwatch.config import load_config
@@ -52,10 +53,16 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("cometwatch").warning("%s", warning)
     daemon = Daemon(config, args.config, signals, Notifier(), watch=not args.no_watch)
     code = daemon.run()
-    # Everything is committed by now. Interpreter finalization is skipped on purpose: daemon
-    # threads (a request abandoned at the shutdown timeout, delivery workers still closing
-    # their SQLite connections) race it, and that race was seen to hold the exit for 30 s.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # Everything is committed by now. The dispatcher joins its threads on a stop; a thread
+    # still alive is one that could not be cut (a request stuck resolving a name or connecting,
+    # a write waiting on a busy database). Interpreter finalization would race it, and that
+    # race was seen to hold the exit for 30 s, so only then is it skipped.
+    if threading.active_count() > 1:
+        logging.getLogger("cometwatch").debug(
+            "threads left at exit: %s", ", ".join(t.name for t in threading.enumerate()
+                                                  if t is not threading.current_thread()))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return int(code)
