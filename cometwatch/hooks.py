@@ -22,6 +22,7 @@ WORKTREE_HOOKS = ("post-commit", "post-merge", "post-rewrite")
 BARE_HOOKS = ("post-receive",)
 _STDIN_HOOKS = ("post-receive", "post-rewrite")  # git writes lines to their stdin
 SCAN_TIMEOUT = 60
+LOG_LIMIT = 1 << 20  # bytes of hook-scan.log before it is rotated
 # What git exports to a hook that would point the background scan at the wrong place.
 _GIT_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR",
                   "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
@@ -105,6 +106,8 @@ else
 fi
 log={q(str(plan.log_file))}
 mkdir -p "${{log%/*}}" 2>/dev/null
+# Kept small: past {LOG_LIMIT} bytes the log starts again, the previous one kept as .1.
+if [ -f "$log" ] && [ "$(wc -c <"$log")" -gt {LOG_LIMIT} ]; then mv -f "$log" "$log.1"; fi
 if command -v setsid >/dev/null 2>&1; then
     set -- setsid "$@"
 else

@@ -273,6 +273,20 @@ def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site
     assert (site.root / ".git" / "cometwatch" / "state.db").exists()
 
 
+def test_the_background_scans_log_is_rotated_past_its_limit(site: Site) -> None:
+    from cometwatch.hooks import LOG_LIMIT
+
+    site.commit("first")
+    assert cometwatch("hooks", "install", cwd=site.root).returncode == 0
+    log = site.root / ".git" / "cometwatch" / "hook-scan.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text("old line\n" * (LOG_LIMIT // 9 + 1))
+    site.commit("second")
+    wait_for(lambda: log.exists() and "baseline" in log.read_text(), "the scan's log line")
+    assert "old line" not in log.read_text()
+    assert (log.parent / "hook-scan.log.1").stat().st_size > LOG_LIMIT
+
+
 def test_a_push_to_a_bare_repository_runs_a_scan_there(site: Site, tmp_path: Path) -> None:
     bare = tmp_path / "site.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
