@@ -33,7 +33,7 @@ import httpcore
 import httpx
 
 from cometwatch import __version__
-from cometwatch.config import Secret, Webhook
+from cometwatch.config import RESERVED_HEADERS, Secret, Webhook
 from cometwatch.network import (
     DEADLINE,
     Connections,
@@ -51,13 +51,6 @@ from cometwatch.retry import retry_after_seconds
 MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
 KEEP = 4 * 1024  # bytes of an answer kept in the Outcome (and so in the state database)
 USER_AGENT = f"cometwatch/{__version__}"
-
-# Ours: a webhook's own `headers` cannot replace them.
-_RESERVED = frozenset({
-    "content-type", "content-length", "host", "user-agent", "accept-encoding",
-    "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
-    "webhook-id", "webhook-timestamp", "webhook-signature",
-})
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +235,7 @@ def _fixed_headers(webhook: Webhook) -> dict[str, str]:
     webhook's own `headers`, then ours (which they cannot replace)."""
     headers = {"Accept": "*/*", "Connection": "keep-alive"}
     headers.update((name, value) for name, value in webhook.headers
-                   if name.lower() not in _RESERVED)
+                   if name.lower() not in RESERVED_HEADERS)  # refused at load too
     headers.update({
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
