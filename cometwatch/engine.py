@@ -264,6 +264,7 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             log.warning("%s is gone from the repository (history was rewritten, then pruned): "
                         "comparing the entries it held with the tree of %s as one save",
                         base[:12], tip[:12])
+            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
             yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
                                                             repo.tree(tip), engine.rules))
             return

@@ -6,17 +6,18 @@ different entry is later first added at a path that already minted an id (the fi
 renamed away), the path is hashed with a counter so two live entries never share an id.
 The ledger is plain data: it serialises to JSON and back, so a daemon started at any point
 continues with exactly the ids a whole-history run gives. It also tracks what changed since it
-was last stored, so a scan writes only that.
+was last stored, so a scan writes only that, and a ledger read from the store (`Ledger.read`)
+looks its rows up as the engine asks for them, so a scan reads only the rows its commits touch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from cometwatch.entry import Frontmatter
 
@@ -73,13 +74,114 @@ class Deleted:
     path: str  # where it last was (outside trash)
 
 
+class DamagedLedger(ValueError):
+    """A stored ledger row that is not what this cometwatch wrote."""
+
+
+class LedgerRows(Protocol):
+    """Where a ledger read from the store finds its rows (cometwatch.store gives one): the JSON
+    row of `to_json` under a part and key, or a whole part."""
+
+    def row(self, part: str, key: str) -> Any | None: ...
+
+    def part(self, part: str) -> dict[str, Any]: ...
+
+
+V = TypeVar("V")
+_UNKNOWN: Any = object()  # not looked up yet
+_ABSENT: Any = object()  # looked up, or removed here: not there (whatever the store holds)
+
+
+class Lookup(MutableMapping[str, V]):
+    """A part of a ledger read from the store a key at a time: a key not known yet is looked up
+    once (found, or remembered as absent), and what the ledger sets or removes overrides the
+    store. Iterating (or counting) reads the rest of the part first: whole-ledger work (a tree
+    diff against the entries, `to_json`) says so with `Ledger.load_all`, and is never partial."""
+
+    __slots__ = ("_fetch", "_known", "_load")
+
+    def __init__(self, fetch: Callable[[str], V | None],
+                 load: Callable[[], Iterable[tuple[str, V]]]) -> None:
+        self._known: dict[str, Any] = {}
+        self._fetch: Callable[[str], V | None] | None = fetch  # None: the whole part is known
+        self._load = load
+
+    def _look(self, key: str) -> Any:
+        value = self._known.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            if self._fetch is None:
+                return _ABSENT
+            found = self._fetch(key)
+            value = self._known[key] = _ABSENT if found is None else found
+        return value
+
+    def __getitem__(self, key: str) -> V:
+        value = self._look(key)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return cast(V, value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self._look(key)
+        return default if value is _ABSENT else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._look(key) is not _ABSENT
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self._known[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if self._look(key) is _ABSENT:
+            raise KeyError(key)
+        self._gone(key)
+
+    def pop(self, key: str, default: Any = _UNKNOWN) -> Any:
+        value = self._look(key)
+        if value is _ABSENT:
+            if default is _UNKNOWN:
+                raise KeyError(key)
+            return default
+        self._gone(key)
+        return value
+
+    def _gone(self, key: str) -> None:
+        if self._fetch is None:
+            del self._known[key]
+        else:
+            self._known[key] = _ABSENT
+
+    def load(self) -> None:
+        """Read what is not known yet of the part: from here on it is a plain mapping."""
+        if self._fetch is None:
+            return
+        known = self._known
+        for key, value in self._load():
+            known.setdefault(key, value)
+        self._known = {key: value for key, value in known.items() if value is not _ABSENT}
+        self._fetch = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._known)
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self._known.items() if v is not _ABSENT}
+        return f"Lookup({shown!r}{'' if self._fetch is None else ', more stored'})"
+
+
 @dataclass(slots=True)
 class Ledger:
-    entries: dict[str, Record] = field(default_factory=dict)
-    minted: dict[str, int] = field(default_factory=dict)
-    deleted_by_path: dict[str, Deleted] = field(default_factory=dict)
-    deleted_by_explicit: dict[str, Deleted] = field(default_factory=dict)
-    timers: dict[str, float] = field(default_factory=dict)
+    # plain dicts, or (a ledger read from the store) Lookups of its rows
+    entries: MutableMapping[str, Record] = field(default_factory=dict)
+    minted: MutableMapping[str, int] = field(default_factory=dict)
+    deleted_by_path: MutableMapping[str, Deleted] = field(default_factory=dict)
+    deleted_by_explicit: MutableMapping[str, Deleted] = field(default_factory=dict)
+    timers: dict[str, float] = field(default_factory=dict)  # always whole: the next due is asked
     clock: float = 0.0  # the moment states were last evaluated at
     # `timers` as a heap of (moment, path), so the next one is found without a scan of all;
     # an item whose moment is no longer the path's timer is stale and skipped
@@ -163,6 +265,7 @@ class Ledger:
         """Give each entry the derived id `old` had at the same path, and never mint again an
         id `old` minted: a branch read again under new content rules keeps the ids its
         receivers know."""
+        old.load_all()
         for path, record in self.entries.items():
             before = old.entries.get(path)
             if before is not None and before.derived_id != record.derived_id:
@@ -177,6 +280,7 @@ class Ledger:
 
     def to_json(self) -> dict[str, Any]:
         """All of it: {"version", "clock", "parts": {part: {key: row}}}."""
+        self.load_all()
         return {
             "version": LEDGER_VERSION,
             "clock": self.clock,
@@ -219,6 +323,37 @@ class Ledger:
             changed.clear()
 
     @classmethod
+    def read(cls, rows: LedgerRows, clock: float) -> Ledger:
+        """The ledger a store holds, as stored (`stored()` already): its timers read whole (the
+        next due one is always asked for), every other row when the engine first asks for it."""
+
+        def part(name: str, convert: Callable[[Any], V]) -> Lookup[V]:
+            def fetch(key: str) -> V | None:
+                row = rows.row(name, key)
+                return None if row is None else _converted(convert, name, key, row)
+
+            def load() -> Iterator[tuple[str, V]]:
+                for key, row in rows.part(name).items():
+                    yield key, _converted(convert, name, key, row)
+
+            return Lookup(fetch, load)
+
+        ledger = cls(clock=clock, timers={key: _converted(float, "timers", key, row)
+                                          for key, row in rows.part("timers").items()})
+        ledger.entries = part("entries", _record_in)
+        ledger.minted = part("minted", int)
+        ledger.deleted_by_path = part("deleted_by_path", _deleted_in)
+        ledger.deleted_by_explicit = part("deleted_by_explicit", _deleted_in)
+        ledger.stored()
+        return ledger
+
+    def load_all(self) -> None:
+        """Read every row not looked up yet, for work over the whole ledger."""
+        for part in (self.entries, self.minted, self.deleted_by_path, self.deleted_by_explicit):
+            if isinstance(part, Lookup):
+                part.load()
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ledger:
         """A ledger from `to_json` data (version 1: the deleted as lists, no "parts")."""
         parts = data.get("parts", data)
@@ -241,6 +376,18 @@ def _deleted_out(gone: Deleted) -> list[Any]:
     return [gone.derived_id, gone.explicit_id, gone.path]
 
 
+def _deleted_in(row: list[Any]) -> Deleted:
+    derived, explicit, path = row
+    return Deleted(derived, explicit, path)
+
+
+def _converted(convert: Callable[[Any], V], part: str, key: str, row: Any) -> V:
+    try:
+        return convert(row)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DamagedLedger(f"{part} row {key!r}: {exc}") from exc
+
+
 _FRONT = attrgetter(*(f.name for f in fields(Frontmatter)))  # its fields, in order
 
 
@@ -255,4 +402,5 @@ def _record_in(row: list[Any]) -> Record:
                   Frontmatter(*front))
 
 
-__all__ = ["Deleted", "Ledger", "Record", "base62", "derived_id", "event_id", "replace"]
+__all__ = ["DamagedLedger", "Deleted", "Ledger", "LedgerRows", "Lookup", "Record", "base62",
+           "derived_id", "event_id", "replace"]

@@ -1,9 +1,11 @@
 """One pass over the watched branch: derive what happened since the cursor, store it durably.
 
-A scan reads the cursor and the ledger, runs the engine from the cursor to the tip, fires the
-scheduled transitions that fell due, and writes the events, their deliveries, what changed in
-the ledger and the new cursor in one transaction: a crash before the commit derives the same
-events again (same ids), a crash after it finds them stored. Nothing here sends anything.
+A scan reads the cursor, runs the engine from the cursor to the tip, fires the scheduled
+transitions that fell due, and writes the events, their deliveries, what changed in the ledger
+and the new cursor in one transaction: a crash before the commit derives the same events again
+(same ids), a crash after it finds them stored. Nothing here sends anything. The ledger is read
+as the engine asks for it (the rows of the paths the new commits touch, the timers), within the
+snapshot the cursor was read in: a scan of one commit costs the same in any repository.
 
 The cursor also keeps a fingerprint of the content rules the ledger was built under. When the
 config's rules differ, the branch is read again under them, silently, as of the cursor (see
@@ -21,7 +23,7 @@ from dataclasses import dataclass, fields
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine, history
 from cometwatch.errors import StateError
-from cometwatch.identity import LEDGER_VERSION, Ledger
+from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
@@ -80,7 +82,13 @@ class Scanner:
         tip = self._source.tip_or_fail()
         for _ in range(_ATTEMPTS):
             try:
-                return self._scan(now, tip, backfill, progress)
+                with self._store.reading():
+                    return self._scan(now, tip, backfill, progress)
+            except DamagedLedger as exc:
+                self._forget()
+                raise StateError(f"{self._store.path}: the stored ledger of {self.branch!r} "
+                                 f"cannot be read ({exc}); move the state file away and scan "
+                                 "again") from exc
             except CursorMoved:
                 log.info("another cometwatch process advanced the cursor of %s; deriving again",
                          self.branch)
@@ -194,16 +202,12 @@ class Scanner:
     def _engine_at(self, state: CursorState) -> Engine:
         if self._engine is not None and self._generation == state.generation:
             return self._engine
-        data = self._store.ledger(self.branch) or {}
-        if int(data.get("version", 0)) > LEDGER_VERSION:
+        version, clock = self._store.ledger_head(self.branch) or (LEDGER_VERSION, 0.0)
+        if version > LEDGER_VERSION:
             raise StateError(f"{self._store.path}: the ledger of {self.branch!r} was written by "
                              "a newer cometwatch; upgrade cometwatch")
-        try:
-            ledger = Ledger.from_json(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"{self._store.path}: the stored ledger of {self.branch!r} cannot "
-                             f"be read ({exc}); move the state file away and scan again") from exc
-        ledger.stored()
+        # rows are read as the engine asks for them (DamagedLedger when one cannot be)
+        ledger = Ledger.read(self._store.ledger_rows(self.branch), clock)
         self._engine, self._generation = Engine(self._config.repository.rules, ledger), \
             state.generation
         return self._engine

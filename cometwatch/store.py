@@ -4,7 +4,8 @@ One SQLite file in WAL mode holds, per branch, the cursor and the engine's ledge
 entry, timer, minted path and deleted entry, so a scan writes only the rows it changed), and
 the outbox: events, one delivery per (event, webhook), every attempt, and the webhooks' own
 state (disabled by a 410). A scan writes its events, deliveries, ledger changes and cursor in
-one transaction, so a crash at any moment loses nothing and derives nothing twice.
+one transaction, so a crash at any moment loses nothing and derives nothing twice. It reads the
+ledger a row at a time as it derives (`ledger_rows`), within one snapshot (`reading`).
 
 A delivery is open while `next_at` is set (pending, or failed and waiting for its retry);
 settling it (ok, dead, skipped, coalesced) clears `next_at`, so the dispatcher's queries only
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
     from cometwatch.config import Config
     from cometwatch.gitrepo import Repository
 
-__all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "SavedScan",
-           "Settled", "Store", "WebhookState"]
+__all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
+           "SavedScan", "Settled", "Store", "WebhookState"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
@@ -73,6 +74,8 @@ class Store:
         self._db = connection
         self.path = path
         self._writer = writer if writer is not None else nullcontext()
+        self._reading = False
+        self.ledger_rows_read = 0  # rows of the ledger this Store has read: a scan's cost
 
     # -- opening --------------------------------------------------------------------------
 
@@ -180,20 +183,46 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front so it never fails half-way on a lock."""
+        """One write transaction, taken up front so it never fails half-way on a lock. Within
+        `reading`, it ends the snapshot and starts another after it."""
         with self._writer:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self._reading and self._db.in_transaction:
+                self._db.execute("COMMIT")  # of a read: nothing to write
             try:
-                yield self._db
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if self._reading and not self._db.in_transaction:
+                    self._db.execute("BEGIN")  # the next snapshot starts at the next read
 
     def _rows(self, name: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         with self._guard(name.replace("_", " ")):
             return self._db.execute(QUERIES[name], params).fetchall()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One snapshot for every read within (a scan's cursor and the ledger rows it looks up
+        as it derives), so they all belong to one stored scan. A write within ends it and the
+        next read takes a new one: a scan that wrote reads on after what it wrote."""
+        if self._reading:
+            yield
+            return
+        with self._guard("reading the state"):
+            self._db.execute("BEGIN")
+        self._reading = True
+        try:
+            yield
+        finally:
+            self._reading = False
+            if self._db.in_transaction:
+                with self._guard("reading the state"):
+                    self._db.execute("COMMIT")
 
     # -- cursor and ledger ----------------------------------------------------------------
 
@@ -222,6 +251,37 @@ class Store:
             raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
                              "move the state file away and run `cometwatch scan` again") from exc
         return {"version": int(head[0][0]), "clock": float(head[0][1]), "parts": parts}
+
+    def ledger_head(self, branch: str) -> tuple[int, float] | None:
+        """The stored ledger's (version, clock), or None without a cursor."""
+        head = self._rows("ledger_head", (branch,))
+        return (int(head[0][0]), float(head[0][1])) if head else None
+
+    def ledger_rows(self, branch: str) -> LedgerRows:
+        """The stored ledger of `branch`, a row or a part at a time (identity.LedgerRows)."""
+        return LedgerRows(self, branch)
+
+    def _ledger_row(self, branch: str, part: str, key: str) -> Any | None:
+        rows = self._rows("ledger_row", (branch, part, key.encode("utf-8", "surrogateescape")))
+        if not rows:
+            return None
+        self.ledger_rows_read += 1
+        return self._decoded(branch, rows[0][0])
+
+    def _ledger_part(self, branch: str, part: str) -> dict[str, Any]:
+        rows = self._rows("ledger_part", (branch, part))
+        self.ledger_rows_read += len(rows)
+        keys = [bytes(key).decode("utf-8", "surrogateescape") for key, _ in rows]
+        # one parse for the part, not one per row
+        values = self._decoded(branch, f"[{','.join(value for _, value in rows)}]")
+        return dict(zip(keys, values, strict=True))
+
+    def _decoded(self, branch: str, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
+                             "move the state file away and run `cometwatch scan` again") from exc
 
     def touch(self, branch: str, now: float) -> None:
         """A scan found nothing new: only the time of the last scan changes."""
@@ -425,6 +485,21 @@ def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
 
 
 _LEDGER_ROWS = 2  # the migration after which the BLOB ledgers are written as rows
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRows:
+    """A branch's stored ledger as identity.Ledger.read looks it up: a row, or a whole part,
+    as the JSON of Ledger.to_json (None: no such row)."""
+
+    store: Store
+    branch: str
+
+    def row(self, part: str, key: str) -> Any | None:
+        return self.store._ledger_row(self.branch, part, key)
+
+    def part(self, part: str) -> dict[str, Any]:
+        return self.store._ledger_part(self.branch, part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -390,9 +390,11 @@ class Lab:
         self.saves += 1
 
 
-def whole(root: Path, tip: str) -> list[ContentEvent]:
+def whole(root: Path, tip: str) -> tuple[list[ContentEvent], Ledger]:
+    engine = Engine(RULES)
     with Repository(root) as repo:
-        return [e for save in history(repo, Engine(RULES), None, tip) for e in save.events]
+        return [e for save in history(repo, engine, None, tip) for e in save.events], \
+            engine.ledger
 
 
 def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
@@ -409,20 +411,24 @@ def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
     return out
 
 
-def resumed(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
-    """As a daemon restarted at each cut runs: the ledger read whole from a real state store,
-    and only what changed in it written back (the first piece writes all of it)."""
+def resumed(root: Path, cuts: list[str], tip: str) -> tuple[list[ContentEvent], Ledger]:
+    """As a scan process started at each cut runs: the ledger read from a real state store a
+    row at a time, as the engine asks for it, and only what changed in it written back (the
+    first piece writes all of it). Returns the events and the ledger stored at the end."""
     out: list[ContentEvent] = []
     with Repository(root) as repo, Store.open(root.parent / "state.db") as store:
         for n, (base, end) in enumerate(zip([None, *cuts], [*cuts, tip], strict=True)):
-            ledger = Ledger()
-            if n:
-                ledger = Ledger.from_json(store.ledger("main") or {})
-                ledger.stored()
-            engine = Engine(RULES, ledger)
-            out += [e for save in history(repo, engine, base, end) for e in save.events]
-            store.save_scan("main", n or None, end, ledger.changes(), None, [], [], {}, 0.0)
-    return out
+            with store.reading():
+                ledger = Ledger()
+                if n:
+                    head = store.ledger_head("main")
+                    assert head is not None
+                    ledger = Ledger.read(store.ledger_rows("main"), head[1])
+                engine = Engine(RULES, ledger)
+                out += [e for save in history(repo, engine, base, end) for e in save.events]
+                store.save_scan("main", n or None, end, ledger.changes(), None, [], [], {},
+                                0.0)
+        return out, Ledger.from_json(store.ledger("main") or {})
 
 
 @settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
@@ -435,7 +441,7 @@ def test_random_histories_give_the_reference_models_events(data: st.DataObject) 
         if lab.saves == 0:
             return
         root, tip = lab.site.root, lab.site.head()
-        got = whole(root, tip)
+        got, ledger = whole(root, tip)
         event(f"{len(got) // 10 * 10}+ events")
         assert_matches(got, lab.expected)
         ids = [e.event_id for e in got]
@@ -448,4 +454,6 @@ def test_random_histories_give_the_reference_models_events(data: st.DataObject) 
                                     label="cuts")), key=chain.index)
         cuts = [c for c in cuts if c != tip]
         assert in_pieces(root, cuts, tip) == got
-        assert resumed(root, cuts, tip) == got
+        events, stored = resumed(root, cuts, tip)
+        assert events == got
+        assert stored == ledger  # a row at a time, the store ends with the whole run's ledger

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from cometwatch import store as store_module
 from cometwatch.cli import main
 from cometwatch.config import Config, ContentRules, load_config
 from cometwatch.errors import RepositoryError, StateError
-from cometwatch.identity import derived_id
+from cometwatch.identity import Ledger, derived_id
 from cometwatch.scanner import Scanner, rules_fingerprint
 from cometwatch.source import Source
 from cometwatch.store import DeliveryStatus, Store
@@ -176,6 +177,60 @@ def test_scans_run_commit_by_commit_give_the_ids_of_one_pass_over_history(
     assert rig.stored() == rig.events_all(capsysbinary, "--since", "HEAD~3")
     assert [name for _, name, _ in rig.stored()][-2:] == ["content.restored",
                                                           "content.published"]
+
+
+def test_a_scan_after_a_restart_reads_only_the_ledger_rows_its_commits_touch(
+        rig: Rig, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    for n in range(100):
+        rig.site.write(f"posts/p{n:02}.md", post(f"title: P{n}", f"post {n} " * 20))
+    rig.site.commit("a hundred posts")
+    rig.scan()  # the baseline: 102 entries and 102 minted paths in the ledger
+    base = rig.site.head()
+    later = rig.site.clock + 3600
+    stamp = subprocess.run(["date", "-u", "-d", f"@{later}", "+%Y-%m-%dT%H:%M:%SZ"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    steps = [
+        lambda: rig.site.write("posts/p00.md", post("title: P0, edited")),
+        lambda: rig.site.move("posts/p01.md", "posts/renamed.md"),
+        lambda: rig.site.remove("posts/p02.md"),
+        lambda: rig.site.write("posts/p02.md", post("title: P2", "post 2 " * 20)),  # restored
+        lambda: rig.site.move("posts/p03.md", ".trash/posts/p03.md"),
+        lambda: rig.site.write("posts/new.md", post(f"title: New\npublishDate: {stamp}")),
+        lambda: None,  # a commit after the publication fell due
+    ]
+    reads = []
+    for step in steps:
+        step()
+        rig.site.commit(time=later + 60 if step is steps[-1] else None)
+        scanner = rig.scanner()  # a new process each time: nothing in hand
+        try:
+            scanner.scan(rig.site.clock + 1)
+            reads.append(scanner._store.ledger_rows_read)
+        finally:
+            scanner._store.close()
+            scanner._source.close()
+    # a row each: the entry edited, renamed, removed or trashed; the deleted entry a re-add
+    # claims. None for a new file (no minted count, no deleted entry at its path). Then the
+    # timer (the timers are read whole) and the entry whose publication fell due.
+    assert reads == [1, 1, 1, 1, 1, 0, 2]
+    with rig.store() as store:
+        held = Ledger.from_json(store.ledger("main") or {})
+    assert (len(held.entries), len(held.minted)) == (103, 103)
+    stored = rig.stored()
+    assert stored == rig.events_all(capsysbinary, "--since", base)
+    assert stored == rig.events_all(capsysbinary, "--all")[-len(stored):]
+    assert [name for _, name, _ in stored][-1] == "content.published"
+
+
+def test_a_ledger_row_this_cometwatch_did_not_write_is_a_state_error(rig: Rig) -> None:
+    rig.scan()
+    with sqlite3.connect(rig.state) as raw:
+        raw.execute("UPDATE ledger SET value = '[1, 2]' WHERE part = 'entries'")
+    rig.site.write("posts/first.md", post("title: First, edited"))
+    rig.site.commit()
+    with pytest.raises(StateError, match=r"stored ledger of 'main' cannot be read .*posts/first"):
+        rig.scan()
+    assert rig.stored() == []
 
 
 def test_a_scheduled_publish_is_stored_when_its_moment_has_passed(rig: Rig) -> None:

@@ -16,7 +16,7 @@ from cometwatch.config import Config, RepositoryConfig
 from cometwatch.entry import Frontmatter
 from cometwatch.errors import StateError
 from cometwatch.gitrepo import Repository
-from cometwatch.identity import Ledger, Record
+from cometwatch.identity import Deleted, Ledger, Record, derived_id
 from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS
 from cometwatch.store import (
@@ -195,6 +195,78 @@ def test_a_save_from_a_stale_cursor_writes_no_ledger_rows(store: Store) -> None:
     with pytest.raises(CursorMoved):
         store.save_scan("main", None, "other", ledger.changes(), None, [], [], {}, NOW)
     assert stored_ledger(store) == a_ledger()
+
+
+def read_back(store: Store) -> Ledger:
+    """The stored ledger as a scan reads it: a row at a time."""
+    head = store.ledger_head("main")
+    assert head is not None
+    return Ledger.read(store.ledger_rows("main"), head[1])
+
+
+def test_a_ledger_read_a_row_at_a_time_looks_each_up_once_and_what_it_changes_wins(
+        store: Store) -> None:
+    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    ledger = read_back(store)
+    assert store.ledger_rows_read == 1  # the timers, read whole for next_due
+    assert ledger.next_due() == (NOW + 60, "posts/a.md") and ledger.clock == NOW - 5
+    assert ledger.entries.get("posts/caf\udce9.md") == a_ledger().entries["posts/caf\udce9.md"]
+    assert ledger.entries.get("posts/nowhere.md") is None
+    assert "posts/caf\udce9.md" in ledger.entries and "posts/nowhere.md" not in ledger.entries
+    assert store.ledger_rows_read == 2  # each key looked up once, found or not
+    assert ledger.claim_deleted("posts/x.md", "uid-3") == Deleted(derived_id("posts/old.md"),
+                                                                  "uid-3", "posts/old.md")
+    assert ledger.deleted_by_explicit.get("uid-3") is None  # claimed: gone, whatever is stored
+    assert ledger.drop("posts/a.md") is not None and "posts/a.md" not in ledger.entries
+    assert ledger.mint("posts/a.md") == derived_id("posts/a.md", 1)
+    # uid-3 and the path it was deleted at, then posts/a.md and its minted count
+    assert store.ledger_rows_read == 6
+    changes = ledger.changes()
+    assert {part: sorted(rows) for part, rows in changes["parts"].items() if rows} == {
+        "entries": ["posts/a.md"], "timers": ["posts/a.md"], "minted": ["posts/a.md"],
+        "deleted_by_path": ["posts/old.md"], "deleted_by_explicit": ["uid-3"]}
+    store.save_scan("main", 1, "next", changes, None, [], [], {}, NOW)
+    whole = a_ledger()
+    whole.drop("posts/a.md")
+    whole.mint("posts/a.md")
+    whole.claim_deleted("posts/x.md", "uid-3")
+    assert ledger == whole  # comparing reads the rest first
+    assert stored_ledger(store) == whole
+
+
+def test_a_ledger_read_a_row_at_a_time_reads_the_rest_for_whole_ledger_work(
+        store: Store) -> None:
+    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    ledger = read_back(store)
+    ledger.drop("posts/a.md")
+    assert sorted(ledger.entries) == ["posts/caf\udce9.md"]  # iterating reads the rest
+    assert ledger.to_json()["parts"]["minted"] == a_ledger().to_json()["parts"]["minted"]
+
+
+def test_reads_within_one_reading_see_one_snapshot_and_a_write_starts_another(
+        store: Store) -> None:
+    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    changed = a_ledger()
+    changed.stored()
+    changed.drop("posts/caf\udce9.md")
+    with Store.open(store.path) as other, store.reading():
+        ledger = read_back(store)  # the snapshot starts here
+        other.save_scan("main", 1, "moved", changed.changes(), None, [], [], {}, NOW)
+        assert "posts/caf\udce9.md" in ledger.entries  # as of the cursor this scan read
+        state = store.cursor("main")
+        assert state is not None and state.commit == "tip"
+        store.touch("main", NOW + 1)  # a write ends the snapshot; the next read is after it
+        state = store.cursor("main")
+        assert state is not None and state.commit == "moved"
+        assert "posts/caf\udce9.md" not in read_back(store).entries
+
+
+def test_a_damaged_ledger_row_is_refused_in_one_line(store: Store) -> None:
+    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    with sqlite3.connect(store.path) as raw:
+        raw.execute("UPDATE ledger SET value = '{not json' WHERE part = 'entries'")
+    with pytest.raises(StateError, match="the stored ledger of 'main' is damaged"):
+        read_back(store).entries.get("posts/a.md")
 
 
 def test_the_rules_fingerprint_is_kept_until_a_save_names_another(store: Store) -> None:

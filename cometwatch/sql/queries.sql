@@ -14,6 +14,13 @@ SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
 -- name: ledger_rows
 SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
 
+-- name: ledger_row
+-- A scan looks up only the rows its commits touch, by primary key.
+SELECT value FROM ledger WHERE branch = ? AND part = ? AND key = ?;
+
+-- name: ledger_part
+SELECT key, value FROM ledger WHERE branch = ? AND part = ?;
+
 -- name: put_ledger_row
 INSERT INTO ledger (branch, part, key, value) VALUES (?, ?, ?, ?)
 ON CONFLICT (branch, part, key) DO UPDATE SET value = excluded.value;
