@@ -453,7 +453,7 @@ def scan_commit(repo: Path, repeat: int) -> dict[str, float]:
                     finally:
                         stores.append((time.perf_counter() - started) * 1000)
 
-                store.save_scan = timed  # type: ignore[method-assign]
+                store.save_scan = timed  # type: ignore[method-assign,assignment]
                 mark = time.perf_counter()
                 result = scanner.scan(time.time())
                 scans.append((time.perf_counter() - mark) * 1000)
