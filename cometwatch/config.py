@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import stat
@@ -35,6 +36,13 @@ ENV_VAR = "COMETWATCH_CONFIG"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# Never connected to, whatever the config says: the cloud metadata services live here. A URL
+# naming one of these addresses is refused at load; a name resolving to one, at each request.
+FORBIDDEN_NETWORKS = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+)
 DATE_PREFIX = r"\d{4}-\d{2}-\d{2}-"  # SPEC §1: the Jekyll date prefix a slug loses
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -459,6 +467,9 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise r.fail("url", f"not an http(s) URL: {url!r}", 'write it as "https://host/path"')
+    if _forbidden_literal(parts.hostname):
+        raise r.fail("url", f"{parts.hostname} is a link-local or cloud metadata address",
+                     "cometwatch never sends there; use the endpoint's real address")
     allow_http = r.flag("allow_http", False)
     if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
         raise r.fail("url", "plain http:// is only allowed to loopback addresses",
@@ -537,7 +548,8 @@ def _check_standard_keys(r: _Reader, secrets: tuple[Secret, ...]) -> None:
         value = secret.reveal()
         if value.startswith("whsec_"):
             try:
-                base64.b64decode(value.removeprefix("whsec_") + "==", validate=True)
+                key = value.removeprefix("whsec_")
+                base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
             except binascii.Error:
                 raise r.fail("secret", "a whsec_ secret is not valid base64",
                              "copy the whole secret your receiver gave you (whsec_ then "
@@ -549,6 +561,16 @@ def _shown(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def _forbidden_literal(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # a name: checked on the address it resolves to, at each request
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in net for net in FORBIDDEN_NETWORKS if net.version == address.version)
 
 
 def _is_loopback(host: str) -> bool:

@@ -24,14 +24,10 @@ from typing import Any
 import httpcore
 import httpx
 
+from cometwatch.config import FORBIDDEN_NETWORKS
+
 Resolve = Callable[[str, int], Sequence[str]]  # (host, port) → IP addresses, in order of use
 
-# Never connected to, whatever the config says: the cloud metadata services live here.
-_FORBIDDEN = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
 
 DEADLINE: ContextVar[float | None] = ContextVar("cometwatch_delivery_deadline", default=None)
 
@@ -46,7 +42,7 @@ class DeadlinePassed(Exception):
 
 def forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     address = _unmapped(address)
-    return any(address in net for net in _FORBIDDEN if net.version == address.version)
+    return any(address in net for net in FORBIDDEN_NETWORKS if net.version == address.version)
 
 
 def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -244,6 +244,11 @@ REFUSALS = [
     ('[repository]\npoll_interval = "0s"\n', "repository.poll_interval", "more than zero"),
     (HOOK.replace('secret = "s3cret"', 'secret = "whsec_not*base64"') +
      'signing = ["standard"]\n', "webhooks[0].secret", "not valid base64"),
+    (HOOK.replace("example.org", "169.254.169.254"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[fd00:ec2::254]"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[::ffff:169.254.169.254]"), "webhooks[0].url",
+     "cloud metadata"),
+    (HOOK.replace("example.org", "[fe80::1]"), "webhooks[0].url", "link-local"),
     ('webhooks = { name = "x" }\n', "webhooks", "array of tables"),
     ('[daemon]\nlog_format = "xml"\n', "daemon.log_format", "unknown format"),
     ('[state]\npath = 5\n', "state.path", "must be a string"),
@@ -355,3 +360,13 @@ def test_a_path_may_start_with_the_home_folder(tmp_path: Path,
     config = parse("[state]\npath = \"~/state.db\"\n" + text, tmp_path / "elsewhere")
     assert config.webhooks[0].secret.reveal() == "from-home"
     assert config.state_path == tmp_path / "home" / "state.db"
+
+
+@pytest.mark.parametrize("size", [16, 24, 32, 33, 34, 64])
+def test_any_whsec_secret_of_base64_key_bytes_is_accepted(tmp_path: Path, size: int) -> None:
+    import base64
+
+    for key in (base64.b64encode(os.urandom(size)).decode(),
+                base64.b64encode(os.urandom(size)).decode().rstrip("=")):
+        text = HOOK.replace('"s3cret"', f'"whsec_{key}"') + 'signing = ["standard"]\n'
+        assert parse(text, tmp_path).webhooks[0].secret.reveal() == f"whsec_{key}"
