@@ -188,11 +188,40 @@ def test_decap_cms_collections_and_branch_are_read(site: Site) -> None:
 def test_init_never_overwrites_without_force(site: Site) -> None:
     site.write("webhooks.toml", "# mine\n")
     result = cometwatch("init", cwd=site.root)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "already exists" in result.stderr and "--force" in result.stderr
     assert (site.root / "webhooks.toml").read_text() == "# mine\n"
     assert cometwatch("init", "--force", cwd=site.root).returncode == 0
     assert "[[webhooks]]" in (site.root / "webhooks.toml").read_text()
+
+
+def test_the_written_config_is_kept_out_of_git_unless_git_already_tracks_it(site: Site) -> None:
+    site.write("content/a.md", post("title: A"))
+    site.commit()
+    assert ".git/info/exclude" in init(site).stdout
+    assert "/webhooks.toml" in (site.root / ".git" / "info" / "exclude").read_text()
+    assert "webhooks.toml" not in site.git("status", "--porcelain")
+    tracked = Site(site.root.parent / "tracked")
+    tracked.write("webhooks.toml", "# ours, committed\n")
+    tracked.commit()
+    result = cometwatch("init", "--force", cwd=tracked.root)
+    assert result.returncode == 0 and "exclude" not in result.stdout
+
+
+def test_a_decap_branch_this_clone_lacks_is_left_commented_out(site: Site) -> None:
+    site.write("admin/config.yml", "backend:\n  name: github\n  branch: production\n")
+    site.write("a.md", post("title: A"))
+    site.commit()
+    result = init(site, "--preset", "plain")
+    assert "Preset: plain (--preset)" in result.stdout and "Detected" not in result.stdout
+    assert "'production', which this clone does not have" in result.stdout
+    assert '# branch = "production"' in (site.root / "webhooks.toml").read_text()
+    assert cometwatch("check", cwd=site.root).returncode == 0
+
+
+def test_init_outside_a_repository_says_so(tmp_path: Path) -> None:
+    result = cometwatch("init", cwd=tmp_path)
+    assert result.returncode == 0 and "is not a git repository yet" in result.stdout
 
 
 def test_written_config_is_private_and_loads(site: Site) -> None:
@@ -201,7 +230,8 @@ def test_written_config_is_private_and_loads(site: Site) -> None:
     assert mode == 0o600
     result = cometwatch("check", cwd=site.root)
     assert result.returncode == 1  # an empty repository has no branch yet
-    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr or "no commits yet" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_check_counts_entries_and_never_shows_a_secret(site: Site) -> None:

@@ -69,7 +69,7 @@ def read_decap(root: Path) -> tuple[Path | None, dict[str, str], str | None]:
 
 
 def render(preset: str, decap_globs: dict[str, str], branch: str | None,
-           content_dir: str) -> str:
+           content_dir: str, branch_missing: bool = False) -> str:
     lines = [
         "# cometwatch: CometCMS webhooks from this repository's commits.",
         "# Every key, with its default: webhooks.example.toml in the cometwatch sources.",
@@ -79,8 +79,11 @@ def render(preset: str, decap_globs: dict[str, str], branch: str | None,
         "them",
         "# path = \".\"                 # the repository (default: this file's folder)",
     ]
-    lines.append(f'branch = "{branch}"' if branch else
-                 "# branch = \"main\"            # default: the repository's current branch")
+    if branch and branch_missing:
+        lines.append(f'# branch = "{branch}"         # Decap CMS\'s branch; not in this clone yet')
+    else:
+        lines.append(f'branch = "{branch}"' if branch else
+                     "# branch = \"main\"            # default: the repository's current branch")
     if decap_globs:
         lines.append("# Folder collections read from the Decap CMS config:")
         pairs = ", ".join(f'"{_relative(glob, content_dir)}" = "{name}"'
@@ -110,7 +113,7 @@ def _relative(glob: str, content_dir: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import parse_config_text
-    from cometwatch.errors import CometwatchError, UsageError
+    from cometwatch.errors import UsageError
     from cometwatch.presets import PRESETS
 
     root = Path(args.path)
@@ -118,20 +121,71 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{root}: no such folder")
     target = root / "webhooks.toml"
     if target.exists() and not args.force:
-        raise CometwatchError(f"{target} already exists; edit it, or run `cometwatch init "
-                              "--force` to replace it")
+        raise UsageError(f"{target} already exists; edit it, or run `cometwatch init --force` "
+                         "to replace it")
     if args.preset and args.preset not in PRESETS:
         raise UsageError(f"unknown preset {args.preset!r}; use one of "
                          + ", ".join(sorted(PRESETS)))
     preset = args.preset or detect_preset(root)
     decap_path, globs, branch = read_decap(root)
+    in_git = _git(root, "rev-parse", "--git-dir") is not None
+    missing = bool(branch) and in_git and not _has_branch(root, str(branch))
     content_dir = str(PRESETS[preset].get("content_dir", ""))
-    text = render(preset, globs, branch, content_dir)
+    text = render(preset, globs, branch, content_dir, missing)
     parse_config_text(text, target)  # what we write must load
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)  # it holds a secret
-    print(f"Detected: {preset}" + (f" with Decap CMS ({decap_path})" if decap_path else ""))
+    found = f"Preset: {preset} (--preset)" if args.preset else f"Detected: {preset}"
+    print(found + (f" with Decap CMS ({decap_path})" if decap_path else ""))
     print(f"Wrote {target}")
+    if missing:
+        print(f"Note: Decap CMS publishes to branch {branch!r}, which this clone does not have; "
+              f"the branch line is commented out (fetch it, or set remote = \"origin\")")
+    if not in_git:
+        print(f"Note: {root} is not a git repository yet; cometwatch reads commits, so "
+              "`git init` it (or point [repository] path at the repository)")
+    elif _keep_out_of_git(root):
+        print("Added webhooks.toml to .git/info/exclude: it holds a secret and, once set, your "
+              "build hook URL; keep it out of a public repository")
     print("Next: set the webhook's url and enabled = true, then run `cometwatch check`, "
           "`cometwatch events --all | tail` and `cometwatch run`.")
     return 0
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """A git query's output in `root`, or None when it fails (not a repository, no such ref)."""
+    import subprocess
+
+    try:
+        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _has_branch(root: Path, branch: str) -> bool:
+    return any(_git(root, "rev-parse", "--verify", "-q", ref) is not None
+               for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"))
+
+
+def _keep_out_of_git(root: Path) -> bool:
+    """List webhooks.toml in the repository's own exclude file, unless git already ignores or
+    tracks it (a team that commits its config, secrets in the environment, keeps doing so)."""
+    if _git(root, "check-ignore", "-q", "webhooks.toml") is not None or \
+            _git(root, "ls-files", "--error-unmatch", "webhooks.toml") is not None:
+        return False
+    exclude = _git(root, "rev-parse", "--git-path", "info/exclude")
+    top = _git(root, "rev-parse", "--show-prefix")
+    if exclude is None or top is None:
+        return False
+    path = Path(exclude) if Path(exclude).is_absolute() else root / exclude
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        line = "/" + top + "webhooks.toml"
+        path.write_text(old + ("" if old.endswith("\n") or not old else "\n") + line + "\n",
+                        encoding="utf-8")
+    except OSError:
+        return False
+    return True
