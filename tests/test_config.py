@@ -370,3 +370,12 @@ def test_any_whsec_secret_of_base64_key_bytes_is_accepted(tmp_path: Path, size: 
                 base64.b64encode(os.urandom(size)).decode().rstrip("=")):
         text = HOOK.replace('"s3cret"', f'"whsec_{key}"') + 'signing = ["standard"]\n'
         assert parse(text, tmp_path).webhooks[0].secret.reveal() == f"whsec_{key}"
+
+
+def test_every_toml_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> None:
+    import re
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 3
+    for block in blocks:  # secrets named by files and variables need not exist here
+        parse(block, tmp_path, {}, secrets=False)
