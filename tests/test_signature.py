@@ -123,6 +123,13 @@ def test_verify_exits_1_on_an_invalid_signature_with_one_line() -> None:
     assert result.returncode == 1
     assert result.stdout.startswith("invalid") and result.stdout.count("\n") == 1
     assert SECRET not in result.stdout + result.stderr
+    assert "without the trailing newline" in result.stdout
+    bare = cometwatch("verify", "--secret-env", "HOOK_SECRET", "--signature",
+                      GOOD.removeprefix("sha256="), stdin=BODY, env={"HOOK_SECRET": SECRET})
+    assert bare.returncode == 1 and "starts with sha256=" in bare.stdout
+    other = cometwatch("verify", "--secret-env", "HOOK_SECRET", "--signature", GOOD,
+                       stdin=BODY, env={"HOOK_SECRET": SECRET + "x"})
+    assert other.returncode == 1 and "(" not in other.stdout  # no hint that does not apply
 
 
 def test_verify_reads_the_secret_from_a_file_trimmed_and_the_body_from_a_file(

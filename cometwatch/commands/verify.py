@@ -55,5 +55,19 @@ def run(args: argparse.Namespace) -> int:
     if verify(body, secret, args.signature):
         print(f"valid: the signature matches the {len(body)}-byte body")
         return 0
-    print(f"invalid: the signature does not match the {len(body)}-byte body with this secret")
+    print(f"invalid: the signature does not match the {len(body)}-byte body with this secret"
+          + _hint(body, secret, args.signature))
     return 1
+
+
+def _hint(body: bytes, secret: str, signature: str) -> str:
+    """Why a signature a receiver believes in may fail here: the two usual slips."""
+    from cometwatch.signature import verify
+
+    if not signature.strip().startswith("sha256="):
+        return " (the header's value starts with sha256=; pass it whole)"
+    trimmed = body.rstrip(b"\r\n")
+    if trimmed != body and verify(trimmed, secret, signature):
+        return (" (it matches without the trailing newline: pass the exact bytes received, "
+                "e.g. printf '%s' or --body FILE)")
+    return ""
