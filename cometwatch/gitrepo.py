@@ -107,6 +107,14 @@ class Repository:
         except GitCommandError:
             return None
 
+    def has_no_commits(self) -> bool:
+        """True for a repository with no commit at all yet (`git init`, nothing committed or
+        pushed), where every branch is missing."""
+        try:
+            return not str(self._git.for_each_ref("--count=1", "--format=%(refname)")).strip()
+        except GitCommandError:
+            return False
+
     def resolve_or_fail(self, rev: str) -> str:
         sha = self.resolve(rev)
         if sha is None:

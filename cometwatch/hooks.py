@@ -10,8 +10,10 @@ They never fail the git command. A hook that was there before is kept beside our
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cometwatch.errors import RepositoryError
@@ -21,6 +23,8 @@ KEPT_SUFFIX = ".pre-cometwatch"
 WORKTREE_HOOKS = ("post-commit", "post-merge", "post-rewrite")
 BARE_HOOKS = ("post-receive",)
 _STDIN_HOOKS = ("post-receive", "post-rewrite")  # git writes lines to their stdin
+RUN_MARK = "# cometwatch scan started by "  # the log line before each background scan
+_ERROR_PREFIXES = ("cometwatch: error: ", "cometwatch: unexpected error: ")
 SCAN_TIMEOUT = 60
 LOG_LIMIT = 1 << 20  # bytes of hook-scan.log before it is rotated
 # What git exports to a hook that would point the background scan at the wrong place.
@@ -108,6 +112,8 @@ log={q(str(plan.log_file))}
 mkdir -p "${{log%/*}}" 2>/dev/null
 # Kept small: past {LOG_LIMIT} bytes the log starts again, the previous one kept as .1.
 if [ -f "$log" ] && [ "$(wc -c <"$log")" -gt {LOG_LIMIT} ]; then mv -f "$log" "$log.1"; fi
+# A line per scan started, for `cometwatch status` to tell when the last error happened.
+echo "{RUN_MARK}{name} at $(date -u +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)" >>"$log" 2>/dev/null
 if command -v setsid >/dev/null 2>&1; then
     set -- setsid "$@"
 else
@@ -116,6 +122,50 @@ fi
 "$@" {config}scan --wait --timeout {SCAN_TIMEOUT} </dev/null >>"$log" 2>&1 &
 {final}
 """
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFailure:
+    """The last error a background scan wrote to its log."""
+
+    message: str  # the one line of the error, without the `cometwatch: error:` prefix
+    started: float | None  # when that scan started (None: a log older than the run lines)
+    log_file: Path
+
+
+def last_failure(log_file: Path, tail: int = 1 << 16) -> ScanFailure | None:
+    """The last error in the background scans' log, with when its scan started; None when
+    the log has none (or is not there). Only the last `tail` bytes are read."""
+    try:
+        with log_file.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - tail, 0))
+            text = handle.read().decode("utf-8", "replace")
+            modified = os.fstat(handle.fileno()).st_mtime
+    except OSError:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    started: float | None = None
+    failure: ScanFailure | None = None
+    for line in lines:
+        if line.startswith(RUN_MARK):
+            started = _moment(line.rpartition(" at ")[2])
+        elif line.startswith(_ERROR_PREFIXES):
+            message = line.split(": ", 2)[2] if line.startswith(_ERROR_PREFIXES[0]) \
+                else line.removeprefix("cometwatch: ")
+            failure = ScanFailure(message, started, log_file)
+    if failure is not None and failure.started is None:
+        # A log written before the run lines: its last line's age is all there is to go by.
+        if not lines[-1].startswith(_ERROR_PREFIXES):
+            return None
+        failure = ScanFailure(failure.message, modified, log_file)
+    return failure
+
+
+def _moment(text: str) -> float | None:
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text):
+        return None
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def resolve_hooks_dir(work_root: Path, git_dir: Path, common_dir: Path, bare: bool,

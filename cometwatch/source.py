@@ -33,9 +33,15 @@ class Source:
     def tip_or_fail(self) -> str:
         tip = self.tip()
         if tip is None:
-            raise RepositoryError(f"{self.config.repository.path}: branch {self.branch!r} does "
-                                  f"not exist ({self.ref}); check [repository] branch")
+            hint = "" if self.repo.has_no_commits() else "; check [repository] branch"
+            raise RepositoryError(f"{self.config.repository.path}: {self.missing()}{hint}")
         return tip
+
+    def missing(self) -> str:
+        """Why there is no tip: a repository without commits yet, or a missing branch."""
+        if self.repo.has_no_commits():
+            return f"branch {self.branch!r} has no commits yet"
+        return f"branch {self.branch!r} does not exist ({self.ref})"
 
     def close(self) -> None:
         self.repo.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -14,7 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Site
+from conftest import Site, post
+from receiver import RECEIVER_SECRET, Receiver
 
 from cometwatch import hooks
 
@@ -267,10 +269,11 @@ def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site
     site.commit("first")
     assert cometwatch("hooks", "install", cwd=site.root).returncode == 0
     site.write("posts/b.md", "---\ntitle: B\n---\n")
-    site.commit("second")  # runs post-commit: no daemon, so a detached `cometwatch scan`
+    second = site.commit("second")  # runs post-commit: no daemon, so a detached `cometwatch scan`
     log = site.root / ".git" / "cometwatch" / "hook-scan.log"
-    wait_for(lambda: log.exists() and "baseline" in log.read_text(), "the scan's log line")
-    assert (site.root / ".git" / "cometwatch" / "state.db").exists()
+    wait_for(lambda: log.exists() and f"main at {second[:12]}: 1 commit" in log.read_text(),
+             "the scan's log line")
+    assert "# cometwatch scan started by post-commit at " in log.read_text()
 
 
 def test_the_background_scans_log_is_rotated_past_its_limit(site: Site) -> None:
@@ -282,7 +285,7 @@ def test_the_background_scans_log_is_rotated_past_its_limit(site: Site) -> None:
     log.parent.mkdir(exist_ok=True)
     log.write_text("old line\n" * (LOG_LIMIT // 9 + 1))
     site.commit("second")
-    wait_for(lambda: log.exists() and "baseline" in log.read_text(), "the scan's log line")
+    wait_for(lambda: log.exists() and ": 1 commit" in log.read_text(), "the scan's log line")
     assert "old line" not in log.read_text()
     assert (log.parent / "hook-scan.log.1").stat().st_size > LOG_LIMIT
 
@@ -301,3 +304,99 @@ def test_a_push_to_a_bare_repository_runs_a_scan_there(site: Site, tmp_path: Pat
     wait_for(lambda: log.exists() and "baseline: main" in log.read_text(), "the scan in the "
              "bare repository")
     assert "Error" not in log.read_text()
+
+
+# -- hooks only, no daemon: the first commit, a failing scan ---------------------------------
+
+def hooks_only_config(site: Site, receiver: Receiver, secret: str) -> Path:
+    config = site.root.parent / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n\n'
+                      f'[[webhooks]]\nname = "site"\nurl = "{receiver.url}"\n{secret}\n')
+    return config
+
+
+def test_install_takes_the_baseline_so_the_first_commit_after_it_is_sent(
+        site: Site, tmp_path: Path) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")
+    with Receiver(RECEIVER_SECRET) as receiver:
+        secret = tmp_path / "secret"
+        secret.write_text(RECEIVER_SECRET)
+        secret.chmod(0o600)
+        config = hooks_only_config(site, receiver, f'secret_file = "{secret}"')
+        result = cometwatch("--config", str(config), "hooks", "install", cwd=site.root)
+        assert result.returncode == 0, result.stderr
+        assert f"baseline: main at {site.head()[:12]} (1 commit read), nothing sent; the next " \
+            "commit is sent" in result.stdout
+        assert "warning" not in result.stderr
+        site.write("posts/b.md", post("title: B"))
+        site.commit("b")  # the first commit after install: its scan is not a baseline
+        arrivals = receiver.wait_for(2, timeout=30)
+    assert [a.event for a in arrivals] == ["content.created", "content.published"]
+    assert {json.loads(a.body)["data"]["slug"] for a in arrivals} == {"b"}
+    assert all(a.verified for a in arrivals)
+    again = cometwatch("--config", str(config), "hooks", "install", cwd=site.root)
+    assert f"state: main scanned up to {site.head()[:12]}; the next commit is sent" in \
+        again.stdout
+
+
+def test_install_in_a_repository_without_commits_says_the_first_one_is_the_baseline(
+        site: Site) -> None:
+    result = cometwatch("hooks", "install", cwd=site.root)
+    assert result.returncode == 0, result.stderr
+    assert "state: branch 'main' has no commits yet: its first commit is the baseline (not " \
+        "sent), the commits after it are sent" in result.stdout
+
+
+def test_a_failing_hook_scan_is_warned_of_at_install_and_shown_by_status(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CW_HOOK_SECRET", raising=False)
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")
+    with Receiver(RECEIVER_SECRET) as receiver:
+        config = hooks_only_config(site, receiver, 'secret_env = "CW_HOOK_SECRET"')
+        result = cometwatch("--config", str(config), "hooks", "install", cwd=site.root)
+        assert result.returncode == 0, result.stderr  # the baseline needs no secret
+        assert "warning: webhook 'site' reads its secret from $CW_HOOK_SECRET" in result.stderr
+        assert "secret_file" in result.stderr and "baseline: main" in result.stdout
+        quiet = cometwatch("--config", str(config), "status", cwd=site.root)
+        assert "hook scan" not in quiet.stdout
+
+        site.write("posts/b.md", post("title: B"))
+        site.commit("b")  # the hook's scan lacks the variable: it refuses, in its log only
+        log = site.root / ".git" / "cometwatch" / "hook-scan.log"
+        wait_for(lambda: log.exists() and "error:" in log.read_text(), "the scan's error")
+        status = cometwatch("--config", str(config), "status", cwd=site.root)
+        [line] = [line for line in status.stdout.splitlines() if line.startswith("hook scan")]
+        assert "FAILED" in line and "environment variable CW_HOOK_SECRET is not set" in line
+        assert str(log) in line
+        as_json = json.loads(cometwatch("--config", str(config), "status", "--json",
+                                        cwd=site.root).stdout)
+        assert "CW_HOOK_SECRET" in as_json["hook_scan_failure"]["error"]
+
+        # A scan that works (here: by hand, with the variable) puts the failure behind it.
+        time.sleep(1.1)  # the log's times are whole seconds
+        monkeypatch.setenv("CW_HOOK_SECRET", RECEIVER_SECRET)
+        assert cometwatch("--config", str(config), "scan", cwd=site.root).returncode == 0
+        assert len(receiver.wait_for(2, timeout=30)) == 2
+    after = cometwatch("--config", str(config), "status", cwd=site.root)
+    assert "hook scan" not in after.stdout
+
+
+def test_last_failure_reads_the_last_error_and_when_its_scan_started(tmp_path: Path) -> None:
+    log = tmp_path / "hook-scan.log"
+    assert hooks.last_failure(log) is None
+    log.write_text(f"{hooks.RUN_MARK}post-commit at 2024-05-01T10:00:00Z\n"
+                   "cometwatch: error: first\n"
+                   f"{hooks.RUN_MARK}post-merge at 2024-05-01T11:00:00Z\n"
+                   "cometwatch: error: second\n"
+                   f"{hooks.RUN_MARK}post-commit at 2024-05-01T12:00:00Z\n"
+                   "main at 0123456789ab: nothing new\n")
+    failure = hooks.last_failure(log)
+    assert failure is not None
+    assert (failure.message, failure.started) == ("second", 1714561200.0)
+    log.write_text("cometwatch: error: from an older hook\n")  # no run lines: the log's age
+    failure = hooks.last_failure(log)
+    assert failure is not None and failure.started == log.stat().st_mtime
+    log.write_text("cometwatch: error: from an older hook\nbaseline: main at 0123\n")
+    assert hooks.last_failure(log) is None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -25,7 +29,6 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
     import sys
-    from pathlib import Path
 
     from cometwatch import hooks
     from cometwatch.config import find_config_file, load_config
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "install" or not args.repo:
             raise
         config = None  # removing hooks needs no working config
+    warnings: list[str] = []
     root = Path(args.repo).resolve() if args.repo else config.repository.path if config \
         else Path.cwd()
     with Repository(root) as repo:
@@ -67,6 +71,79 @@ def run(args: argparse.Namespace) -> int:
             if not inside:
                 print(f"note: core.hooksPath is {hooks_dir}, outside this repository: every "
                       "repository using it now runs these hooks", file=sys.stderr)
+            # The hook's scan runs with the config file named in it, or in the repository.
+            scanned = config.repository.path if config.file is not None else Path(repo.path)
+            report.append(_baseline(config, scanned, state))
+            warnings = [f"warning: webhook {name!r} reads its secret from ${variable}: a hook's "
+                        "scan runs with git's environment, where it is usually not set, and "
+                        "then refuses to start (see `cometwatch status`); keep the secret in a "
+                        "file (secret_file = \"…\", chmod 600)"
+                        for name, variable in _secret_variables(config.file)]
     for line in report or [f"{hooks_dir}: no cometwatch hooks"]:
         print(line)
+    sys.stdout.flush()
+    for warning in warnings:
+        print(warning, file=sys.stderr)
     return 0
+
+
+def _baseline(config: Config, path: Path, state: Path) -> str:
+    """Take the baseline the first scan would take (the tip, nothing sent), unless the state
+    has a cursor already: then the first commit after install is sent. Needs no secret."""
+    import time
+    from dataclasses import replace
+
+    from cometwatch.errors import CometwatchError
+    from cometwatch.progress import Progress
+    from cometwatch.scanner import Scanner
+    from cometwatch.source import Source
+    from cometwatch.store import Store
+
+    config = replace(config, repository=replace(config.repository, path=path))
+    try:
+        with Source.open(config) as source:
+            tip = source.tip()
+            if tip is None:
+                return (f"state: {source.missing()}: its first commit is the baseline (not "
+                        "sent), the commits after it are sent")
+            with Store.open(state) as store:
+                cursor = store.cursor(source.branch)
+                if cursor is not None:
+                    return (f"state: {source.branch} scanned up to {cursor.commit[:12]}; the "
+                            "next commit is sent")
+                progress = Progress(source.repo.count(None, tip), "reading history")
+                try:
+                    result = Scanner(config, store, source).scan(time.time(), None, progress)
+                finally:
+                    progress.close()
+    except CometwatchError as exc:
+        return f"state: no baseline yet ({exc}); the first hook's scan takes it"
+    return (f"baseline: {source.branch} at {(result.cursor or '')[:12]} "
+            f"({_commits(result.commits)} read), nothing sent; the next commit is sent")
+
+
+def _commits(count: int) -> str:
+    return f"{count} commit" if count == 1 else f"{count} commits"
+
+
+def _secret_variables(file: Path | None) -> list[tuple[str, str]]:
+    """(webhook, variable) of each secret read from the environment: what a hook lacks."""
+    import tomllib
+
+    if file is None:
+        return []
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []  # load_config has read it already; nothing to add
+    found = []
+    for webhook in data.get("webhooks", []):
+        if not isinstance(webhook, dict) or webhook.get("enabled") is False:
+            continue
+        name = str(webhook.get("name", "?"))
+        secrets = webhook.get("secrets")
+        variables = [webhook.get("secret_env")] + [
+            item.get("env") for item in (secrets if isinstance(secrets, list) else [])
+            if isinstance(item, dict)]
+        found += [(name, str(variable)) for variable in variables if variable]
+    return found

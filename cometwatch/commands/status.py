@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cometwatch.commands.deliveries import moment
     from cometwatch.config import load_config
+    from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
     from cometwatch.store import Store
 
@@ -55,6 +56,15 @@ def run(args: argparse.Namespace) -> int:
             "held_reason": why,
         })
     timers = [c.next_timer for c in cursors if c.next_timer is not None]
+    # A git hook's background scan has no one to tell when it fails but its log; its error
+    # stands until a scan succeeds after it (seconds: the log's times are whole seconds).
+    failure = last_failure(path.parent / "hook-scan.log")
+    last_scan = max((c.scanned_at for c in cursors), default=None)
+    if failure is not None and last_scan is not None and failure.started is not None \
+            and failure.started < int(last_scan):
+        failure = None
+    hook_scan = failure and {"failed": failure.started and moment(failure.started),
+                             "error": failure.message, "log": str(failure.log_file)}
     if args.json:
         json.dump({
             "state": str(path),
@@ -63,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
                          "next_timer": c.next_timer and moment(c.next_timer)}
                         for c in cursors],
             "webhooks": hooks,
+            "hook_scan_failure": hook_scan,
         }, sys.stdout, indent=2)
         print()
         return 0
@@ -72,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
     for c in cursors:
         print(f"cursor      {c.branch} at {c.commit[:12]}; last scan {moment(c.scanned_at)} "
               f"({_ago(now - c.scanned_at)})")
+    if failure is not None:
+        when = f" {moment(failure.started)} ({_ago(now - failure.started)})" \
+            if failure.started is not None else ""
+        print(f"hook scan   FAILED{when}: {failure.message} (its output: {failure.log_file})")
     print("next timer  " + (f"{moment(min(timers))} (a scheduled publish or expiry)" if timers
                             else "none scheduled"))
     if not hooks:
@@ -93,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
             line += f"; last success {hook['last_success']}"
         print(line)
         if hook["held"]:
-            print(f"            {hook['held']} open deliveries for webhook {hook['name']!r}, "
-                  f"{hook['held_reason']}")
+            print(f"            {hook['held']} open "
+                  f"{'delivery' if hook['held'] == 1 else 'deliveries'} for webhook "
+                  f"{hook['name']!r}, {hook['held_reason']}")
     return 0
 
 
