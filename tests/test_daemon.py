@@ -380,6 +380,16 @@ def test_a_broken_config_at_start_is_one_line_and_exit_2(site: Site, tmp_path: P
     assert result.stderr.count("\n") == 1 and "repository.poll_interval" in result.stderr
 
 
+def test_run_without_any_config_file_refuses_at_once(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    result = subprocess.run([PYTHON, "-m", "cometwatch", "run"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert f"no webhooks.toml here ({tmp_path})" in result.stderr
+    assert "`cometwatch init` writes one, or pass --config" in result.stderr
+
+
 def test_a_second_daemon_on_the_same_state_is_refused(site: Site, receiver: Receiver,
                                                       daemons: Callable[..., Daemon]) -> None:
     site.commit("a")

@@ -37,10 +37,17 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     from cometwatch.cli import setup_logging
-    from cometwatch.config import load_config
+    from cometwatch.config import find_config_file, load_config
     from cometwatch.daemon import Daemon
+    from cometwatch.errors import UsageError
     from cometwatch.notify import JournalFormatter, Notifier, stderr_is_journal
 
+    if find_config_file(args.config, os.environ)[0] is None:
+        # Without a config the daemon would watch this folder with no webhook, and outside a
+        # repository retry "not a git repository" forever.
+        raise UsageError(f"no webhooks.toml here ({os.getcwd()}), and neither --config nor "
+                         "$COMETWATCH_CONFIG names one; `cometwatch init` writes one, or pass "
+                         "--config")
     config = load_config(args.config)  # a broken config: one line, exit 2 (cli.py)
     log_format = args.log_format or config.daemon.log_format
     setup_logging(args.verbose, log_format)
