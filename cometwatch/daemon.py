@@ -14,11 +14,13 @@ and tried again with backoff.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.config import Config, load_config
 from cometwatch.errors import CometwatchError, ConfigError, StateError
@@ -45,22 +47,24 @@ class Stopping(Exception):
 
 
 class Backoff:
-    """FIRST_RETRY, doubling, up to `cap`; logs a failure once until it changes or ends."""
+    """FIRST_RETRY, doubling, up to `cap`; logs a failure once until it changes or ends.
+    `named`: the failures' messages say what failed already, `what` is not put before them."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, named: bool = False) -> None:
         self.what = what
         self.failures = 0
+        self._named = named
         self._last = ""
 
     def failed(self, message: str, cap: float) -> float:
         self.failures += 1
         delay: float = min(FIRST_RETRY * 2.0 ** min(self.failures - 1, 30), max(cap, FIRST_RETRY))
+        text = message if self._named else f"{self.what}: {message}"
         if message != self._last:
-            log.warning("%s: %s (trying again, backing off up to %.0fs)", self.what, message,
-                        cap)
+            log.warning("%s (trying again, backing off up to %.0fs)", text, cap)
             self._last = message
         else:
-            log.debug("%s: %s (again; next try in %.1fs)", self.what, message, delay)
+            log.debug("%s (again; next try in %.1fs)", text, delay)
         return delay
 
     def succeeded(self) -> None:
@@ -69,15 +73,37 @@ class Backoff:
         self.failures, self._last = 0, ""
 
 
+FETCH_FAILING = "fetch-failing.json"  # beside the state database, while fetches fail
+
+
+def fetch_failure(state_dir: Path) -> dict[str, Any] | None:
+    """What a running daemon's failing fetches left for `cometwatch status`: since, last_try
+    (seconds since the epoch) and error; None while fetches work (or in local mode)."""
+    try:
+        record = json.loads((state_dir / FETCH_FAILING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not all(
+            isinstance(record.get(key), float | int) for key in ("since", "last_try")):
+        return None
+    return {"since": float(record["since"]), "last_try": float(record["last_try"]),
+            "error": str(record.get("error", ""))}
+
+
 class Fetcher:
     """Remote mode: `git fetch` the branch every fetch_interval (sooner when poked), in a
     thread of its own with its own repository handle, so a slow remote never holds up a scan
-    or a stop. Calls `fetched` after every attempt."""
+    or a stop. Calls `fetched` after every attempt. While fetches fail, `record` (a small
+    JSON file) says since when and why, for `cometwatch status`."""
 
-    def __init__(self, config: Config, branch: str, fetched: Wakeup) -> None:
+    def __init__(self, config: Config, branch: str, fetched: Wakeup,
+                 record: Path | None = None) -> None:
         self._config = config
         self._branch = branch
         self._fetched = fetched
+        self._record = record
+        self._failing_since: float | None = None
+        self._recorded = True  # a record a killed daemon left is removed by the first success
         self._stop = threading.Event()
         self._now = threading.Event()
         self.attempted = threading.Event()  # the first attempt is over (baseline after it)
@@ -96,14 +122,18 @@ class Fetcher:
         # A fetch in progress is not waited for: it is a git subprocess that ends on its own.
         self._stop.set()
         self._now.set()
+        self._note(None)  # a stopped daemon's fetches are not failing
 
     def _run(self) -> None:
         from cometwatch.gitrepo import Repository
 
-        backoff = Backoff(f"fetching {self._branch} from {self._config.repository.remote}")
+        # The fetch's error names the branch and remote itself.
+        backoff = Backoff(f"fetching {self._branch} from {self._config.repository.remote}",
+                          named=True)
         repo: Repository | None = None
         while not self._stop.is_set():
             settings = self._config.repository
+            error: str | None = None
             try:
                 if repo is None:
                     repo = Repository(settings.path)
@@ -111,16 +141,40 @@ class Fetcher:
                 backoff.succeeded()
                 delay = settings.fetch_interval
             except CometwatchError as exc:
-                delay = backoff.failed(str(exc), max(settings.fetch_interval, FETCH_BACKOFF_CAP))
+                error = str(exc)
+                delay = backoff.failed(error, max(settings.fetch_interval, FETCH_BACKOFF_CAP))
             except Exception as exc:  # never let the thread die silently
                 log.exception("fetching failed unexpectedly")
-                delay = backoff.failed(f"{type(exc).__name__}: {exc}", FETCH_BACKOFF_CAP)
+                error = f"{type(exc).__name__}: {exc}"
+                delay = backoff.failed(error, FETCH_BACKOFF_CAP)
+            if not self._stop.is_set():
+                self._note(error)
             self.attempted.set()
             self._fetched.set()
             self._now.wait(delay)
             self._now.clear()
         if repo is not None:
             repo.close()
+
+    def _note(self, error: str | None) -> None:
+        """Write (or, once fetches work, remove) the record of failing fetches."""
+        if self._record is None or (error is None and not self._recorded):
+            return
+        try:
+            if error is None:
+                self._failing_since = None
+                self._record.unlink(missing_ok=True)
+                self._recorded = False
+                return
+            now = time.time()
+            self._failing_since = self._failing_since or now
+            partial = self._record.with_name(f".{self._record.name}.tmp")
+            partial.write_text(json.dumps({"since": self._failing_since, "last_try": now,
+                                           "error": error}), encoding="utf-8")
+            partial.replace(self._record)
+            self._recorded = True
+        except OSError as exc:  # status only: never worth stopping the fetches for
+            log.debug("cannot write %s: %s", self._record, exc)
 
 
 class Daemon:
@@ -214,7 +268,8 @@ class Daemon:
         if self._watch:
             self._start_watcher()
         if self._config.repository.remote:
-            self._fetcher = Fetcher(self._config, self._source.branch, self._wake)
+            self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
+                                    self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
 
     def _start_watcher(self) -> None:

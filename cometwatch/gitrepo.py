@@ -297,9 +297,13 @@ def _skip(stream: IO[bytes], size: int) -> None:
 
 
 def _stderr(exc: GitCommandError) -> str:
+    """git's complaint on one line: its `fatal:` and `error:` lines (the last line is often
+    advice such as "and the repository exists."), else its last line."""
     text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
     text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
-    return text.splitlines()[-1] if text else f"exit {exc.status}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return "; ".join(errors or lines[-1:]) or f"exit {exc.status}"
 
 
 def _commit(header: bytes, tokens: list[bytes]) -> Commit:

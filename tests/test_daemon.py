@@ -623,3 +623,33 @@ def test_remote_mode_fetches_a_shallow_clone_deepened_and_follows_origin(
     # The local branch is left alone: remote mode follows origin/main.
     assert git(clone, "rev-parse", "main") != git(clone, "rev-parse", "origin/main")
 
+
+
+def test_a_failing_fetch_says_gits_fatal_lines_once_and_status_shows_it(
+        tmp_path: Path, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    upstream = Site(tmp_path / "upstream")
+    upstream.write("posts/a.md", post("title: A"))
+    upstream.commit("a")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(upstream.root), str(clone)], check=True)
+    gone = tmp_path / "site.git"  # the remote moved away
+    git(clone, "remote", "set-url", "origin", str(gone))
+    config = write_config(clone, receiver.url,
+                          repository='remote = "origin"\nfetch_interval = "200ms"')
+    daemon = daemons(config).start()
+    wait_for(lambda: "WARNING" in daemon.log(), "the fetch's warning", alive=daemon.proc)
+    [warning] = [line for line in daemon.log().splitlines() if "WARNING" in line]
+    assert warning.count("fetching main from origin") == 1, warning
+    assert f"fatal: '{gone}' does not appear to be a git repository" in warning
+    assert "and the repository exists" not in warning
+
+    def status() -> str:
+        return subprocess.run([PYTHON, "-m", "cometwatch", "--config", str(config), "status"],
+                              capture_output=True, text=True, check=True).stdout
+
+    [line] = [line for line in status().splitlines() if line.startswith("fetch ")]
+    assert "FAILING since" in line and "does not appear to be a git repository" in line
+    git(clone, "remote", "set-url", "origin", str(upstream.root))  # back: fetches work again
+    wait_for(lambda: "works again" in daemon.log(), "a fetch that works", alive=daemon.proc)
+    wait_for(lambda: "fetch " not in status(), "status to stop saying so", alive=daemon.proc)
+    assert daemon.stop() == 0

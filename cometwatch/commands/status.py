@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cometwatch.commands.deliveries import moment
     from cometwatch.config import load_config
+    from cometwatch.daemon import fetch_failure
     from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
     from cometwatch.store import Store
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if failure is not None and last_scan is not None and failure.started is not None \
             and failure.started < int(last_scan):
         failure = None
+    fetch = fetch_failure(path.parent)
+    fetching = fetch and {"failing_since": moment(fetch["since"]),
+                          "last_try": moment(fetch["last_try"]), "error": fetch["error"]}
     hook_scan = failure and {"failed": failure.started and moment(failure.started),
                              "error": failure.message, "log": str(failure.log_file)}
     if args.json:
@@ -74,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                         for c in cursors],
             "webhooks": hooks,
             "hook_scan_failure": hook_scan,
+            "fetch_failure": fetching,  # remote mode: what the daemon's fetches meet
         }, sys.stdout, indent=2)
         print()
         return 0
@@ -83,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     for c in cursors:
         print(f"cursor      {c.branch} at {c.commit[:12]}; last scan {moment(c.scanned_at)} "
               f"({_ago(now - c.scanned_at)})")
+    if fetching:
+        print(f"fetch       FAILING since {fetching['failing_since']} (last try "
+              f"{fetching['last_try']}): {fetching['error']}")
     if failure is not None:
         when = f" {moment(failure.started)} ({_ago(now - failure.started)})" \
             if failure.started is not None else ""
