@@ -451,6 +451,23 @@ def test_a_branch_missing_at_start_is_waited_for_and_ready_is_still_sent(
     assert daemon.stop() == 0
 
 
+def test_an_empty_repository_says_so_and_its_first_commit_is_waited_for(
+        site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    config = write_config(site.root, receiver.url, repository='poll_interval = "200ms"')
+    daemon = daemons(config).start(wait=False)  # `git init`, nothing committed yet
+    assert "scan failing" in daemon.wait_for_note("READY=1")
+    assert "branch 'main' has no commits yet (trying again" in daemon.log()
+    assert "does not exist" not in daemon.log()
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")  # the first commit is the baseline
+    wait_for(lambda: "baseline: main" in daemon.log(), "the baseline", alive=daemon.proc)
+    site.write("posts/b.md", post("title: B"))
+    site.commit("b")
+    wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
+    assert {json.loads(a.body)["data"]["slug"] for a in receiver.arrivals} == {"b"}
+    assert daemon.stop() == 0
+
+
 def test_a_repository_that_appears_later_is_waited_for(
         tmp_path: Path, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
     root = tmp_path / "site"  # not there yet
