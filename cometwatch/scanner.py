@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine, history
+from cometwatch.entry import utc_iso
 from cometwatch.errors import StateError
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
@@ -130,6 +131,7 @@ class Scanner:
                     pass
             warnings.quiet = False
         commits = stored = created = 0
+        first: int | None = None  # when the earliest event stored occurred
         batch: list[ContentEvent] = []
         for save in history(repo, engine, base, tip, progress):
             commits += 1
@@ -137,10 +139,28 @@ class Scanner:
             if len(batch) >= FLUSH_EVENTS:
                 events, deliveries, expected = self._save(expected, save.commit, engine, batch,
                                                           now)
+                if events and first is None:
+                    first = min(event.occurred_at for event in batch)
                 stored, created, batch = stored + events, created + deliveries, []
         batch.extend(engine.advance(now))
         events, deliveries, _ = self._save(expected, tip, engine, batch, now)
+        if events and first is None:
+            first = min(event.occurred_at for event in batch)
+        if first is not None:
+            self._tell_unsent(stored + events, first)
         return ScanResult(commits, stored + events, created + deliveries, tip, False)
+
+    def _tell_unsent(self, stored: int, first: int) -> None:
+        """Events stored while no webhook is enabled are never sent by a later scan (each is
+        stored once): say so, and how to send them once one is."""
+        if any(hook.enabled for hook in self._config.webhooks):
+            return
+        names = [hook.name for hook in self._config.webhooks]
+        name = names[0] if len(names) == 1 else "NAME"
+        log.warning("%d %s stored while no webhook is enabled: no deliveries made, and a later "
+                    "scan will not make them; once a webhook has enabled = true, `cometwatch "
+                    "recover --webhook %s --since %s` sends them", stored,
+                    "event" if stored == 1 else "events", name, utc_iso(first))
 
     def _baseline(self, now: float, tip: str,
                   progress: Callable[[int], None] | None) -> ScanResult:

@@ -22,7 +22,7 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from itertools import groupby
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from cometwatch.gitrepo import Repository
 
 __all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
-           "SavedScan", "Settled", "Store", "WebhookState"]
+           "Recovered", "SavedScan", "Settled", "Store", "WebhookState"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
@@ -62,6 +62,13 @@ class SavedScan:
     events: int  # new event rows (the others were already stored)
     deliveries: int
     generation: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    reopened: list[int]  # deliveries that died or were skipped, open again
+    created: list[int]  # deliveries the webhook never had, for events stored meanwhile
+    forgotten: int  # events it wants that were stored before the purge's horizon: left out
 
 
 class CursorMoved(StateError):
@@ -456,17 +463,39 @@ class Store:
             found = [i for i in ids if db.execute(QUERIES["replay"], (now, now, i)).rowcount]
         return found
 
-    def recover(self, webhook: str, since: float, now: float) -> list[int]:
+    def recover(self, webhook: str, since: float, now: float,
+                wants: Callable[[str, str], bool] | None = None) -> Recovered:
         """Open again every delivery of `webhook` that died or was skipped at or after
-        `since`, due now with a fresh schedule; returns their ids."""
+        `since`, due now with a fresh schedule; and with `wants` (event name, collection →
+        bool), create the deliveries it never had for the events that occurred at or after
+        `since` (stored while it was off or not configured), due now, in derivation order.
+
+        Events stored before the purge's horizon are left out (`Recovered.forgotten`): their
+        delivery may have been sent and purged since, and would go out twice."""
         with self._guard("recovering deliveries"), self._write() as db:
             rows = db.execute(QUERIES["recover"], (now, now, webhook, since)).fetchall()
-        return sorted(int(row[0]) for row in rows)
+            created: list[int] = []
+            forgotten = 0
+            if wants is not None:
+                horizon = float(db.execute(QUERIES["purge_horizon"]).fetchone()[0])
+                for event, name, collection, stored_at in db.execute(
+                        QUERIES["undelivered_since"], {"since": since, "hook": webhook}
+                        ).fetchall():
+                    if not wants(name, collection):
+                        continue
+                    if stored_at < horizon:
+                        forgotten += 1
+                        continue
+                    created.append(int(db.execute(QUERIES["add_delivery"], {
+                        "hook": webhook, "now": now, "event": event}).fetchone()[0]))
+        return Recovered(sorted(int(row[0]) for row in rows), created, forgotten)
 
     def purge(self, before: float) -> int:
         """Forget settled deliveries (and their attempts) last changed before `before`. Events
-        stay: their ids keep a later backfill from deriving them twice."""
+        stay: their ids keep a later backfill from deriving them twice. The horizon is kept, so
+        `recover` never takes a purged delivery for one never made."""
         with self._guard("purging old deliveries"), self._write() as db:
+            db.execute(QUERIES["raise_purge_horizon"], (before,))
             db.execute(QUERIES["purge_attempts"], (before,))
             return int(db.execute(QUERIES["purge_deliveries"], (before,)).rowcount)
 

@@ -746,7 +746,35 @@ def test_a_webhook_disabled_by_410_is_enabled_again_and_recovers_what_it_missed(
     since = enabled.split("--since ")[1].split()[0]
     code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", since))
     assert code == 0, err
-    assert "4 deliveries of h dead or skipped" in out  # the one answered 410, and the rest
+    assert "h: 4 deliveries dead or skipped since" in out  # the one answered 410, and the rest
     assert len(rig.receiver.requests("/h")) == 5
     code, status, _ = finish(cometwatch(rig, "status"))
     assert "DISABLED" not in status and "4 ok" in status
+
+
+def test_events_stored_while_no_webhook_was_enabled_are_sent_by_recover(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h", enabled="false"), repository=site.root)  # as `init` writes it
+    assert finish(cometwatch(rig, "scan"))[0] == 0  # the baseline
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    site.write("posts/b.md", post("title: B2"))
+    site.commit()
+    code, out, err = finish(cometwatch(rig, "scan"))
+    assert code == 0 and "3 events, 0 deliveries" in out
+    assert err.count("\n") == 1 and "3 events stored while no webhook is enabled" in err
+    command = err.split("`")[1]
+    assert command.startswith("cometwatch recover --webhook h --since ")
+    rig.configure(rig.hook("h"), repository=site.root)  # enabled = true
+    code, out, _ = finish(cometwatch(rig, "scan", "--since", "HEAD~2"))
+    assert code == 0 and "0 events" in out  # stored once: a backfill makes no deliveries
+    assert rig.receiver.requests("/h") == []
+    code, out, err = finish(cometwatch(rig, *command.split()[1:]))
+    assert code == 0, err
+    assert "0 deliveries dead or skipped" in out and "3 created" in out
+    assert [r.event for r in rig.receiver.requests("/h")] == [
+        "content.created", "content.published", "content.updated"]  # in derivation order
+    code, out, _ = finish(cometwatch(rig, *command.split()[1:]))
+    assert "0 created" in out and len(rig.receiver.requests("/h")) == 3  # never twice

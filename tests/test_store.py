@@ -325,6 +325,26 @@ def test_a_blob_ledger_that_cannot_be_read_stops_the_migration_in_one_line(
         assert raw.execute("SELECT ledger FROM cursors").fetchone()[0] == b"not zlib at all"
 
 
+def test_migration_3_takes_the_oldest_settled_delivery_as_the_purges_horizon(
+        tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as raw:
+        for script in MIGRATIONS[:2]:
+            raw.executescript(script)
+        raw.execute("PRAGMA user_version = 2")
+        for n, stored_at in ((1, NOW), (2, NOW + 10), (3, NOW + 30)):
+            raw.execute("INSERT INTO events VALUES (?, ?, 'content.updated', 0, 'posts', ?, "
+                        "'s', 'c', 'p', ?)", (n, f"evt_{n}", f"e{n}", stored_at))
+        # evt_1's deliveries were purged; the oldest settled one left was last changed at +20
+        raw.execute("INSERT INTO deliveries (event, webhook, entry_id, status, created_at, "
+                    "updated_at) VALUES (2, 'a', 'e2', 'ok', ?, ?)", (NOW + 10, NOW + 20))
+    with Store.open(path) as store:
+        recovered = store.recover("a", 0, NOW + 60, lambda name, collection: True)
+        assert recovered.forgotten == 1  # evt_1, stored before the horizon
+        assert [store.delivery(i).event.event_id  # type: ignore[union-attr]
+                for i in recovered.created] == ["evt_3"]
+
+
 def test_only_the_head_of_an_entrys_queue_is_due(store: Store) -> None:
     save(store, [event(1, "x"), event(2, "x"), event(3, "y"), event(4, "x")])
     due = store.due("a", NOW, 10)
@@ -432,8 +452,48 @@ def test_recover_reopens_what_died_or_was_skipped_since_a_moment(store: Store) -
     store.record(fine, Attempt(NOW + 90, 200, 0.1, None, b""), DeliveryStatus.OK, None)
     store.disable_webhook("a", "manual", NOW + 100)  # `skipped` was still open
     store.enable_webhook("a")
-    assert store.recover("a", NOW + 50, NOW + 200) == [young.id, skipped.id]
+    recovered = store.recover("a", NOW + 50, NOW + 200)
+    assert recovered.reopened == [young.id, skipped.id] and recovered.created == []
     assert {d.event.event_id for d in store.due("a", NOW + 200, 10)} == {"evt_2", "evt_3"}
+
+
+def test_recover_creates_the_deliveries_a_webhook_never_had_in_derivation_order(
+        store: Store) -> None:
+    # stored while webhook "b" was off: only "a" got deliveries
+    save(store, [event(1, "x"), event(2, "x", "content.published"), event(3, "y"),
+                 event(4, "x", collection="pages"), event(5, "x")], hooks=("a",))
+    save(store, [event(6, "z")], hooks=("a", "b"))  # "b" on again: it got this one
+
+    def wants(name: str, collection: str) -> bool:
+        return collection == "posts"
+
+    since = event(2).occurred_at  # evt_1 occurred before
+    recovered = store.recover("b", since, NOW + 10, wants)
+    assert recovered.reopened == [] and recovered.forgotten == 0
+    made = [store.delivery(i) for i in recovered.created]
+    assert [(d.event.event_id, d.status) for d in made if d] == [
+        ("evt_2", DeliveryStatus.PENDING), ("evt_3", DeliveryStatus.PENDING),
+        ("evt_5", DeliveryStatus.PENDING)]
+    assert recovered.created == sorted(recovered.created)  # per entry: derivation order
+    due = [d.event.event_id for d in store.due("b", NOW + 10, 10)]
+    assert due == ["evt_6", "evt_2", "evt_3"]  # evt_5 waits behind evt_2, same entry
+    assert store.recover("b", since, NOW + 20, wants).created == []  # made once
+
+
+def test_recover_never_remakes_a_delivery_the_purge_forgot(store: Store) -> None:
+    save(store, [event(1, "x")], hooks=("a",), now=NOW)
+    (sent,) = store.due("a", NOW, 10)
+    store.record(sent, attempt(200), DeliveryStatus.OK, None)
+    save(store, [event(2, "y")], hooks=(), now=NOW + 10)  # stored while "a" was off
+    assert store.purge(NOW + 5) == 1  # the settled delivery of evt_1 is forgotten
+    save(store, [event(3, "z")], hooks=(), now=NOW + 20)
+    recovered = store.recover("a", 0, NOW + 30, lambda name, collection: True)
+    assert [store.delivery(i).event.event_id for i in recovered.created  # type: ignore[union-attr]
+            ] == ["evt_2", "evt_3"]
+    assert recovered.forgotten == 1
+    assert store.purge(NOW + 1) == 0  # an earlier horizon never lowers the one kept
+    save(store, [event(4, "w")], hooks=(), now=NOW + 3)
+    assert store.recover("a", 0, NOW + 40, lambda name, collection: True).forgotten == 2
 
 
 def test_purge_forgets_old_settled_deliveries_but_keeps_events_and_open_ones(

@@ -146,6 +146,11 @@ def moment(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """`1 delivery`, `2 deliveries`: `nouns` when the plural is not noun + s."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def printable(answer: bytes) -> str:
     """An answer body as text a terminal shows safely: control characters escaped."""
     text = answer.decode("utf-8", "replace")

@@ -1,4 +1,5 @@
-"""`cometwatch recover --webhook NAME --since TIME|REV`: send again what died or was skipped."""
+"""`cometwatch recover --webhook NAME --since TIME|REV`: send what died, was skipped or never
+had a delivery."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "recover", help="send again what died or was skipped since a moment",
+        "recover", help="send what died, was skipped or was never sent since a moment",
         description="Open again every delivery of one webhook that died or was skipped since "
                     "a moment (after an outage, or once a disabled webhook is enabled again), "
-                    "each with a fresh retry schedule, and send them in order.")
+                    "each with a fresh retry schedule; create the deliveries it never had for "
+                    "the events since then that it wants (stored while it had enabled = false "
+                    "or was not in the config); and send them in order.")
     parser.add_argument("--webhook", metavar="NAME", required=True)
     parser.add_argument("--since", metavar="TIME|REV", required=True,
                         help="a UTC time (2026-05-01 or 2026-05-01T10:00), a duration ago "
@@ -24,7 +27,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from cometwatch.commands.deliveries import moment
+    from cometwatch.commands.deliveries import counted, moment
     from cometwatch.commands.redeliver import send_now
     from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
@@ -37,16 +40,23 @@ def run(args: argparse.Namespace) -> int:
         names = ", ".join(h.name for h in config.webhooks) or "none configured"
         raise CometwatchError(f"no webhook named {args.webhook!r} in the config ({names})")
     if not hook.enabled:
-        raise CometwatchError(f"webhook {hook.name} has enabled = false in the config")
+        raise CometwatchError(f"webhook {hook.name} has enabled = false in the config: set "
+                              "enabled = true first")
     since = parse_since(args.since, now, config)
     with Store.for_config(config, create=False) as store:
         state = store.webhook_states().get(hook.name)
         if state is not None and state.disabled_at is not None:
             raise CometwatchError(f"webhook {hook.name} is disabled ({state.disabled_reason}): "
                                   f"`cometwatch webhooks enable {hook.name}` first")
-        ids = store.recover(hook.name, since, now)
+        recovered = store.recover(hook.name, since, now, hook.wants)
         path = store.path
-    print(f"{len(ids)} deliveries of {hook.name} dead or skipped since {moment(since)} reopened")
+    print(f"{hook.name}: {counted(len(recovered.reopened), 'delivery', 'deliveries')} dead or "
+          f"skipped since {moment(since)} reopened; {len(recovered.created)} created for the "
+          "events since then that were stored without one")
+    if recovered.forgotten:
+        print(f"{counted(recovered.forgotten, 'event')} it wants, stored before the last purge of "
+              "settled deliveries, left out: a delivery of each may have been sent and purged")
+    ids = recovered.reopened + recovered.created
     if not ids or args.no_send:
         return 0
     return send_now(config, path, ids)

@@ -195,6 +195,26 @@ SET status = 'pending', next_at = ?, retry_base = attempts, updated_at = ?
 WHERE webhook = ? AND status IN ('dead', 'skipped') AND next_at IS NULL AND updated_at >= ?
 RETURNING id;
 
+-- name: undelivered_since
+-- Events at or after a moment that have no delivery to a webhook (stored while it was off or
+-- not configured), in derivation order.
+SELECT e.id, e.name, e.collection, e.stored_at FROM events AS e
+WHERE e.occurred_at >= :since
+  AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.event = e.id AND d.webhook = :hook)
+ORDER BY e.id;
+
+-- name: add_delivery
+INSERT INTO deliveries (event, webhook, entry_id, status, next_at, created_at, updated_at)
+SELECT id, :hook, entry_id, 'pending', :now, :now, :now FROM events WHERE id = :event
+RETURNING id;
+
+-- name: purge_horizon
+SELECT coalesce(max(before), 0) FROM purge_horizon;
+
+-- name: raise_purge_horizon
+INSERT INTO purge_horizon (id, before) VALUES (1, ?)
+ON CONFLICT (id) DO UPDATE SET before = max(before, excluded.before);
+
 -- name: purge_attempts
 DELETE FROM attempts
 WHERE delivery IN (SELECT id FROM deliveries WHERE next_at IS NULL AND updated_at < ?);

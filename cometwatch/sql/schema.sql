@@ -93,3 +93,18 @@ INSERT INTO cursors_2 (branch, commit_sha, generation, next_timer, scanned_at, u
 SELECT branch, commit_sha, generation, next_timer, scanned_at, updated_at FROM cursors;
 DROP TABLE cursors;
 ALTER TABLE cursors_2 RENAME TO cursors;
+
+-- migration: 3 the purge's horizon
+-- `recover` creates the deliveries a webhook never had; a delivery the purge forgot must not
+-- look like one of those. Settled deliveries are purged once last changed before a moment; the
+-- latest such moment is kept here, and events stored before it are left out. A state written
+-- before kept none: the oldest settled delivery left is later than any purged (or, with none
+-- left, this moment when events exist).
+CREATE TABLE purge_horizon (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    before      REAL NOT NULL
+);
+INSERT INTO purge_horizon (id, before)
+SELECT 1, coalesce((SELECT min(updated_at) FROM deliveries WHERE next_at IS NULL),
+                   CAST(strftime('%s', 'now') AS REAL))
+WHERE EXISTS (SELECT 1 FROM events);
