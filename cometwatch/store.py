@@ -370,6 +370,16 @@ class Store:
             row = self._db.execute(query, (after, *webhooks)).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def in_windows(self, webhooks: Sequence[str], after: float) -> dict[str, tuple[int, float]]:
+        """Per webhook, (deliveries not attempted yet that fall due after `after`, the first
+        moment one does): those waiting for a coalescing window to close."""
+        if not webhooks:
+            return {}
+        query = QUERIES["in_windows"].replace("/*names*/", ",".join("?" * len(webhooks)))
+        with self._guard("finding coalescing windows"):
+            rows = self._db.execute(query, (after, *webhooks)).fetchall()
+        return {row[0]: (int(row[1]), float(row[2])) for row in rows}
+
     def coalesce(self, webhook: str, into: int, now: float) -> int:
         """Settle the open deliveries of `webhook` older than `into` as coalesced into it."""
         with self._guard("coalescing deliveries"), self._write() as db:

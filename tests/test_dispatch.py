@@ -724,6 +724,23 @@ def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
         assert store.counts()["build"] == {DeliveryStatus.COALESCED: 5, DeliveryStatus.OK: 1}
 
 
+def test_scan_without_wait_says_what_waits_for_a_coalescing_window_and_who_sends_it(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("build", coalesce='"1h"') + rig.hook("each"), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    code, out, err = finish(cometwatch(rig, "scan"))
+    assert code == 0, err
+    assert rig.receiver.requests("/build") == [] and len(rig.receiver.requests("/each")) == 2
+    line = out.splitlines()[-1]
+    assert line.startswith("build: 2 deliveries wait for its coalescing window, which closes at ")
+    assert "`cometwatch scan --wait` (or the daemon) sends them as one request" in line
+    assert "each:" not in out
+
+
 def test_a_webhook_disabled_by_410_is_enabled_again_and_recovers_what_it_missed(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))

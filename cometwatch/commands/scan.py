@@ -95,9 +95,30 @@ def _send(config: Any, path: Any, wait: bool, timeout: float | None) -> int:
     if dispatcher.busy:
         print("another cometwatch process (the daemon?) is delivering from this state; it will "
               "send them")
-    elif sent:
-        tally = ", ".join(f"{count} {status}" for status, count in
-                          sorted(dispatcher.outcomes.items()))
-        print(f"sent {sent} ({tally})")
+    else:
+        if sent:
+            tally = ", ".join(f"{count} {status}" for status, count in
+                              sorted(dispatcher.outcomes.items()))
+            print(f"sent {sent} ({tally})")
+        _tell_windows(config, path)
     sys.stdout.flush()
     return 0
+
+
+def _tell_windows(config: Any, path: Any) -> None:
+    """Deliveries left waiting for a coalescing window: this scan has ended, so say who
+    sends them, and when."""
+    import time
+
+    from cometwatch.commands.deliveries import counted, moment
+    from cometwatch.store import Store
+
+    now = time.time()
+    hooks = [hook.name for hook in config.webhooks if hook.enabled and hook.coalesce]
+    with Store.open(path, create=False) as store:
+        windows = store.in_windows(hooks, now)
+    for name, (count, due) in windows.items():
+        print(f"{name}: {counted(count, 'delivery', 'deliveries')} "
+              f"{'waits' if count == 1 else 'wait'} for its coalescing window, which closes at "
+              f"{moment(due)} (in {max(due - now, 0):.0f} s); `cometwatch scan --wait` (or the "
+              f"daemon) sends {'it' if count == 1 else 'them as one request'} when it closes")

@@ -114,6 +114,12 @@ SELECT min(next_at) FROM deliveries WHERE next_at > ? AND webhook IN (/*names*/)
 SELECT min(next_at) FROM deliveries
 WHERE next_at > ? AND status = 'pending' AND webhook IN (/*names*/);
 
+-- name: in_windows
+-- Per webhook, deliveries not attempted yet that fall due later (a coalescing window), and when.
+SELECT webhook, count(*), min(next_at) FROM deliveries
+WHERE next_at > ? AND status = 'pending' AND webhook IN (/*names*/)
+GROUP BY webhook ORDER BY webhook;
+
 -- name: coalesce
 UPDATE deliveries
 SET status = 'coalesced', next_at = NULL, coalesced_into = ?, updated_at = ?
