@@ -706,6 +706,17 @@ def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(
         assert SECRET not in text
 
 
+def test_redeliver_of_an_unknown_id_is_an_error_after_the_others_are_queued(rig: Rig) -> None:
+    rig.configure(rig.hook("h"))
+    rig.store(["a", "b"])
+    code, out, err = finish(cometwatch(rig, "redeliver", "--no-send", "1", "2", "999"))
+    assert code == 1
+    assert out == "queued 2\n" and err == "cometwatch: error: no delivery #999\n"
+    code, out, err = finish(cometwatch(rig, "redeliver", "--no-send", "998", "999"))
+    assert code == 1 and out == ""
+    assert err.startswith("cometwatch: error: no delivery #998, #999 (see") and err.count("\n") == 1
+
+
 def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))

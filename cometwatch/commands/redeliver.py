@@ -13,7 +13,8 @@ def add_parser(sub: Any) -> None:
         description="Open these deliveries again and send them now, whatever their state: the "
                     "same event id and body, a fresh signature, a fresh retry schedule if the "
                     "attempt fails. Anything else due is sent too. While `cometwatch run` is "
-                    "delivering from the same state, it sends them within a second.")
+                    "delivering from the same state, it sends them within a second. An id "
+                    "that is not found is an error (exit 1) once the others are queued.")
     parser.add_argument("ids", nargs="+", type=int, metavar="ID",
                         help="delivery ids, from `cometwatch deliveries`")
     parser.add_argument("--no-send", action="store_true",
@@ -36,10 +37,13 @@ def run(args: argparse.Namespace) -> int:
         disabled = store.disabled_webhooks()
         hooks = {d.webhook for d in (store.delivery(i) for i in found) if d is not None}
         path = store.path
-    for missing in sorted(set(args.ids) - set(found)):
-        print(f"cometwatch: no delivery #{missing}", file=sys.stderr)
+    missing = sorted(set(args.ids) - set(found))
     if not found:
-        raise CometwatchError("nothing to redeliver (see `cometwatch deliveries`)")
+        raise CometwatchError(f"no delivery {', '.join(f'#{i}' for i in missing)} (see "
+                              "`cometwatch deliveries`; settled ones are purged after "
+                              "[delivery] dead_retention)")
+    for delivery_id in missing:  # the others are queued all the same
+        print(f"cometwatch: error: no delivery #{delivery_id}", file=sys.stderr)
     blocked = sorted(hooks & disabled)
     for name in blocked:
         print(f"webhook {name} is disabled: its deliveries wait until `cometwatch webhooks "
@@ -50,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"the deliveries for webhook {name!r}, {why}")
     if args.no_send:
         print(f"queued {len(found)}")
-        return 0
-    return send_now(config, path, found)
+        return 1 if missing else 0
+    sent = send_now(config, path, found)
+    return 1 if missing else sent
 
 
 def send_now(config: Any, path: Path, ids: list[int]) -> int:
