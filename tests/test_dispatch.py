@@ -717,6 +717,19 @@ def test_redeliver_of_an_unknown_id_is_an_error_after_the_others_are_queued(rig:
     assert err.startswith("cometwatch: error: no delivery #998, #999 (see") and err.count("\n") == 1
 
 
+def test_recover_since_what_is_no_moment_says_what_is_accepted(rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h"), repository=site.root)
+    finish(cometwatch(rig, "scan"))
+    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", "yesterday"))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("cometwatch: error: --since 'yesterday': not a UTC time (2026-05-01")
+    assert "a duration ago (30m, 2h, 3d) or a commit of" in err
+    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", "HEAD"))
+    assert code == 0, err
+
+
 def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))

@@ -78,7 +78,13 @@ def parse_since(text: str, now: float, config: Any) -> float:
         pass
     else:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    from cometwatch.errors import UsageError
     from cometwatch.gitrepo import Repository
 
     with Repository(config.repository.path) as repo:
-        return float(repo.commit_time(repo.resolve_or_fail(text)))
+        sha = repo.resolve(text)
+        if sha is None:
+            raise UsageError(f"--since {text!r}: not a UTC time (2026-05-01, 2026-05-01T10:00, "
+                             "2026-05-01T10:00+02:00), a duration ago (30m, 2h, 3d) or a commit "
+                             f"of {repo.path} (HEAD~3, a sha, a tag)")
+        return float(repo.commit_time(sha))
