@@ -42,6 +42,10 @@ FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
 
 
+def _count(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 class Stopping(Exception):
     """Raised from a scan's progress callback when a stop request's grace period ran out."""
 
@@ -69,7 +73,8 @@ class Backoff:
 
     def succeeded(self) -> None:
         if self.failures:
-            log.info("%s: works again after %d failed tries", self.what, self.failures)
+            log.info("%s: works again after %s", self.what,
+                     _count(self.failures, "failed try", "failed tries"))
         self.failures, self._last = 0, ""
 
 
@@ -251,8 +256,8 @@ class Daemon:
         where = (f"{self._config.repository.remote}/{self._source.branch}"
                  if self._config.repository.remote else self._source.branch)
         enabled = sum(1 for hook in self._config.webhooks if hook.enabled)
-        log.info("watching %s in %s; %d webhook(s); state %s (pid %d)", where,
-                 self._config.repository.path, enabled, path, os.getpid())
+        log.info("watching %s in %s; %s; state %s (pid %d)", where,
+                 self._config.repository.path, _count(enabled, "webhook"), path, os.getpid())
         return True
 
     def _start_threads(self) -> None:
@@ -385,11 +390,12 @@ class Daemon:
     def _report(self, result: ScanResult) -> None:
         where = f"{self._source.branch if self._source else '?'} at {(result.cursor or '')[:12]}"
         if result.baseline:
-            log.info("baseline: %s (%d commits read); earlier history is not sent", where,
-                     result.commits)
+            log.info("baseline: %s (%s read); earlier history is not sent", where,
+                     _count(result.commits, "commit"))
         elif result.events or result.commits:
-            log.info("%s: %d commit(s), %d event(s), %d delivery(ies)", where, result.commits,
-                     result.events, result.deliveries)
+            log.info("%s: %s, %s, %s", where, _count(result.commits, "commit"),
+                     _count(result.events, "event"),
+                     _count(result.deliveries, "delivery", "deliveries"))
         if self._timer is not None:
             log.debug("next scheduled transition at %s",
                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._timer)))
@@ -429,7 +435,7 @@ class Daemon:
         pending = sum(count for per_hook in counts.values()
                       for status, count in per_hook.items()
                       if status.value in ("pending", "failed"))
-        return f"cursor {where}; {pending} deliveries pending"
+        return f"cursor {where}; {_count(pending, 'delivery', 'deliveries')} pending"
 
     # -- SIGHUP ---------------------------------------------------------------------------
 
@@ -460,8 +466,8 @@ class Daemon:
         if self._fetcher is not None:
             self._fetcher.reload(config)
         self._dispatch_wake.set()
-        log.info("config reloaded: %d webhook(s) enabled",
-                 sum(1 for hook in config.webhooks if hook.enabled))
+        log.info("config reloaded: %s enabled",
+                 _count(sum(1 for hook in config.webhooks if hook.enabled), "webhook"))
         self._notifier.ready(self._status(force=True))
         self._wake.set()  # rules may have changed what is due: scan once more
 

@@ -466,6 +466,9 @@ def test_an_empty_repository_says_so_and_its_first_commit_is_waited_for(
     wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
     assert {json.loads(a.body)["data"]["slug"] for a in receiver.arrivals} == {"b"}
     assert daemon.stop() == 0
+    log = daemon.log()  # counts read as words: one commit, not "1 commits" or "commit(s)"
+    assert "; 1 webhook; state " in log and "(1 commit read)" in log
+    assert ": 1 commit, 2 events, 2 deliveries" in log and "(s)" not in log
 
 
 def test_a_repository_that_appears_later_is_waited_for(

@@ -466,6 +466,27 @@ def test_send_test_exits_1_when_nothing_answers(tmp_path: Path) -> None:
     assert result.returncode == 1 and "connection refused" in result.stdout
 
 
+def test_check_probe_lines_up_send_tests_labels_with_its_own(
+        tmp_path: Path, receiver: Receiver) -> None:
+    import re
+
+    site = tmp_path / "site"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(site)], check=True)
+    subprocess.run(["git", "-C", str(site), "commit", "-q", "--allow-empty", "-m", "a"],
+                   check=True)
+    config = write_config(tmp_path, receiver.url)
+    config.write_text(f'[repository]\npath = "{site}"\n\n' + config.read_text())
+    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                             "check", "--probe"], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "SITE_SECRET": RECEIVER_SECRET})
+    assert result.returncode == 0, result.stderr
+    labelled = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert {"answer", "event"} <= {line.split()[0] for line in labelled}
+    for line in labelled:
+        label = re.match(r"\S+ +", line)
+        assert label is not None and label.end() == 12, line
+
+
 def test_send_test_of_an_unknown_webhook_is_a_usage_error(tmp_path: Path,
                                                           receiver: Receiver) -> None:
     result = send_test(write_config(tmp_path, receiver.url), name="nope")

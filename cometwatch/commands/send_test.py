@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(h.name for h in config.webhooks) or "none configured"
         raise UsageError(f"no webhook named {args.name!r} (known: {known})")
     if not hook.enabled:
-        print(f"note      {hook.name} has enabled = false: it gets no deliveries, but this "
-              "test is sent")
+        print(f"note        {hook.name} has enabled = false: it gets no deliveries, but "
+              "this test is sent")
     return send_test(hook)
 
 
@@ -62,8 +62,8 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
     finally:
         if own:
             sending.close()
-    print(f"webhook   {hook.name} ({redact_url(hook.url)})")
-    print(f"event     {event.name} {event.event_id} (test entry: type {TEST_COLLECTION}, "
+    print(f"webhook     {hook.name} ({redact_url(hook.url)})")
+    print(f"event       {event.name} {event.event_id} (test entry: type {TEST_COLLECTION}, "
           f"id {TEST_ENTRY}, slug {TEST_SLUG})")
     took = f"{outcome.duration:.3f}s"
     if outcome.ok:
@@ -72,13 +72,13 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
             phrase = " " + HTTPStatus(outcome.status).phrase
         except ValueError:  # a 2xx with no standard name
             phrase = ""
-        print(f"answer    {outcome.status}{phrase} in {took}")
+        print(f"answer      {outcome.status}{phrase} in {took}")
     elif outcome.status is None:
-        print(f"failed    after {took}: {outcome.error}")
+        print(f"failed      after {took}: {outcome.error}")
     else:
-        print(f"answer    {outcome.error} in {took}")
+        print(f"answer      {outcome.error} in {took}")
     if outcome.status is not None:
-        print(f"body      {_first_bytes(outcome.answer)}")
+        print(f"body        {_first_bytes(outcome.answer)}")
     return 0 if outcome.ok else 1
 
 
