@@ -29,6 +29,7 @@ from queue import SimpleQueue
 from typing import IO, TYPE_CHECKING
 
 from cometwatch.config import Config, Webhook
+from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError, StateError
 from cometwatch.outbox import (
     Attempt,
@@ -500,16 +501,20 @@ class Dispatcher:
             state = states[result.hook.name]
             reason = result.verdict.disable or failing_too_long(result.hook, state, result.now)
             if reason and state.disabled_at is None:
-                self._disable(store, result.hook.name, reason, result.now)
+                # what it missed: since its first failure after the last success
+                since = min(state.failing_since or result.attempt.started_at,
+                            result.attempt.started_at)
+                self._disable(store, result.hook.name, reason, result.now, since)
                 states[result.hook.name] = replace(state, disabled_at=result.now)
 
-    def _disable(self, store: Store, name: str, reason: str, now: float) -> None:
+    def _disable(self, store: Store, name: str, reason: str, now: float, since: float) -> None:
         skipped = store.disable_webhook(name, reason, now)
         with self._cond:
             lane = self._lanes.get(name)
             if lane is not None:
                 lane.buffer.clear()
             self._disabled = (float("-inf"), set())
-        log.warning("webhook %s disabled: %s; %d open deliveries skipped (`cometwatch webhooks "
-                    "enable %s` turns it back on, `cometwatch recover` sends them)", name,
-                    reason, skipped, name)
+        log.warning("webhook %s disabled: %s; %d open %s skipped (`cometwatch webhooks enable "
+                    "%s` turns it back on, then `cometwatch recover --webhook %s --since %s` "
+                    "sends them)", name, reason, skipped,
+                    "delivery" if skipped == 1 else "deliveries", name, name, utc_iso(since))

@@ -297,7 +297,8 @@ def test_a_redirect_is_not_followed(rig: Rig) -> None:
     assert rig.receiver.requests("/elsewhere") == []
 
 
-def test_a_webhook_failing_for_disable_after_is_disabled(rig: Rig) -> None:
+def test_a_webhook_failing_for_disable_after_is_disabled(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     rig.configure(rig.hook("h", disable_after='"1h"'))
     rig.receiver.script("/h", *([500] * 10))
     (event,) = rig.store(["x"])
@@ -312,6 +313,13 @@ def test_a_webhook_failing_for_disable_after_is_disabled(rig: Rig) -> None:
         state = store.webhook_states()["h"]
     assert state.disabled_at is not None and state.disabled_at - T0 >= 3600
     assert "no successful delivery since" in (state.disabled_reason or "")
+    # the hint is a whole command, from the first failure on: what the webhook missed
+    (warning,) = [r.getMessage() for r in caplog.records if "disabled:" in r.getMessage()]
+    assert ("`cometwatch webhooks enable h` turns it back on, then `cometwatch recover "
+            "--webhook h --since 2025-06-15T15:06:40Z` sends them") in warning
+    with Store.open(rig.state) as store:
+        store.enable_webhook("h")
+        assert store.recover("h", T0, rig.clock.now).reopened == [delivery.id]
 
 
 # -- order and isolation ----------------------------------------------------------------------
