@@ -273,10 +273,15 @@ class Dispatcher:
             room -= 1
 
     def _pump_coalescing(self, store: Store, lane: _Lane, hook: Webhook, now: float) -> None:
-        """At most one request in flight; the newest open delivery carries the burst."""
+        """At most one request in flight; the newest open delivery carries the burst. A
+        redelivered one goes first, by itself: `redeliver` asked for that one, now."""
         with self._cond:
             if lane.in_flight:
                 return
+        alone = store.due_alone(hook.name, now)
+        if alone is not None:
+            self._submit(lane, hook, alone, threads=1)
+            return
         latest = store.latest_open(hook.name)
         if latest is None or latest.next_at is None or latest.next_at > now:
             return

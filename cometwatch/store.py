@@ -355,7 +355,15 @@ class Store:
         return [_delivery(row) for row in self._rows("due", (webhook, now, limit))]
 
     def latest_open(self, webhook: str) -> Delivery | None:
+        """The newest open delivery of `webhook`, redelivered ones left out: what a coalescing
+        webhook's burst goes out as."""
         rows = self._rows("latest_open", (webhook,))
+        return _delivery(rows[0]) if rows else None
+
+    def due_alone(self, webhook: str, now: float) -> Delivery | None:
+        """A redelivered delivery of `webhook` due at `now`: a coalescing webhook sends it by
+        itself, never coalesced."""
+        rows = self._rows("due_alone", (webhook, now))
         return _delivery(rows[0]) if rows else None
 
     def next_due(self, webhooks: Sequence[str], after: float,
@@ -381,7 +389,8 @@ class Store:
         return {row[0]: (int(row[1]), float(row[2])) for row in rows}
 
     def coalesce(self, webhook: str, into: int, now: float) -> int:
-        """Settle the open deliveries of `webhook` older than `into` as coalesced into it."""
+        """Settle the open deliveries of `webhook` older than `into` as coalesced into it,
+        redelivered ones left out."""
         with self._guard("coalescing deliveries"), self._write() as db:
             return int(db.execute(QUERIES["coalesce"], (into, now, webhook, into)).rowcount)
 
@@ -466,8 +475,9 @@ class Store:
         return out
 
     def replay(self, delivery_ids: Iterable[int], now: float) -> list[int]:
-        """Open these deliveries again, due now, with a fresh retry schedule; returns the ids
-        found (the others do not exist, or were purged)."""
+        """Open these deliveries again, due now, with a fresh retry schedule, each to be sent
+        by itself (a coalescing webhook never merges it into a burst); returns the ids found
+        (the others do not exist, or were purged)."""
         ids = list(dict.fromkeys(delivery_ids))
         with self._guard("replaying deliveries"), self._write() as db:
             found = [i for i in ids if db.execute(QUERIES["replay"], (now, now, i)).rowcount]

@@ -540,6 +540,33 @@ def test_a_failed_coalesced_trigger_never_blocks_the_next_burst(rig: Rig) -> Non
                                        (second.event_id, DeliveryStatus.OK)]
 
 
+def test_a_redelivered_delivery_to_a_coalescing_webhook_goes_out_alone_and_at_once(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("build", coalesce='"30s"'))
+    dispatcher = rig.dispatcher()
+    first = rig.store(["a", "b"])
+    rig.clock.now = T0 + 30
+    dispatcher.send_due_once()  # the first burst: one request, carried by b
+    carried, _ = rig.one(first[1].event_id, "build")
+    merged, _ = rig.one(first[0].event_id, "build")
+    rig.clock.now = T0 + 40
+    (later,) = rig.store(["c"])  # a second burst, its window open until T0 + 70
+    with Store.open(rig.state) as store:
+        assert store.replay([merged.id, carried.id], rig.clock.now) == [merged.id, carried.id]
+    rig.store(["d"])  # a scan meanwhile does not pull them into its window
+    dispatcher.send_due_once()
+    sent = ids(rig.receiver, "/build")
+    assert sent == [first[1].event_id, first[0].event_id, first[1].event_id]  # each alone, now
+    rig.clock.now = T0 + 70
+    dispatcher.send_due_once()
+    assert len(ids(rig.receiver, "/build")) == 4  # then the burst, without them
+    statuses = dict(rig.deliveries("build"))
+    assert statuses[first[0].event_id] is statuses[first[1].event_id] is DeliveryStatus.OK
+    assert statuses[later.event_id] is DeliveryStatus.COALESCED
+    again, attempts = rig.one(first[1].event_id, "build")
+    assert again.coalesced_into is None and len(attempts) == 2  # its history kept
+
+
 # -- the dispatcher as the daemon runs it ----------------------------------------------------
 
 def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig: Rig) -> None:

@@ -77,12 +77,13 @@ SELECT id, ?, entry_id, ?, ?, ?, ?, ? FROM events WHERE event_id = ? AND id > ?;
 
 -- name: coalesce_window
 -- A coalescing webhook's fresh deliveries fall due together: a window after the newest, but
--- no later than max_wait after the oldest.
+-- no later than max_wait after the oldest. A redelivered one stays due now.
 UPDATE deliveries
 SET next_at = min(:due, (SELECT min(updated_at) FROM deliveries
-                         WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL)
+                         WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL
+                           AND NOT alone)
                         + :max_wait)
-WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL;
+WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL AND NOT alone;
 
 -- name: due
 -- Due open deliveries heading their entry's queue: no earlier delivery of the same entry to
@@ -99,12 +100,23 @@ ORDER BY d.next_at, d.id
 LIMIT ?;
 
 -- name: latest_open
+-- The open delivery a coalescing webhook's burst goes out as (a redelivered one goes alone).
 SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
        d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
        e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
 FROM deliveries AS d JOIN events AS e ON e.id = d.event
-WHERE d.webhook = ? AND d.next_at IS NOT NULL
+WHERE d.webhook = ? AND d.next_at IS NOT NULL AND NOT d.alone
 ORDER BY d.id DESC
+LIMIT 1;
+
+-- name: due_alone
+-- A redelivered delivery of a coalescing webhook, due: sent by itself, before any burst.
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE d.webhook = ? AND d.next_at <= ? AND d.alone
+ORDER BY d.next_at, d.id
 LIMIT 1;
 
 -- name: next_due
@@ -123,7 +135,7 @@ GROUP BY webhook ORDER BY webhook;
 -- name: coalesce
 UPDATE deliveries
 SET status = 'coalesced', next_at = NULL, coalesced_into = ?, updated_at = ?
-WHERE webhook = ? AND next_at IS NOT NULL AND id < ?;
+WHERE webhook = ? AND next_at IS NOT NULL AND id < ? AND NOT alone;
 
 -- name: insert_attempt
 INSERT INTO attempts (delivery, started_at, code, duration, error, answer)
@@ -191,13 +203,13 @@ SELECT webhook, status, count(*) FROM deliveries GROUP BY webhook, status ORDER 
 
 -- name: replay
 UPDATE deliveries
-SET status = 'pending', next_at = ?, retry_base = attempts, coalesced_into = NULL,
+SET status = 'pending', next_at = ?, retry_base = attempts, coalesced_into = NULL, alone = 1,
     updated_at = ?
 WHERE id = ?;
 
 -- name: recover
 UPDATE deliveries
-SET status = 'pending', next_at = ?, retry_base = attempts, updated_at = ?
+SET status = 'pending', next_at = ?, retry_base = attempts, alone = 0, updated_at = ?
 WHERE webhook = ? AND status IN ('dead', 'skipped') AND next_at IS NULL AND updated_at >= ?
 RETURNING id;
 

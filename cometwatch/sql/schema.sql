@@ -108,3 +108,9 @@ INSERT INTO purge_horizon (id, before)
 SELECT 1, coalesce((SELECT min(updated_at) FROM deliveries WHERE next_at IS NULL),
                    CAST(strftime('%s', 'now') AS REAL))
 WHERE EXISTS (SELECT 1 FROM events);
+
+-- migration: 4 a redelivered delivery is sent by itself
+-- `redeliver` asks for one delivery again, now: to a coalescing webhook it goes out alone,
+-- never merged into (or carrying) a burst. `recover` reopens without it: a burst of recovered
+-- deliveries to a build hook is one request.
+ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
