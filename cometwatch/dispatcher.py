@@ -171,8 +171,10 @@ class Dispatcher:
                     lane.jobs.put(None)
             workers, self._workers = self._workers, []
         if cut:
-            log.warning("stopping with %d requests unanswered%s: cut, they stay due and are "
-                        "sent again next time", cut, f" after {timeout:g} s" if timeout else "")
+            log.warning("stopping with %d %s unanswered%s: cut, %s due and %s sent again "
+                        "next time", cut, _noun(cut, "request"),
+                        f" after {timeout:g} s" if timeout else "",
+                        "it stays" if cut == 1 else "they stay", "is" if cut == 1 else "are")
             self._sender.abort()
         self._join(workers)
         self._recorder.stop()
@@ -193,8 +195,9 @@ class Dispatcher:
             worker.join(max(deadline - time.monotonic(), 0.0))
         stuck = sum(worker.is_alive() for worker in workers)
         if stuck:  # in getaddrinfo or connect(): nothing to cut yet; daemon threads
-            log.warning("%d delivery threads still connecting are left behind; what they "
-                        "send is not recorded", stuck)
+            log.warning("%d delivery %s still connecting %s left behind; what %s is not "
+                        "recorded", stuck, _noun(stuck, "thread"), "is" if stuck == 1 else "are",
+                        "it sends" if stuck == 1 else "they send")
 
     # -- the coordinator ------------------------------------------------------------------
 
@@ -287,8 +290,8 @@ class Dispatcher:
             return
         merged = store.coalesce(hook.name, latest.id, now)
         if merged:
-            log.info("%s: %d deliveries coalesced into #%d (%s)", hook.name, merged, latest.id,
-                     latest.event.name)
+            log.info("%s: %d %s coalesced into #%d (%s)", hook.name, merged,
+                     _noun(merged, "delivery", "deliveries"), latest.id, latest.event.name)
         self._submit(lane, hook, latest, threads=1)
 
     def _submit(self, lane: _Lane, hook: Webhook, delivery: Delivery, threads: int) -> None:
@@ -322,7 +325,8 @@ class Dispatcher:
         for name, count in sorted(store.open_counts().items()):
             why = held(name, config.webhook(name))
             if why:
-                log.warning("%d open deliveries for webhook %r, %s", count, name, why)
+                log.warning("%d open %s for webhook %r, %s", count,
+                            _noun(count, "delivery", "deliveries"), name, why)
 
     def _disabled_webhooks(self, store: Store) -> set[str]:
         # Read at most once a second: `webhooks disable` from another process is seen that
@@ -367,7 +371,8 @@ class Dispatcher:
         self._purged_at = now
         purged = self._store().purge(now - self._config.delivery.dead_retention)
         if purged:
-            log.info("purged %d settled deliveries older than the retention", purged)
+            log.info("purged %d settled %s older than the retention", purged,
+                     _noun(purged, "delivery", "deliveries"))
 
     def _store(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
@@ -522,4 +527,8 @@ class Dispatcher:
         log.warning("webhook %s disabled: %s; %d open %s skipped (`cometwatch webhooks enable "
                     "%s` turns it back on, then `cometwatch recover --webhook %s --since %s` "
                     "sends them)", name, reason, skipped,
-                    "delivery" if skipped == 1 else "deliveries", name, name, utc_iso(since))
+                    _noun(skipped, "delivery", "deliveries"), name, name, utc_iso(since))
+
+
+def _noun(count: int, noun: str, nouns: str | None = None) -> str:
+    return noun if count == 1 else nouns or noun + "s"

@@ -159,8 +159,9 @@ class Scanner:
         name = names[0] if len(names) == 1 else "NAME"
         log.warning("%d %s stored while no webhook is enabled: no deliveries made, and a later "
                     "scan will not make them; once a webhook has enabled = true, `cometwatch "
-                    "recover --webhook %s --since %s` sends them", stored,
-                    "event" if stored == 1 else "events", name, utc_iso(first))
+                    "recover --webhook %s --since %s` sends %s", stored,
+                    "event" if stored == 1 else "events", name, utc_iso(first),
+                    "it" if stored == 1 else "them")
 
     def _baseline(self, now: float, tip: str,
                   progress: Callable[[int], None] | None) -> ScanResult:

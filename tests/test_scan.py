@@ -502,6 +502,21 @@ def test_scan_command_takes_a_baseline_then_stores_new_events_without_sending(
         assert store.counts()["all"] == {DeliveryStatus.PENDING: 2}
 
 
+def test_scan_command_counts_in_the_singular_and_the_plural(rig: Rig) -> None:
+    first = cometwatch("scan", config=rig.config_file)
+    assert "(1 commit read)" in first.stdout
+    rig.site.write("posts/draft.md", post("title: Draft\ndraft: true"))
+    rig.site.commit()
+    one = cometwatch("scan", "--no-deliver", config=rig.config_file)
+    assert ": 1 commit, 1 event, 1 delivery\n" in one.stdout, one.stderr
+    rig.site.write("posts/a.md", post("title: A"))
+    rig.site.commit()
+    rig.site.write("posts/b.md", post("title: B"))
+    rig.site.commit()
+    two = cometwatch("scan", "--no-deliver", config=rig.config_file)
+    assert ": 2 commits, 4 events, 6 deliveries\n" in two.stdout, two.stderr
+
+
 def test_scan_command_on_a_missing_branch_is_one_line_and_exit_1(rig: Rig) -> None:
     rig.config_file.write_text(rig.config_file.read_text().replace(
         "[repository]\n", '[repository]\nbranch = "nope"\n'))

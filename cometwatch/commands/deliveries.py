@@ -80,7 +80,8 @@ def _tell_held(config: Any, waiting: dict[str, int], only: str | None) -> None:
     for name, count in sorted(waiting.items()):
         why = held(name, config.webhook(name))
         if why and only in (None, name):
-            print(f"{count} open deliveries for webhook {name!r}, {why}")
+            print(f"{counted(count, 'open delivery', 'open deliveries')} for webhook "
+                  f"{name!r}, {why}")
 
 
 def _show(store: Any, delivery_id: int, as_json: bool) -> int:

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import time
 
+    from cometwatch.commands.deliveries import counted
     from cometwatch.config import load_config, parse_duration
     from cometwatch.errors import UsageError
     from cometwatch.progress import Progress
@@ -69,11 +70,12 @@ def run(args: argparse.Namespace) -> int:
                     progress.close()
     where = f"{source.branch} at {(result.cursor or '')[:12]}"
     if result.baseline:
-        print(f"baseline: {where} ({result.commits} commits read); nothing sent "
+        print(f"baseline: {where} ({counted(result.commits, 'commit')} read); nothing sent "
               "(`cometwatch scan --all` or `--since REV` backfills)")
     elif result.commits or result.events:
-        print(f"{where}: {result.commits} commits, {result.events} events, "
-              f"{result.deliveries} deliveries")
+        print(f"{where}: {counted(result.commits, 'commit')}, "
+              f"{counted(result.events, 'event')}, "
+              f"{counted(result.deliveries, 'delivery', 'deliveries')}")
     else:
         print(f"{where}: nothing new")
     if args.no_deliver or not any(hook.enabled for hook in config.webhooks):
