@@ -317,8 +317,10 @@ def test_a_webhook_failing_for_disable_after_is_disabled(
     (warning,) = [r.getMessage() for r in caplog.records if "disabled:" in r.getMessage()]
     assert ("`cometwatch webhooks enable h` turns it back on, then `cometwatch recover "
             "--webhook h --since 2025-06-15T15:06:40Z` sends them") in warning
+    # `webhooks enable` names the same moment: the streak's start, not the disabling
+    code, enabled, _ = finish(cometwatch(rig, "webhooks", "enable", "h"))
+    assert code == 0 and "--webhook h --since 2025-06-15T15:06:40Z" in enabled
     with Store.open(rig.state) as store:
-        store.enable_webhook("h")
         assert store.recover("h", T0, rig.clock.now).reopened == [delivery.id]
 
 

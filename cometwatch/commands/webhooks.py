@@ -64,13 +64,15 @@ def _enable(store: Any, name: str, state: Any) -> int:
         print(f"webhook {name} was not disabled")
         return 0
     print(f"webhook {name} enabled")
-    since = moment(state.disabled_at)
+    # From the start of the failure streak that led to the disabling (deliveries died during
+    # it too), else from the disabling itself. `state` was read before enabling cleared it.
+    began = min(t for t in (state.failing_since, state.disabled_at) if t is not None)
     skipped = store.counts().get(name, {})
     waiting = sum(count for status, count in skipped.items() if status.value in ("skipped",
                                                                                  "dead"))
     if waiting:
-        print(f"{waiting} deliveries were skipped or died; to send those since it was "
-              f"disabled: cometwatch recover --webhook {name} --since {since}")
+        print(f"{waiting} deliveries were skipped or died; to send those since it began "
+              f"failing: cometwatch recover --webhook {name} --since {moment(began)}")
     return 0
 
 
