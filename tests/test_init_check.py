@@ -87,6 +87,20 @@ def test_jekyll_draft_moved_into_posts_is_one_entry_published(site: Site) -> Non
     ]
 
 
+def test_jekyll_folders_that_are_not_declared_collections_are_left_alone(site: Site) -> None:
+    site.write("_config.yml", "collections:\n  recipes:\n    output: true\n")
+    site.write("_recipes/soup.md", post("title: Soup"))
+    site.write("_notes/todo.md", post("title: private notes"))
+    site.write("_posts/2020-01-01-hello.md", post("title: Hello"))
+    site.commit()
+    init(site)
+    assert "_notes/**" in (site.root / "webhooks.toml").read_text()
+    assert sorted(events(site)) == sorted([
+        ("content.created", "posts", "hello"), ("content.published", "posts", "hello"),
+        ("content.created", "recipes", "soup"), ("content.published", "recipes", "soup"),
+    ])
+
+
 @pytest.mark.parametrize(("marker", "preset"), [
     ("eleventy.config.js", "eleventy"),
     ("astro.config.mjs", "astro"),

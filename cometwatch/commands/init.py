@@ -68,8 +68,32 @@ def read_decap(root: Path) -> tuple[Path | None, dict[str, str], str | None]:
     return None, {}, None
 
 
+def jekyll_unrendered(root: Path) -> list[str]:
+    """The `_name` folders Jekyll leaves alone: only `_posts`, `_drafts` and the collections
+    `_config.yml` declares are read (and the folders the preset already excludes)."""
+    import yaml
+
+    from cometwatch.presets import PRESETS
+
+    declared: set[str] = set()
+    for name in ("_config.yml", "_config.yaml"):
+        try:
+            data = yaml.safe_load((root / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        collections = data.get("collections") if isinstance(data, dict) else None
+        if isinstance(collections, (dict, list)):
+            declared |= {str(key) for key in collections}
+    excluded = {pattern.removesuffix("/**") for pattern in PRESETS["jekyll"]["exclude"]}
+    return sorted(folder.name for folder in root.iterdir()
+                  if folder.is_dir() and folder.name.startswith("_")
+                  and folder.name not in ("_posts", "_drafts", *excluded)
+                  and folder.name[1:] not in declared)
+
+
 def render(preset: str, decap_globs: dict[str, str], branch: str | None,
-           content_dir: str, branch_missing: bool = False) -> str:
+           content_dir: str, branch_missing: bool = False,
+           unrendered: list[str] | None = None) -> str:
     lines = [
         "# cometwatch: CometCMS webhooks from this repository's commits.",
         "# Every key, with its default: webhooks.example.toml in the cometwatch sources.",
@@ -89,6 +113,12 @@ def render(preset: str, decap_globs: dict[str, str], branch: str | None,
         pairs = ", ".join(f'"{_relative(glob, content_dir)}" = "{name}"'
                           for glob, name in decap_globs.items())
         lines.append(f"collections = {{ {pairs} }}")
+    if unrendered:
+        from cometwatch.presets import PRESETS
+
+        patterns = [*PRESETS[preset]["exclude"], *(f"{name}/**" for name in unrendered)]
+        lines.append("# Not collections in _config.yml, so Jekyll does not render them:")
+        lines.append("exclude = [" + ", ".join(f'"{p}"' for p in patterns) + "]")
     lines += [
         "# remote = \"origin\"           # follow origin/<branch>, fetched every fetch_interval",
         "",
@@ -131,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     in_git = _git(root, "rev-parse", "--git-dir") is not None
     missing = bool(branch) and in_git and not _has_branch(root, str(branch))
     content_dir = str(PRESETS[preset].get("content_dir", ""))
-    text = render(preset, globs, branch, content_dir, missing)
+    unrendered = jekyll_unrendered(root) if preset == "jekyll" else []
+    text = render(preset, globs, branch, content_dir, missing, unrendered)
     parse_config_text(text, target)  # what we write must load
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)  # it holds a secret
