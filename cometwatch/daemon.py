@@ -26,6 +26,7 @@ from cometwatch.config import Config, load_config
 from cometwatch.errors import CometwatchError, ConfigError, StateError
 from cometwatch.notify import Notifier
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
+from cometwatch.progress import counted
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender
@@ -40,10 +41,6 @@ log = logging.getLogger("cometwatch.daemon")
 FIRST_RETRY = 0.5  # seconds before a failed scan, open or fetch is tried again; doubles
 FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
-
-
-def _count(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 class Stopping(Exception):
@@ -74,7 +71,7 @@ class Backoff:
     def succeeded(self) -> None:
         if self.failures:
             log.info("%s: works again after %s", self.what,
-                     _count(self.failures, "failed try", "failed tries"))
+                     counted(self.failures, "failed try", "failed tries"))
         self.failures, self._last = 0, ""
 
 
@@ -257,7 +254,7 @@ class Daemon:
                  if self._config.repository.remote else self._source.branch)
         enabled = sum(1 for hook in self._config.webhooks if hook.enabled)
         log.info("watching %s in %s; %s; state %s (pid %d)", where,
-                 self._config.repository.path, _count(enabled, "webhook"), path, os.getpid())
+                 self._config.repository.path, counted(enabled, "webhook"), path, os.getpid())
         return True
 
     def _start_threads(self) -> None:
@@ -391,11 +388,11 @@ class Daemon:
         where = f"{self._source.branch if self._source else '?'} at {(result.cursor or '')[:12]}"
         if result.baseline:
             log.info("baseline: %s (%s read); earlier history is not sent", where,
-                     _count(result.commits, "commit"))
+                     counted(result.commits, "commit"))
         elif result.events or result.commits:
-            log.info("%s: %s, %s, %s", where, _count(result.commits, "commit"),
-                     _count(result.events, "event"),
-                     _count(result.deliveries, "delivery", "deliveries"))
+            log.info("%s: %s, %s, %s", where, counted(result.commits, "commit"),
+                     counted(result.events, "event"),
+                     counted(result.deliveries, "delivery", "deliveries"))
         if self._timer is not None:
             log.debug("next scheduled transition at %s",
                       time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._timer)))
@@ -435,7 +432,7 @@ class Daemon:
         pending = sum(count for per_hook in counts.values()
                       for status, count in per_hook.items()
                       if status.value in ("pending", "failed"))
-        return f"cursor {where}; {_count(pending, 'delivery', 'deliveries')} pending"
+        return f"cursor {where}; {counted(pending, 'delivery', 'deliveries')} pending"
 
     # -- SIGHUP ---------------------------------------------------------------------------
 
@@ -467,7 +464,7 @@ class Daemon:
             self._fetcher.reload(config)
         self._dispatch_wake.set()
         log.info("config reloaded: %s enabled",
-                 _count(sum(1 for hook in config.webhooks if hook.enabled), "webhook"))
+                 counted(sum(1 for hook in config.webhooks if hook.enabled), "webhook"))
         self._notifier.ready(self._status(force=True))
         self._wake.set()  # rules may have changed what is due: scan once more
 

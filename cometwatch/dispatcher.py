@@ -42,6 +42,7 @@ from cometwatch.outbox import (
     judge,
 )
 from cometwatch.payload import body
+from cometwatch.progress import noun
 from cometwatch.recorder import Answered, Recorder
 from cometwatch.retry import next_attempt_at
 from cometwatch.store import Store
@@ -172,7 +173,7 @@ class Dispatcher:
             workers, self._workers = self._workers, []
         if cut:
             log.warning("stopping with %d %s unanswered%s: cut, %s due and %s sent again "
-                        "next time", cut, _noun(cut, "request"),
+                        "next time", cut, noun(cut, "request"),
                         f" after {timeout:g} s" if timeout else "",
                         "it stays" if cut == 1 else "they stay", "is" if cut == 1 else "are")
             self._sender.abort()
@@ -196,7 +197,7 @@ class Dispatcher:
         stuck = sum(worker.is_alive() for worker in workers)
         if stuck:  # in getaddrinfo or connect(): nothing to cut yet; daemon threads
             log.warning("%d delivery %s still connecting %s left behind; what %s is not "
-                        "recorded", stuck, _noun(stuck, "thread"), "is" if stuck == 1 else "are",
+                        "recorded", stuck, noun(stuck, "thread"), "is" if stuck == 1 else "are",
                         "it sends" if stuck == 1 else "they send")
 
     # -- the coordinator ------------------------------------------------------------------
@@ -291,7 +292,7 @@ class Dispatcher:
         merged = store.coalesce(hook.name, latest.id, now)
         if merged:
             log.info("%s: %d %s coalesced into #%d (%s)", hook.name, merged,
-                     _noun(merged, "delivery", "deliveries"), latest.id, latest.event.name)
+                     noun(merged, "delivery", "deliveries"), latest.id, latest.event.name)
         self._submit(lane, hook, latest, threads=1)
 
     def _submit(self, lane: _Lane, hook: Webhook, delivery: Delivery, threads: int) -> None:
@@ -326,7 +327,7 @@ class Dispatcher:
             why = held(name, config.webhook(name))
             if why:
                 log.warning("%d open %s for webhook %r, %s", count,
-                            _noun(count, "delivery", "deliveries"), name, why)
+                            noun(count, "delivery", "deliveries"), name, why)
 
     def _disabled_webhooks(self, store: Store) -> set[str]:
         # Read at most once a second: `webhooks disable` from another process is seen that
@@ -372,7 +373,7 @@ class Dispatcher:
         purged = self._store().purge(now - self._config.delivery.dead_retention)
         if purged:
             log.info("purged %d settled %s older than the retention", purged,
-                     _noun(purged, "delivery", "deliveries"))
+                     noun(purged, "delivery", "deliveries"))
 
     def _store(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
@@ -527,8 +528,6 @@ class Dispatcher:
         log.warning("webhook %s disabled: %s; %d open %s skipped (`cometwatch webhooks enable "
                     "%s` turns it back on, then `cometwatch recover --webhook %s --since %s` "
                     "sends them)", name, reason, skipped,
-                    _noun(skipped, "delivery", "deliveries"), name, name, utc_iso(since))
+                    noun(skipped, "delivery", "deliveries"), name, name, utc_iso(since))
 
 
-def _noun(count: int, noun: str, nouns: str | None = None) -> str:
-    return noun if count == 1 else nouns or noun + "s"

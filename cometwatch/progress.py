@@ -1,10 +1,21 @@
-"""A progress line for long backfills: on a terminal only, quiet otherwise."""
+"""What people read of long work: a progress line for backfills (on a terminal only, quiet
+otherwise), and counts with their nouns."""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
+
+
+def noun(count: int, singular: str, plural: str | None = None) -> str:
+    """The noun for `count`: `plural` when it is not singular + s."""
+    return singular if count == 1 else plural or singular + "s"
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """`1 delivery`, `2 deliveries`."""
+    return f"{count} {noun(count, singular, plural)}"
 
 
 class Progress:

@@ -76,6 +76,7 @@ def _tell_held(config: Any, waiting: dict[str, int], only: str | None) -> None:
     """Name the webhooks whose open deliveries are kept but not sent, whichever rows were
     listed: nothing else would show that they wait."""
     from cometwatch.outbox import held
+    from cometwatch.progress import counted
 
     for name, count in sorted(waiting.items()):
         why = held(name, config.webhook(name))
@@ -147,9 +148,6 @@ def moment(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def counted(n: int, noun: str, nouns: str | None = None) -> str:
-    """`1 delivery`, `2 deliveries`: `nouns` when the plural is not noun + s."""
-    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def printable(answer: bytes) -> str:

@@ -94,7 +94,7 @@ def _baseline(config: Config, path: Path, state: Path) -> str:
     from dataclasses import replace
 
     from cometwatch.errors import CometwatchError
-    from cometwatch.progress import Progress
+    from cometwatch.progress import Progress, counted
     from cometwatch.scanner import Scanner
     from cometwatch.source import Source
     from cometwatch.store import Store
@@ -119,11 +119,7 @@ def _baseline(config: Config, path: Path, state: Path) -> str:
     except CometwatchError as exc:
         return f"state: no baseline yet ({exc}); the first hook's scan takes it"
     return (f"baseline: {source.branch} at {(result.cursor or '')[:12]} "
-            f"({_commits(result.commits)} read), nothing sent; the next commit is sent")
-
-
-def _commits(count: int) -> str:
-    return f"{count} commit" if count == 1 else f"{count} commits"
+            f"({counted(result.commits, 'commit')} read), nothing sent; the next commit is sent")
 
 
 def _secret_variables(file: Path | None) -> list[tuple[str, str]]:

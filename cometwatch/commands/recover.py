@@ -27,10 +27,11 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from cometwatch.commands.deliveries import counted, moment
+    from cometwatch.commands.deliveries import moment
     from cometwatch.commands.redeliver import send_now
     from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
+    from cometwatch.progress import counted
     from cometwatch.store import Store
 
     config = load_config(args.config, secrets=not args.no_send)

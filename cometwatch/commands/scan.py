@@ -35,10 +35,9 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from cometwatch.commands.deliveries import counted
     from cometwatch.config import load_config, parse_duration
     from cometwatch.errors import UsageError
-    from cometwatch.progress import Progress
+    from cometwatch.progress import Progress, counted
     from cometwatch.scanner import Scanner
     from cometwatch.source import Source
     from cometwatch.store import Store
@@ -112,7 +111,8 @@ def _tell_windows(config: Any, path: Any) -> None:
     sends them, and when."""
     import time
 
-    from cometwatch.commands.deliveries import counted, moment
+    from cometwatch.commands.deliveries import moment
+    from cometwatch.progress import counted
     from cometwatch.store import Store
 
     now = time.time()

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.daemon import fetch_failure
     from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
+    from cometwatch.progress import counted
     from cometwatch.store import Store
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
@@ -116,9 +117,8 @@ def run(args: argparse.Namespace) -> int:
             line += f"; last success {hook['last_success']}"
         print(line)
         if hook["held"]:
-            print(f"            {hook['held']} open "
-                  f"{'delivery' if hook['held'] == 1 else 'deliveries'} for webhook "
-                  f"{hook['name']!r}, {hook['held_reason']}")
+            print(f"            {counted(hook['held'], 'open delivery', 'open deliveries')} "
+                  f"for webhook {hook['name']!r}, {hook['held_reason']}")
     return 0
 
 
