@@ -149,6 +149,9 @@ class Webhook:
     ca_bundle: Path | None = None
     disable_after: float = 5 * 86400.0
     headers: tuple[tuple[str, str], ...] = ()
+    # The environment variables its secrets are read from, read or not (secrets=False): what
+    # a git hook's scan, run with git's environment, may lack.
+    secret_variables: tuple[str, ...] = ()
 
     @property
     def secret(self) -> Secret:
@@ -495,6 +498,7 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
         name=name,
         url=url,
         secrets=secrets,
+        secret_variables=_secret_variables(r),
         events=events,
         collections=collections,
         enabled=r.flag("enabled", True),
@@ -616,6 +620,13 @@ def _secrets(r: _Reader, base: Path, environ: Mapping[str, str], warnings: list[
         if need:
             raise
         return ()
+
+
+def _secret_variables(r: _Reader) -> tuple[str, ...]:
+    items = r.table.get("secrets")
+    named = [r.table.get("secret_env")] + [item.get("env") for item in items or []
+                                            if isinstance(item, dict)]
+    return tuple(str(name) for name in named if name)
 
 
 def _one_secret(r: _Reader, keys: tuple[str, str, str], base: Path, environ: Mapping[str, str],

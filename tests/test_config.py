@@ -320,6 +320,8 @@ def test_commands_that_only_read_state_need_no_secret_but_a_wrong_config_still_f
                            '{ value = "old", expires = "2030-01-01T00:00:00Z" }]')
     assert [s.reveal() for s in parse(rotated, tmp_path, {}, secrets=False).webhooks[0].secrets
             ] == ["old"]
+    assert parse(rotated, tmp_path, {}, secrets=False).webhooks[0].secret_variables == (
+        "UNSET_SECRET",)
     with pytest.raises(ConfigError, match="has no secret"):
         parse(HOOK.replace('secret = "s3cret"\n', ""), tmp_path, {}, secrets=False)
     with pytest.raises(ConfigError, match="UNSET_SECRET is not set"):

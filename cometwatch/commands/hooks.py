@@ -74,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
             # The hook's scan runs with the config file named in it, or in the repository.
             scanned = config.repository.path if config.file is not None else Path(repo.path)
             report.append(_baseline(config, scanned, state))
-            warnings = [f"warning: webhook {name!r} reads its secret from ${variable}: a hook's "
-                        "scan runs with git's environment, where it is usually not set, and "
-                        "then refuses to start (see `cometwatch status`); keep the secret in a "
+            warnings = [f"warning: webhook {hook.name!r} reads its secret from ${variable}: a "
+                        "hook's scan runs with git's environment, where it is usually not set, "
+                        "and then refuses to start (see `cometwatch status`); keep the secret in a "
                         "file (secret_file = \"…\", chmod 600)"
-                        for name, variable in _secret_variables(config.file)]
+                        for hook in config.webhooks if hook.enabled
+                        for variable in hook.secret_variables]
     for line in report or [f"{hooks_dir}: no cometwatch hooks"]:
         print(line)
     sys.stdout.flush()
@@ -120,26 +121,3 @@ def _baseline(config: Config, path: Path, state: Path) -> str:
         return f"state: no baseline yet ({exc}); the first hook's scan takes it"
     return (f"baseline: {source.branch} at {(result.cursor or '')[:12]} "
             f"({counted(result.commits, 'commit')} read), nothing sent; the next commit is sent")
-
-
-def _secret_variables(file: Path | None) -> list[tuple[str, str]]:
-    """(webhook, variable) of each secret read from the environment: what a hook lacks."""
-    import tomllib
-
-    if file is None:
-        return []
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []  # load_config has read it already; nothing to add
-    found = []
-    for webhook in data.get("webhooks", []):
-        if not isinstance(webhook, dict) or webhook.get("enabled") is False:
-            continue
-        name = str(webhook.get("name", "?"))
-        secrets = webhook.get("secrets")
-        variables = [webhook.get("secret_env")] + [
-            item.get("env") for item in (secrets if isinstance(secrets, list) else [])
-            if isinstance(item, dict)]
-        found += [(name, str(variable)) for variable in variables if variable]
-    return found
