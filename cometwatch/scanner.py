@@ -26,6 +26,7 @@ from cometwatch.entry import utc_iso
 from cometwatch.errors import StateError
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
+from cometwatch.progress import noun
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
 
@@ -104,7 +105,7 @@ class Scanner:
 
     def _scan(self, now: float, tip: str, backfill: str | None,
               progress: Callable[[int], None] | None) -> ScanResult:
-        repo, rules = self._source.repo, self._config.repository.rules
+        repo = self._source.repo
         state = self._store.cursor(self.branch)
         if backfill is None and state is None:
             return self._baseline(now, tip, progress)
@@ -123,13 +124,8 @@ class Scanner:
         else:
             # A backfill starts from an empty ledger, built silently up to its base, so its
             # ids are exactly those of `cometwatch events --all`.
-            warnings = _Warnings(quiet=True)
-            engine = Engine(rules, warn=warnings)
             base = None if backfill == "all" else repo.resolve_or_fail(backfill)
-            if base is not None:
-                for _ in history(repo, engine, None, base, progress):
-                    pass
-            warnings.quiet = False
+            engine, _ = self._silent(base, progress)
         commits = stored = created = 0
         first: int | None = None  # when the earliest event stored occurred
         batch: list[ContentEvent] = []
@@ -160,16 +156,13 @@ class Scanner:
         log.warning("%d %s stored while no webhook is enabled: no deliveries made, and a later "
                     "scan will not make them; once a webhook has enabled = true, `cometwatch "
                     "recover --webhook %s --since %s` sends %s", stored,
-                    "event" if stored == 1 else "events", name, utc_iso(first),
+                    noun(stored, "event"), name, utc_iso(first),
                     "it" if stored == 1 else "them")
 
     def _baseline(self, now: float, tip: str,
                   progress: Callable[[int], None] | None) -> ScanResult:
-        warnings = _Warnings(quiet=True)
-        engine = Engine(self._config.repository.rules, warn=warnings)
-        commits = sum(1 for _ in history(self._source.repo, engine, None, tip, progress))
-        engine.advance(now)  # transitions already past belong to the baseline, not the news
-        warnings.quiet = False
+        # transitions already past belong to the baseline, not the news
+        engine, commits = self._silent(tip, progress, now)
         self._save(None, tip, engine, [], now)
         return ScanResult(commits, 0, 0, tip, True)
 
@@ -186,12 +179,7 @@ class Scanner:
         """
         repo = self._source.repo
         at = base if repo.resolve(base) is not None else tip
-        warnings = _Warnings(quiet=True)
-        engine = Engine(self._config.repository.rules, warn=warnings)
-        for _ in history(repo, engine, None, at, progress):
-            pass
-        engine.advance(old.ledger.clock if at == base else now)  # already past: not news
-        warnings.quiet = False
+        engine, _ = self._silent(at, progress, old.ledger.clock if at == base else now)
         engine.ledger.keep_ids(old.ledger)
         if at == base:
             log.warning("the content rules of %r changed since its last scan: read it again "
@@ -206,6 +194,20 @@ class Scanner:
                         "(`cometwatch scan --since REV` sends them)", self.branch, base[:12],
                         tip[:12])
         return engine, at
+
+    def _silent(self, at: str | None, progress: Callable[[int], None] | None,
+                moment: float | None = None) -> tuple[Engine, int]:
+        """An engine built from the history up to `at` (None: none) and, with `moment`, the
+        transitions already past it, its warnings at debug level (old news: what is new is
+        warned about again). Returns it and the commits read."""
+        warnings = _Warnings(quiet=True)
+        engine = Engine(self._config.repository.rules, warn=warnings)
+        commits = 0 if at is None else sum(
+            1 for _ in history(self._source.repo, engine, None, at, progress))
+        if moment is not None:
+            engine.advance(moment)
+        warnings.quiet = False
+        return engine, commits
 
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
