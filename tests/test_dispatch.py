@@ -134,6 +134,21 @@ HOOK = Webhook("h", "https://example.org/h", (), retry_schedule=(0.0, 10.0, 100.
                disable_after=3600.0)
 
 
+class Running:
+    """`dispatcher.run` in a thread of its own, as the daemon runs it."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.stop, self.wake = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=dispatcher.run, args=(self.stop, self.wake))
+        self.thread.start()
+
+    def end(self, wait: float = 30.0) -> None:
+        """Ask it to stop, and wait up to `wait` seconds for it."""
+        self.stop.set()
+        self.wake.set()
+        self.thread.join(wait)
+
+
 def delivery(tries: int, replays: int = 0) -> Delivery:
     event = ContentEvent("evt_1", "content.updated", 0, "posts", "x", "x", "c", "p")
     return Delivery(1, "h", DeliveryStatus.PENDING, T0, tries + replays, replays, None, None,
@@ -430,21 +445,17 @@ def test_a_webhook_removed_while_its_requests_are_in_flight_gets_nothing_more(
     rig.configure(rig.hook("h"))
     rig.store([f"e{n}" for n in range(20)])  # 20 entries: all due at once
     dispatcher = rig.dispatcher()
-    stop, wake = threading.Event(), threading.Event()
     rig.receiver.hang.set()
-    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
-    runner.start()
+    runner = Running(dispatcher)
     try:
         rig.receiver.wait_for(4, path="/h", timeout=20)  # max_in_flight, held
         dispatcher.reload(rig.configure(rig.hook("other")))
         rig.receiver.hang.clear()
-        wake.set()
+        runner.wake.set()
     finally:
         rig.receiver.hang.clear()
-        stop.set()
-        wake.set()
-        runner.join(30)
-    assert not runner.is_alive()
+        runner.end()
+    assert not runner.thread.is_alive()
     assert len(rig.receiver.requests("/h")) == 4  # none of the 16 it had read ahead
     statuses = [status for _, status in rig.deliveries("h")]
     assert statuses.count(DeliveryStatus.OK) == 4
@@ -574,20 +585,15 @@ def test_a_redelivered_delivery_to_a_coalescing_webhook_goes_out_alone_and_at_on
 def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
     rig.clock.now = time.time()
-    dispatcher = rig.dispatcher()
-    stop, wake = threading.Event(), threading.Event()
-    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
-    runner.start()
+    runner = Running(rig.dispatcher())
     try:
         (event,) = rig.store(["x"])
-        wake.set()
+        runner.wake.set()
         rig.receiver.wait_for(1, path="/h", timeout=20)
         assert ids(rig.receiver, "/h") == [event.event_id]
     finally:
-        stop.set()
-        wake.set()
-        runner.join(30)
-    assert not runner.is_alive()
+        runner.end()
+    assert not runner.thread.is_alive()
 
 
 def delivery_threads(hook: str) -> list[str]:
@@ -600,20 +606,16 @@ def test_a_stop_lets_requests_in_flight_be_answered_records_them_and_joins_every
     rig.configure(rig.hook("finish", timeout='"60s"'))
     events = rig.store(["a", "b", "c"])
     dispatcher = rig.dispatcher()
-    stop, wake = threading.Event(), threading.Event()
     rig.receiver.hang.set()
-    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
-    runner.start()
+    runner = Running(dispatcher)
     try:
         rig.receiver.wait_for(3, path="/finish", timeout=20)
-        stop.set()
-        wake.set()
-        runner.join(0.5)
-        assert runner.is_alive()  # close() waits for the answers (shutdown_timeout: 10 s)
+        runner.end(0.5)
+        assert runner.thread.is_alive()  # close() waits for the answers (shutdown_timeout: 10 s)
     finally:
         rig.receiver.hang.clear()
-        runner.join(30)
-    assert not runner.is_alive()
+        runner.thread.join(30)
+    assert not runner.thread.is_alive()
     assert rig.deliveries("finish") == [(e.event_id, DeliveryStatus.OK) for e in events]
     assert dispatcher.settled == 3 and delivery_threads("finish") == []
 
@@ -622,16 +624,12 @@ def test_a_request_unanswered_when_close_times_out_is_cut_and_stays_due(rig: Rig
     rig.configure('[daemon]\nshutdown_timeout = "200ms"\n' + rig.hook("cut", timeout='"60s"'))
     events = rig.store(["a", "b"])
     dispatcher = rig.dispatcher()
-    stop, wake = threading.Event(), threading.Event()
     rig.receiver.hang.set()
-    runner = threading.Thread(target=dispatcher.run, args=(stop, wake))
-    runner.start()
+    runner = Running(dispatcher)
     try:
         rig.receiver.wait_for(2, path="/cut", timeout=20)
-        stop.set()
-        wake.set()
-        runner.join(30)  # 200 ms, the cut, the threads joined: not the 60 s timeout
-        assert not runner.is_alive()
+        runner.end()  # 200 ms, the cut, the threads joined: not the 60 s timeout
+        assert not runner.thread.is_alive()
         assert delivery_threads("cut") == []
     finally:
         rig.receiver.hang.clear()
