@@ -165,6 +165,29 @@ class Webhook:
         return self.collections is None or collection in self.collections
 
 
+PUSH_FORGES = ("github", "gitea", "forgejo", "gitlab", "bitbucket", "bitbucket-server")
+DEFAULT_LISTEN = ("127.0.0.1", 8750)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """`[server]`: where the HTTP side listens and the tokens it checks. A token that cannot be
+    read is left out unless the config was loaded for serving (`load_config(serving=True)`)."""
+
+    listen: str | None = None  # as written; None when not set
+    host: str = DEFAULT_LISTEN[0]  # parsed from listen (IPv6 without brackets)
+    port: int = DEFAULT_LISTEN[1]
+    public: bool = False
+    workspace: str = ""  # always filled in by the loader
+    api_tokens: tuple[Secret, ...] = ()
+    admin_token: Secret | None = None
+    metrics_token: Secret | None = None
+    push_secrets: tuple[tuple[str, Secret], ...] = ()
+
+    def push_secret(self, forge: str) -> Secret | None:
+        return dict(self.push_secrets).get(forge)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     file: Path | None
@@ -172,6 +195,7 @@ class Config:
     state_path: Path | None = None
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     webhooks: tuple[Webhook, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -205,14 +229,16 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> tuple[
 
 
 def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None,
-                secrets: bool = True) -> Config:
+                secrets: bool = True, serving: bool = False) -> Config:
     """The config, read once. `secrets=False` is for the commands that only read state
     (status, deliveries, events…): a secret whose variable or file is not there for this user
-    is left out of its webhook instead of refusing the config."""
+    is left out of its webhook instead of refusing the config. `serving=True` is for the
+    commands that serve HTTP (`serve`, `run` with [server] listen): a [server] token or push
+    secret that cannot be read refuses the config; otherwise it is left out."""
     env = os.environ if environ is None else environ
     path, _ = find_config_file(explicit, env)
     if path is None:
-        return _build({}, None, Path.cwd(), env)
+        return _build({}, None, Path.cwd(), env, secrets, serving)
     if not path.is_file():
         raise ConfigError(str(path), "", "no such config file",
                           "create one with `cometwatch init`, or pass --config PATH")
@@ -222,18 +248,18 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
         raise ConfigError(str(path), "", f"not valid TOML: {exc}", "fix the syntax") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot be read: {exc}") from exc
-    return _build(data, path, path.resolve().parent, env, secrets)
+    return _build(data, path, path.resolve().parent, env, secrets, serving)
 
 
 def parse_config_text(text: str, file: Path, environ: Mapping[str, str] | None = None,
-                      secrets: bool = True) -> Config:
+                      secrets: bool = True, serving: bool = False) -> Config:
     """For tests and `check`: a config from TOML text, as if read from `file`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "", f"not valid TOML: {exc}", "fix the syntax") from exc
     return _build(data, file, file.resolve().parent, os.environ if environ is None else environ,
-                  secrets)
+                  secrets, serving)
 
 
 class _Reader:
@@ -327,9 +353,11 @@ _WEBHOOK_KEYS = {
 
 
 def _build(data: dict[str, Any], file: Path | None, base: Path,
-           environ: Mapping[str, str], need_secrets: bool = True) -> Config:
+           environ: Mapping[str, str], need_secrets: bool = True,
+           serving: bool = False) -> Config:
     fname = str(file) if file else "(defaults)"
-    top = _Reader(fname, "", data, {"repository", "state", "delivery", "daemon", "webhooks"})
+    top = _Reader(fname, "", data, {"repository", "state", "delivery", "daemon", "server",
+                                    "webhooks"})
     warnings: list[str] = []
     repository = _repository(_Reader(fname, "repository", data.get("repository", {}),
                                      _REPOSITORY_KEYS), base)
@@ -369,6 +397,8 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
         state_path=_path(base, state_path) if state_path else None,
         delivery=delivery,
         daemon=daemon,
+        server=_server(_Reader(fname, "server", data.get("server", {}), _SERVER_KEYS),
+                       repository.path, base, environ, warnings, serving),
         webhooks=tuple(webhooks),
         warnings=tuple(warnings),
     )
@@ -578,7 +608,103 @@ def _forbidden_literal(host: str) -> bool:
 
 
 def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: its addresses are checked when connecting
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+_SERVER_KEYS = {"listen", "public", "workspace", "api_tokens", "admin_token", "metrics_token",
+                "push_secrets"}
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>\d{1,5})$")
+_WORKSPACE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _server(r: _Reader, repository: Path, base: Path, environ: Mapping[str, str],
+            warnings: list[str], need: bool) -> ServerConfig:
+    listen = r.text("listen")
+    host, port = _listen(r, listen) if listen is not None else DEFAULT_LISTEN
+    public = r.flag("public", False)
+    if not public and not _is_loopback(host):
+        raise r.fail("listen", f"{host} is not a loopback address",
+                     "set public = true to serve on every network this host is on, or listen "
+                     'on "127.0.0.1:PORT"')
+    workspace = r.text("workspace")
+    if workspace is None:
+        workspace = _slug(repository.name.removesuffix(".git")) or "site"
+    elif not _WORKSPACE.match(workspace):
+        raise r.fail("workspace", f"{workspace!r} is not a workspace name",
+                     f'use lowercase letters, digits and -, e.g. "{_slug(workspace) or "site"}"')
+
+    def token(key: str, item: object) -> Secret | None:
+        try:
+            return _source(r, key, item, base, environ, warnings)
+        except _Unavailable:
+            if need:
+                raise
+            return None
+
+    raw_tokens = r.table.get("api_tokens", [])
+    if not isinstance(raw_tokens, list):
+        raise r.fail("api_tokens", "must be a list of token sources",
+                     'write it as api_tokens = [{ env = "API_TOKEN" }]')
+    api_tokens = [token(f"api_tokens[{i}]", item) for i, item in enumerate(raw_tokens)]
+    raw_push = r.table.get("push_secrets", {})
+    if not isinstance(raw_push, dict):
+        raise r.fail("push_secrets", "must be a table of forge = secret source",
+                     'write it as [server.push_secrets] github = { env = "GITHUB_PUSH_SECRET" }')
+    for forge in raw_push:
+        if forge not in PUSH_FORGES:
+            raise r.fail(f"push_secrets.{forge}", "unknown forge",
+                         "use one of: " + ", ".join(PUSH_FORGES))
+    push = [(forge, token(f"push_secrets.{forge}", item)) for forge, item in raw_push.items()]
+    return ServerConfig(
+        listen=listen, host=host, port=port, public=public, workspace=workspace,
+        api_tokens=tuple(t for t in api_tokens if t is not None),
+        admin_token=token("admin_token", r.table["admin_token"])
+        if "admin_token" in r.table else None,
+        metrics_token=token("metrics_token", r.table["metrics_token"])
+        if "metrics_token" in r.table else None,
+        push_secrets=tuple((forge, s) for forge, s in push if s is not None),
+    )
+
+
+def _listen(r: _Reader, listen: str) -> tuple[str, int]:
+    match = _LISTEN.match(listen.strip())
+    fix = 'write it as "127.0.0.1:8750" or "[::1]:8750"'
+    if not match:
+        raise r.fail("listen", f"not host:port: {listen!r}", fix)
+    host = match.group("v6") or match.group("host")
+    if match.group("v6"):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise r.fail("listen", f"not an IPv6 address: {host!r}", fix) from None
+    port = int(match.group("port"))
+    if not 1 <= port <= 65535:
+        raise r.fail("listen", f"port {port} is out of range", "use a port from 1 to 65535")
+    return host, port
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _source(r: _Reader, key: str, item: object, base: Path, environ: Mapping[str, str],
+            warnings: list[str]) -> Secret:
+    """One `{ file = … }`, `{ env = … }` or `{ value = … }`: exactly one source."""
+    sub = _Reader(r.file, r.key(key), item, {"value", "env", "file"})
+    given = [k for k in ("value", "env", "file") if k in sub.table]
+    if len(given) != 1:
+        raise ConfigError(r.file, r.key(key), "has no source" if not given else
+                          "has more than one of " + ", ".join(given),
+                          'give exactly one of { file = "…" }, { env = "…" } or { value = "…" }')
+    return Secret(_one_secret(sub, ("value", "env", "file"), base, environ, warnings))
 
 
 class _Unavailable(ConfigError):

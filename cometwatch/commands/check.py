@@ -81,9 +81,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"webhook     {hook.name}: {redact_url(hook.url)} ({state}; "
               f"{len(hook.events)} events; {scope}; signing {'+'.join(hook.signing)}; "
               f"secret ********)")
+    print(_server_line(config.server))
     if args.probe:
         return _probe(config)
     return 0
+
+
+def _server_line(server: Any) -> str:
+    """The [server] settings, every token shown as ******** (how many, never what)."""
+    where = server.listen or "not listening (`cometwatch serve` uses 127.0.0.1:8750)"
+    from cometwatch.progress import counted
+
+    tokens = [counted(len(server.api_tokens), "API token") + " ********" * bool(server.api_tokens),
+              "admin token ********" if server.admin_token else "no admin token",
+              "metrics token ********" if server.metrics_token else "no metrics token"]
+    pushes = ", ".join(forge for forge, _ in server.push_secrets) or "none"
+    return (f"server      {where}{' (public)' if server.public else ''}; workspace "
+            f"{server.workspace}; {'; '.join(tokens)}; push secrets: {pushes}")
 
 
 def _probe(config: Any) -> int:
