@@ -15,9 +15,9 @@ import httpx
 import pytest
 from conftest import Site, post
 
-from cometwatch.config import load_config
+from cometwatch.config import ServerConfig, load_config
 from cometwatch.web.app import create_app
-from cometwatch.web.context import DefaultServer, SiteContext, slugify
+from cometwatch.web.context import SiteContext
 from cometwatch.web.server import Server, is_loopback, parse_listen
 
 
@@ -29,7 +29,7 @@ def context(site: Site, tmp_path: Path) -> Iterator[SiteContext]:
     config_file.write_text(f'[repository]\npath = "{site.root}"\n'
                            f'[state]\npath = "{tmp_path / "state.db"}"\n')
     ctx = SiteContext.open(load_config(str(config_file), secrets=False),
-                           server=DefaultServer(workspace="site"))
+                           server=ServerConfig(workspace="site"))
     yield ctx
     ctx.close()
 
@@ -115,11 +115,6 @@ def test_bad_listen_addresses_say_why(text: str) -> None:
     ("0.0.0.0", False), ("::", False), ("192.0.2.1", False), ("example.org", False)])
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
-
-
-def test_the_default_workspace_is_the_folder_name_slugified() -> None:
-    assert slugify("My Site (2024)") == "my-site-2024"
-    assert slugify("Café") == "cafe"
 
 
 def _serve(config: Path, *args: str) -> subprocess.Popen[str]:

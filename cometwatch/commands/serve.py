@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.web.server import Server, is_loopback, parse_listen
 
     log = logging.getLogger("cometwatch")
-    config = load_config(args.config, secrets=False)
+    config = load_config(args.config, secrets=False, serving=True)
     for warning in config.warnings:
         log.warning("%s", warning)
     site = SiteContext.open(config)

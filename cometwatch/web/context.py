@@ -7,81 +7,22 @@ connection (`reader()`), and the one git cat-file process behind `Blobs` is take
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from cometwatch.config import Secret
+from cometwatch.config import ServerConfig
 
 if TYPE_CHECKING:
     from cometwatch.config import Config
     from cometwatch.gitrepo import Repository
     from cometwatch.store import Store
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8750
 BLOB_CACHE_BYTES = 32 * 1024 * 1024  # bodies kept decoded; a blob never changes under its sha
-
-
-class ServerSettings(Protocol):
-    """The `[server]` table as the web package reads it (cometwatch.config.ServerConfig)."""
-
-    @property
-    def listen(self) -> str | None: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def public(self) -> bool: ...
-    @property
-    def workspace(self) -> str: ...
-    @property
-    def api_tokens(self) -> tuple[Secret, ...]: ...
-    @property
-    def admin_token(self) -> Secret | None: ...
-    @property
-    def metrics_token(self) -> Secret | None: ...
-    @property
-    def push_secrets(self) -> tuple[tuple[str, Secret], ...]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DefaultServer:
-    """`[server]` when the config has none (and until the loader knows the table)."""
-
-    listen: str | None = None
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    public: bool = False
-    workspace: str = ""
-    api_tokens: tuple[Secret, ...] = ()
-    admin_token: Secret | None = None
-    metrics_token: Secret | None = None
-    push_secrets: tuple[tuple[str, Secret], ...] = ()
-
-
-def server_settings(config: Config) -> ServerSettings:
-    """The config's `[server]`, its workspace filled in from the repository folder's name."""
-    found: ServerSettings | None = getattr(config, "server", None)
-    if found is not None and found.workspace:
-        return found
-    base = found or DefaultServer()
-    return DefaultServer(base.listen, base.host, base.port, base.public,
-                         slugify(config.repository.path.resolve().name) or "site",
-                         base.api_tokens, base.admin_token, base.metrics_token,
-                         base.push_secrets)
-
-
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 class Blobs:
@@ -124,7 +65,7 @@ class Blobs:
 @dataclass(frozen=True, slots=True)
 class SiteContext:
     config: Config
-    server: ServerSettings
+    server: ServerConfig
     state_path: Path
     branch: str
     blobs: Blobs
@@ -135,7 +76,7 @@ class SiteContext:
     @classmethod
     def open(cls, config: Config, poke: Callable[[], None] | None = None,
              clock: Callable[[], float] = time.time,
-             server: ServerSettings | None = None) -> SiteContext:
+             server: ServerConfig | None = None) -> SiteContext:
         """The context of the site `config` describes. Raises RepositoryError."""
         from cometwatch.source import Source
         from cometwatch.store import Store
@@ -146,7 +87,7 @@ class SiteContext:
         except BaseException:
             source.close()
             raise
-        return cls(config, server or server_settings(config), path, source.branch,
+        return cls(config, server or config.server, path, source.branch,
                    Blobs(source.repo), poke, clock)
 
     def reader(self) -> Store:
