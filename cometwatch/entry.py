@@ -339,3 +339,33 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
 
 def utc_iso(moment: float) -> str:
     return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def split_frontmatter(data: bytes) -> tuple[dict[str, Any] | None, int]:
+    """A blob's frontmatter mapping (None: no block, a broken one, or not a mapping) and the
+    byte offset at which the body after the block starts (0 without a block). For the API's
+    entry payload; the events read only `read_frontmatter`'s facts."""
+    try:
+        meta = _metadata(data)
+    except Exception:  # broken: the body is the whole file
+        return None, 0
+    if not isinstance(meta, dict):
+        return None, 0
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    head = data[start:]
+    if head[:1] in (b"\r", b"\n"):
+        start += len(head) - len(head.lstrip(b" \t\r\n"))
+        head = data[start:]
+    first = head.find(b"\n")
+    if head.startswith(b"{") and head[:first].strip(b" \t\r") != b"{":
+        text = head[:MAX_FRONTMATTER].decode("utf-8", "replace")
+        _, end = json.JSONDecoder().raw_decode(text)
+        offset = start + len(text[:end].encode("utf-8"))
+    else:
+        pattern = _JSON_END if head.startswith(b"{") else \
+            _TOML_END if head.startswith(b"+++") else _YAML_END
+        closing = pattern.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
+        offset = start + (closing.end() if closing else len(head))
+    if data[offset:offset + 2] == b"\r\n":
+        return meta, offset + 2
+    return meta, offset + 1 if data[offset:offset + 1] == b"\n" else offset

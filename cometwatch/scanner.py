@@ -27,6 +27,7 @@ from cometwatch.errors import StateError
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.progress import noun
+from cometwatch.projection import Projector
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
 
@@ -55,6 +56,11 @@ class Scanner:
         self._engine: Engine | None = None
         self._generation: int | None = None
         self._rules = rules_fingerprint(config.repository.rules)
+        self._projector = self._new_projector(config)
+
+    def _new_projector(self, config: Config) -> Projector:
+        repo = self._source.repo
+        return Projector(config.repository.rules, repo.read_blobs, repo.commit_time)
 
     @property
     def branch(self) -> str:
@@ -65,6 +71,7 @@ class Scanner:
             self._forget()
         self._config = config
         self._rules = rules_fingerprint(config.repository.rules)
+        self._projector = self._new_projector(config)
 
     def next_timer(self) -> float | None:
         """The nearest scheduled publish or expiry moment, as of the last scan."""
@@ -118,7 +125,8 @@ class Scanner:
             if reread:
                 engine, base = self._reread(engine, base, tip, now, progress)
             due = engine.next_timer()
-            if base == tip and not reread and (due is None or due > now):
+            if base == tip and not reread and (due is None or due > now) and \
+                    self._store.entries_built(self.branch):
                 self._store.touch(self.branch, now)
                 return ScanResult(0, 0, 0, tip, False)
         else:
@@ -202,10 +210,12 @@ class Scanner:
         warned about again). Returns it and the commits read."""
         warnings = _Warnings(quiet=True)
         engine = Engine(self._config.repository.rules, warn=warnings)
-        commits = 0 if at is None else sum(
-            1 for _ in history(self._source.repo, engine, None, at, progress))
+        commits = 0
+        for save in history(self._source.repo, engine, None, at, progress) if at else ():
+            commits += 1
+            self._projector.observe(save.events)  # the entries' dates, in a baseline too
         if moment is not None:
-            engine.advance(moment)
+            self._projector.observe(engine.advance(moment))
         warnings.quiet = False
         return engine, commits
 
@@ -215,9 +225,14 @@ class Scanner:
         windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
                                else hook.max_wait)
                    for hook in hooks if hook.coalesce}
-        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.changes(),
+        changes = engine.ledger.changes()
+        entries = self._projector.rows(
+            engine.ledger, changes, events, commit,
+            lambda ids: self._store.entry_dates(self.branch, ids),
+            rebuild=not self._store.entries_built(self.branch))
+        saved = self._store.save_scan(self.branch, expected, commit, changes,
                                       engine.next_timer(), events, _routes(events, hooks),
-                                      windows, now, self._rules)
+                                      windows, now, self._rules, entries)
         engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation
@@ -237,6 +252,7 @@ class Scanner:
 
     def _forget(self) -> None:
         self._engine, self._generation = None, None
+        self._projector.forget()
 
 
 def rules_fingerprint(rules: ContentRules) -> str:

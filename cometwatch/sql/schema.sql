@@ -114,3 +114,36 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- never merged into (or carrying) a burst. `recover` reopens without it: a burst of recovered
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
+
+-- migration: 5 the entries at the cursor, for the Public API
+-- A row per file the ledger holds, written in the transaction that stores a scan's events and
+-- moves its cursor (cometwatch.projection). `entries_built` marks a branch whose rows are
+-- complete: a state from before this migration has a cursor but no rows, and its next scan
+-- writes them all.
+CREATE TABLE entries (
+    branch          TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    entry_id        TEXT NOT NULL,
+    collection      TEXT NOT NULL,
+    slug            TEXT NOT NULL,
+    locale          TEXT,              -- a locale variant's code; NULL: the only or default one
+    blob            TEXT NOT NULL,
+    body_at         INTEGER NOT NULL,  -- where the body starts in the blob
+    trashed         INTEGER NOT NULL,
+    listed          INTEGER NOT NULL,  -- published, dates aside
+    visible_from    REAL,
+    visible_until   REAL,
+    title           TEXT NOT NULL,
+    data            TEXT NOT NULL,     -- JSON object: frontmatter minus mapped keys
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    published_at    REAL,
+    published_since REAL,
+    deleted_at      REAL,
+    PRIMARY KEY (branch, path)
+) WITHOUT ROWID;
+CREATE INDEX entries_by_id ON entries (branch, entry_id);
+
+CREATE TABLE entries_built (
+    branch          TEXT PRIMARY KEY
+);
