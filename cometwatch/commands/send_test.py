@@ -47,10 +47,10 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
     import time
     from http import HTTPStatus
 
-    from cometwatch.commands.check import redact_url
     from cometwatch.delivery import Sender
     from cometwatch.identity import base62
     from cometwatch.payload import ContentEvent, body
+    from cometwatch.redaction import redact_url
 
     event = ContentEvent(event_id="evt_" + base62(os.urandom(32), 22), name="content.updated",
                          occurred_at=int(time.time()), collection=TEST_COLLECTION,
