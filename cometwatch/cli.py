@@ -16,7 +16,7 @@ from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
 COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify")
+            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

@@ -160,7 +160,8 @@ class Webhook:
         return self.collections is None or collection in self.collections
 
 
-PUSH_FORGES = ("github", "gitea", "forgejo", "gitlab", "bitbucket", "bitbucket-server")
+PUSH_FORGES = ("github", "gitea", "forgejo", "gogs", "gitlab", "bitbucket",
+               "bitbucket-server")
 DEFAULT_LISTEN = ("127.0.0.1", 8750)
 
 
