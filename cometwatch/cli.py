@@ -16,7 +16,7 @@ from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
 COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify")
+            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -48,13 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(args.verbose, args.log_format or "text")
     from cometwatch.errors import CometwatchError
+    from cometwatch.redaction import redact_text
 
     try:
         return int(args.handler(args) or 0)
     except CometwatchError as exc:
         if args.verbose:
             logging.getLogger("cometwatch").exception("failed")
-        say("error", str(exc))
+        say("error", redact_text(str(exc)))
         return exc.exit_code
     except KeyboardInterrupt:
         say("interrupted", "interrupted")
@@ -64,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if args.verbose:
             raise
-        say("unexpected error", f"{type(exc).__name__}: {exc} (run with -v for the traceback, "
-            "and please report it)")
+        say("unexpected error", f"{type(exc).__name__}: {redact_text(str(exc))} (run with -v "
+            "for the traceback, and please report it)")
         return 1
 
 
@@ -119,8 +120,11 @@ class TextFormatter(logging.Formatter):
 
 
 def setup_logging(verbose: bool, fmt: str) -> None:
+    from cometwatch.redaction import RedactingFilter
+
     _format[0] = fmt
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # a URL in any record: git's remote, an error
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
