@@ -17,20 +17,17 @@ import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from cometwatch.config import ServerConfig, load_config  # noqa: E402
-from cometwatch.store import Store  # noqa: E402
-from cometwatch.web.app import create_app  # noqa: E402
-from cometwatch.web.context import SiteContext  # noqa: E402
-from cometwatch.web.server import Server  # noqa: E402
+from cometwatch.config import ServerConfig, load_config
+from cometwatch.store import Store
+from cometwatch.web.app import create_app
+from cometwatch.web.context import SiteContext
+from cometwatch.web.server import Server
 
 HOOKS = ("search", "cache", "build", "audit", "mirror")
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
