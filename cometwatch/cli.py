@@ -16,7 +16,7 @@ from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
 COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify")
+            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -48,13 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(args.verbose, args.log_format or "text")
     from cometwatch.errors import CometwatchError
+    from cometwatch.redaction import redact_text
 
     try:
         return int(args.handler(args) or 0)
     except CometwatchError as exc:
         if args.verbose:
             logging.getLogger("cometwatch").exception("failed")
-        print(f"cometwatch: error: {exc}", file=sys.stderr)
+        print(f"cometwatch: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("cometwatch: interrupted", file=sys.stderr)
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if args.verbose:
             raise
-        print(f"cometwatch: unexpected error: {type(exc).__name__}: {exc} "
+        print(f"cometwatch: unexpected error: {type(exc).__name__}: {redact_text(str(exc))} "
               "(run with -v for the traceback, and please report it)", file=sys.stderr)
         return 1
 
@@ -81,7 +82,10 @@ class _JsonFormatter(logging.Formatter):
 
 
 def setup_logging(verbose: bool, fmt: str) -> None:
+    from cometwatch.redaction import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # a URL in any record: git's remote, an error
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:

@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING
 from cometwatch.config import Config, Webhook
 from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError, StateError
+from cometwatch.observe import NO_OBSERVER, Observer, result_class
 from cometwatch.outbox import (
     Attempt,
     Delivery,
@@ -77,8 +78,10 @@ class _Lane:
 class Dispatcher:
     def __init__(self, config: Config, store_path: Path, sender: Sender,
                  clock: Callable[[], float] = time.time,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random,
+                 observer: Observer = NO_OBSERVER) -> None:
         self._config = config
+        self._observer = observer
         self._path = store_path
         self._sender = sender
         self._clock = clock
@@ -438,7 +441,7 @@ class Dispatcher:
         attempt = Attempt(started, outcome.status, outcome.duration, outcome.error,
                           outcome.answer)
         return Answered(lane, hook, delivery, attempt, verdict,
-                       outcome.error or str(outcome.status), now)
+                        outcome.error or str(outcome.status), now, outcome.timed_out)
 
     def _withdrawn(self, lane: _Lane, delivery: Delivery) -> bool:
         """A job still queued when close() began is not sent: it stays open."""
@@ -487,6 +490,7 @@ class Dispatcher:
         them settled (and their entries' next events due); unrecorded, they stay due."""
         try:
             if store is not None and states is not None:
+                self._observe(batch)
                 self._disable_failing(store, batch, states)
         except CometwatchError as exc:
             log.error("disabling a webhook: %s", exc)
@@ -505,6 +509,19 @@ class Dispatcher:
                 needed = any(not r.lane.buffer or r.hook.coalesce for r in batch)
             if needed:
                 self._signal.set()
+
+    def _observe(self, batch: list[Answered]) -> None:
+        try:
+            for result in batch:
+                name, attempt = result.hook.name, result.attempt
+                self._observer.attempt(name, result_class(attempt.code, result.timed_out),
+                                       attempt.duration)
+                self._observer.settled(name, result.verdict.status.value)
+                if result.verdict.status is DeliveryStatus.OK and result.delivery.retry_base == 0:
+                    self._observer.first_success(name, result.delivery.event.occurred_at,
+                                                 result.now)
+        except Exception:  # metrics never stop a delivery
+            log.exception("the delivery observer failed")
 
     def _disable_failing(self, store: Store, batch: list[Answered],
                          states: dict[str, WebhookState]) -> None:

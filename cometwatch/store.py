@@ -114,6 +114,28 @@ class Store:
             raise
         return store
 
+    @classmethod
+    def open_reader(cls, path: Path) -> Store:
+        """A read-only connection (the web API's): it never migrates nor writes. A database
+        of another schema version is refused: the process that writes it migrates it."""
+        try:
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                         timeout=30.0, isolation_level=None,
+                                         check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+        store = cls(connection, path)
+        try:
+            with store._guard("open"):
+                version = store.schema_version
+            if version != SCHEMA_VERSION:
+                raise StateError(f"{path}: schema {version}, this cometwatch reads "
+                                 f"{SCHEMA_VERSION}: run `cometwatch scan` to migrate it")
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
     @staticmethod
     def default_path(config: Config, repo: Repository,
                      environ: Mapping[str, str] | None = None) -> Path:

@@ -221,6 +221,45 @@ def test_a_500_is_retried_on_schedule_with_the_same_event_id_until_a_200(rig: Ri
     assert all(request.verified for request in rig.receiver.requests("/h"))
 
 
+class Recording:
+    """An Observer that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def attempt(self, webhook: str, result_class: str, seconds: float) -> None:
+        self.calls.append(("attempt", webhook, result_class))
+
+    def settled(self, webhook: str, status: str) -> None:
+        self.calls.append(("settled", webhook, status))
+
+    def first_success(self, webhook: str, commit_time: float, now: float) -> None:
+        self.calls.append(("first_success", webhook, commit_time, now))
+
+
+def test_the_observer_is_told_each_attempt_its_settlement_and_the_first_success(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h", timeout='"1s"'))
+    rig.receiver.script("/h", 503, Answer(hang=True), 204)
+    (event,) = rig.store(["x"])
+    observer, sender = Recording(), Sender(clock=rig.clock)
+    dispatcher = Dispatcher(rig.config, rig.state, sender, clock=rig.clock, rand=lambda: 0.5,
+                            observer=observer)
+    rig.dispatchers.append(dispatcher)
+    rig.senders.append(sender)
+    for _ in range(3):
+        try:
+            dispatcher.send_due_once()
+        finally:
+            rig.receiver.release()
+        rig.clock.now = rig.one(event.event_id, "h")[0].next_at or rig.clock.now
+    assert observer.calls == [
+        ("attempt", "h", "5xx"), ("settled", "h", "failed"),
+        ("attempt", "h", "timeout"), ("settled", "h", "failed"),
+        ("attempt", "h", "2xx"), ("settled", "h", "ok"),
+        ("first_success", "h", event.occurred_at, rig.clock.now)]
+
+
 def test_a_4xx_is_a_failure_retried_like_any_other(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
     rig.receiver.script("/h", 422)

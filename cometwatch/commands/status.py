@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
     from cometwatch.progress import counted
+    from cometwatch.redaction import redact_text
     from cometwatch.store import Store
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
@@ -67,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
         failure = None
     fetch = fetch_failure(path.parent)
     fetching = fetch and {"failing_since": moment(fetch["since"]),
-                          "last_try": moment(fetch["last_try"]), "error": fetch["error"]}
+                          "last_try": moment(fetch["last_try"]),
+                          "error": redact_text(fetch["error"])}
     hook_scan = failure and {"failed": failure.started and moment(failure.started),
-                             "error": failure.message, "log": str(failure.log_file)}
+                             "error": redact_text(failure.message),
+                             "log": str(failure.log_file)}
     if args.json:
         json.dump({
             "state": str(path),
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if failure is not None:
         when = f" {moment(failure.started)} ({_ago(now - failure.started)})" \
             if failure.started is not None else ""
-        print(f"hook scan   FAILED{when}: {failure.message} (its output: {failure.log_file})")
+        print(f"hook scan   FAILED{when}: {redact_text(failure.message)} "
+              f"(its output: {failure.log_file})")
     print("next timer  " + (f"{moment(min(timers))} (a scheduled publish or expiry)" if timers
                             else "none scheduled"))
     if not hooks:

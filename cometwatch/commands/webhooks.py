@@ -77,8 +77,8 @@ def _enable(store: Any, name: str, state: Any) -> int:
 
 
 def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
-    from cometwatch.commands.check import redact_url
     from cometwatch.commands.deliveries import moment
+    from cometwatch.redaction import redact_url
 
     if not config.webhooks and not states and not counts:
         print("no webhooks configured")
