@@ -23,13 +23,16 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.config import ContentRules
 from cometwatch.derive import CREATED, DELETED, PUBLISHED, RESTORED
-from cometwatch.entry import Frontmatter, Location, locate, published_at, split_frontmatter
-from cometwatch.identity import Ledger, Record
+from cometwatch.entry import Frontmatter, Location, published_at, split_frontmatter
+from cometwatch.identity import Record
 from cometwatch.payload import ContentEvent
+
+if TYPE_CHECKING:
+    from cometwatch.engine import Engine
 
 BODY_KEY = "body"  # where `data` carries the Markdown body (a frontmatter `body` is shadowed)
 HEAD_BYTES = 1 << 20  # of a blob, what is read for its frontmatter (it sits at the top)
@@ -107,10 +110,9 @@ class Projector:
     """Turns a scan's ledger changes and events into EntryRows. It sees every event the scan
     derives, the silent ones of a baseline included (`observe`), until `rows` uses them."""
 
-    def __init__(self, rules: ContentRules, read_blobs: Callable[[list[str], int],
-                                                                   Mapping[str, bytes]],
+    def __init__(self, read_blobs: Callable[[list[str], int], Mapping[str, bytes]],
                  commit_time: Callable[[str], int]) -> None:
-        self.rules = rules
+        self.rules = ContentRules()
         self._read_blobs = read_blobs
         self._commit_time = commit_time
         self._seen: dict[str, list[ContentEvent]] = {}
@@ -123,12 +125,16 @@ class Projector:
         """Drop the events observed: the scan that derived them was not stored."""
         self._seen.clear()
 
-    def rows(self, ledger: Ledger, changes: Mapping[str, Any], events: Iterable[ContentEvent],
-             commit: str, prior: Callable[[list[str]], Mapping[str, EntryDates]],
+    def rows(self, engine: Engine, changes: Mapping[str, Any],
+             events: Iterable[ContentEvent], commit: str,
+             prior: Callable[[list[str]], Mapping[str, EntryDates]],
              rebuild: bool = False) -> EntryRows:
-        """The rows of the entries `changes` (Ledger.changes()) touched; every entry's with
-        `rebuild` or a whole ledger. `prior` gives the stored dates of entry ids."""
+        """The rows of the entries `changes` (Ledger.changes()) touched, as the site the
+        engine stands at reads them; every entry's with `rebuild` or a whole ledger. `prior`
+        gives the stored dates of entry ids."""
         self.observe(events)
+        self.rules = engine.rules
+        ledger = engine.ledger
         whole = rebuild or bool(changes.get("whole"))
         if whole:
             ledger.load_all()
@@ -151,7 +157,7 @@ class Projector:
 
         put = []
         for path, record in sorted(records.items()):
-            where = locate(path, "100644", self.rules)
+            where = engine.locate(path, "100644")
             if where is None:  # not an entry under these rules (a ledger of older rules)
                 drop.append(path)
                 continue

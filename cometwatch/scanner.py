@@ -56,11 +56,7 @@ class Scanner:
         self._engine: Engine | None = None
         self._generation: int | None = None
         self._rules = rules_fingerprint(config.repository.rules)
-        self._projector = self._new_projector(config)
-
-    def _new_projector(self, config: Config) -> Projector:
-        repo = self._source.repo
-        return Projector(config.repository.rules, repo.read_blobs, repo.commit_time)
+        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time)
 
     @property
     def branch(self) -> str:
@@ -71,7 +67,6 @@ class Scanner:
             self._forget()
         self._config = config
         self._rules = rules_fingerprint(config.repository.rules)
-        self._projector = self._new_projector(config)
 
     def next_timer(self) -> float | None:
         """The nearest scheduled publish or expiry moment, as of the last scan."""
@@ -209,17 +204,11 @@ class Scanner:
         transitions already past it, its warnings at debug level (old news: what is new is
         warned about again). Returns it and the commits read."""
         warnings = _Warnings(quiet=True)
-<<<<<<< HEAD
-        engine = Engine(self._config.repository.rules, warn=warnings)
+        engine = Engine.for_repository(self._config.repository, warn=warnings)
         commits = 0
         for save in history(self._source.repo, engine, None, at, progress) if at else ():
             commits += 1
             self._projector.observe(save.events)  # the entries' dates, in a baseline too
-=======
-        engine = Engine.for_repository(self._config.repository, warn=warnings)
-        commits = 0 if at is None else sum(
-            1 for _ in history(self._source.repo, engine, None, at, progress))
->>>>>>> main
         if moment is not None:
             self._projector.observe(engine.advance(moment))
         warnings.quiet = False
@@ -233,7 +222,7 @@ class Scanner:
                    for hook in hooks if hook.coalesce}
         changes = engine.ledger.changes()
         entries = self._projector.rows(
-            engine.ledger, changes, events, commit,
+            engine, changes, events, commit,
             lambda ids: self._store.entry_dates(self.branch, ids),
             rebuild=not self._store.entries_built(self.branch))
         saved = self._store.save_scan(self.branch, expected, commit, changes,

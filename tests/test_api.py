@@ -366,7 +366,7 @@ def test_the_openapi_check_catches_an_answer_off_the_document() -> None:
 
     request = httpx.Request("GET", "http://127.0.0.1:1/api/v1/workspaces/site/content/posts")
     bad = httpx.Response(200, json={"data": [{"id": 1}]}, request=request)
-    with pytest.raises(Exception, match="(?i)invalid|valid"):
+    with pytest.raises(Exception, match=r"(?i)invalid|valid"):
         check_response(bad)
     good = httpx.Response(404, json={"error": {"code": "not_found", "message": "x"}},
                           request=request)
