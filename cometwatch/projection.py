@@ -53,7 +53,8 @@ class EntryRow:
     entry_id: str
     collection: str
     slug: str
-    locale: str | None  # a locale variant's code; None: the entry's only (or default) file
+    locale: str | None  # a locale variant's code; None on a site without languages
+    rank: int  # language order: the lowest of an entry's variants is its default
     blob: str
     body_at: int  # byte offset of the body in the blob
     trashed: bool
@@ -180,7 +181,9 @@ class Projector:
                 replace(where, trashed=False, name_date=None), 0.0, self.rules)
             future = front.future_at if front.future_at is not None else where.name_date
             dates_set = [t for t in (front.publish_at, future) if t is not None]
-            starts, until = (max(dates_set) if dates_set else None), front.expire_at
+            # a site that builds future or expired entries is not hidden by those dates
+            starts = max(dates_set) if dates_set and not where.policy.future else None
+            until = None if where.policy.expired else front.expire_at
         stated = front.publish_at if front.publish_at is not None else (
             front.future_at if front.future_at is not None else where.name_date)
         created = dates.created_at if dates.created_at is not None else when()
@@ -189,7 +192,8 @@ class Projector:
             if record.trashed else None
         return EntryRow(
             path=path, entry_id=record.entry_id, collection=record.collection,
-            slug=record.slug, locale=None, blob=record.sha, body_at=body_at,
+            slug=record.slug, locale=where.locale, rank=where.rank, blob=record.sha,
+            body_at=body_at,
             trashed=record.trashed, listed=listed, visible_from=starts, visible_until=until,
             title=_text(meta.get("title")),
             data=json.dumps(self._data(meta, front), ensure_ascii=False,

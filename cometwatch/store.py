@@ -411,9 +411,9 @@ class Store:
         if mark is None:
             return None
         return str(mark[0]), int(mark[1]), [
-            EntryRow(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), bool(r[7]), bool(r[8]),
-                     r[9], r[10], r[11], r[12], float(r[13]), float(r[14]), r[15], r[16],
-                     r[17]) for r in rows]
+            EntryRow(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]), bool(r[8]),
+                     bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]), float(r[15]),
+                     r[16], r[17], r[18]) for r in rows]
 
     # -- dispatching ----------------------------------------------------------------------
 
@@ -671,7 +671,8 @@ def _write_entries(db: sqlite3.Connection, branch: str, entries: EntryRows) -> N
         db.execute(QUERIES["mark_entries_built"], (branch,))
     db.executemany(QUERIES["drop_entry"], ((branch, path) for path in entries.drop))
     db.executemany(QUERIES["put_entry"], (
-        (branch, r.path, r.entry_id, r.collection, r.slug, r.locale, r.blob, r.body_at,
+        (branch, r.path, r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
+         r.body_at,
          int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
          r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at)
         for r in entries.put))

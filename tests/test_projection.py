@@ -146,3 +146,30 @@ def test_the_body_offset_points_past_the_frontmatter(rig: Rig) -> None:
 ])
 def test_frontmatter_values_become_json(value: object, expected: object) -> None:
     assert jsonable(value) == expected
+
+
+def _row(path: str, locale: str | None, rank: int, title: str, listed: bool = True,
+         entry_id: str = "E1") -> EntryRow:
+    return EntryRow(path=path, entry_id=entry_id, collection="posts", slug="hello",
+                    locale=locale, rank=rank, blob="0" * 40, body_at=0, trashed=False,
+                    listed=listed, visible_from=None, visible_until=None, title=title,
+                    data="{}", created_at=T0, updated_at=T0, published_at=T0,
+                    published_since=T0, deleted_at=None)
+
+
+def test_locale_variants_are_one_entry_and_locale_selects_one() -> None:
+    from cometwatch.web.entries import Catalog
+
+    catalog = Catalog("c" * 40, 1, [
+        _row("content/fr/hello.md", "fr", 1, "Bonjour"),
+        _row("content/en/hello.md", "en", 0, "Hello"),
+        _row("content/de/hello.md", "de", 2, "Hallo", listed=False),
+    ])
+    listed = catalog.entries("posts", False, False, T0, None)
+    assert [i.row.title for i in listed] == ["Hello"]  # the default language leads
+    assert [i.row.title for i in catalog.entries("posts", False, False, T0, "fr")] == \
+        ["Bonjour"]
+    # a variant the reader may not see falls back to the default one; an unknown code too
+    assert catalog.find("posts", "hello", False, T0, "de").row.title == "Hello"  # type: ignore[union-attr]
+    assert catalog.find("posts", "E1", False, T0, "xx").row.title == "Hello"  # type: ignore[union-attr]
+    assert catalog.find("posts", "hello", True, T0, "de").row.title == "Hallo"  # type: ignore[union-attr]

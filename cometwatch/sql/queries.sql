@@ -272,18 +272,19 @@ DELETE FROM entries WHERE branch = ?;
 DELETE FROM entries WHERE branch = ? AND path = ?;
 
 -- name: put_entry
-INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, blob, body_at,
-                                trashed, listed, visible_from, visible_until, title, data,
-                                created_at, updated_at, published_at, published_since,
+INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, rank, blob,
+                                body_at, trashed, listed, visible_from, visible_until, title,
+                                data, created_at, updated_at, published_at, published_since,
                                 deleted_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: entry_dates
 SELECT entry_id, created_at, updated_at, published_since, deleted_at
 FROM entries WHERE branch = ? AND entry_id IN (/*ids*/);
 
 -- name: entries
-SELECT path, entry_id, collection, slug, locale, blob, body_at, trashed, listed, visible_from,
+SELECT path, entry_id, collection, slug, locale, rank, blob, body_at, trashed, listed,
+       visible_from,
        visible_until, title, data, created_at, updated_at, published_at, published_since,
        deleted_at
 FROM entries WHERE branch = ?;

@@ -134,7 +134,8 @@ CREATE TABLE entries (
     entry_id        TEXT NOT NULL,
     collection      TEXT NOT NULL,
     slug            TEXT NOT NULL,
-    locale          TEXT,              -- a locale variant's code; NULL: the only or default one
+    locale          TEXT,              -- a locale variant's code; NULL: a site without any
+    rank            INTEGER NOT NULL,  -- language order: an entry's lowest is its default
     blob            TEXT NOT NULL,
     body_at         INTEGER NOT NULL,  -- where the body starts in the blob
     trashed         INTEGER NOT NULL,

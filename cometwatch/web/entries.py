@@ -64,7 +64,7 @@ class Catalog:
                     moments.add(moment)
         self.collections: dict[str, list[Item]] = {}
         for (collection, _), files in sorted(grouped.items()):
-            files.sort(key=lambda i: (i.row.locale is not None, i.row.locale or "", i.row.path))
+            files.sort(key=lambda i: (i.row.rank, i.row.locale or "", i.row.path))
             main = files[0]
             main.variants = {i.row.locale: i for i in files if i.row.locale is not None}
             self.collections.setdefault(collection, []).append(main)
