@@ -49,11 +49,9 @@ export default defineConfig({
 """
 
 
-def astro(content: bytes | None = CONTENT_CONFIG, config: bytes = ASTRO_CONFIG,
-          folders: frozenset[str] = frozenset()) -> Astro:
+def astro(content: bytes | None = CONTENT_CONFIG, config: bytes = ASTRO_CONFIG) -> Astro:
     return read_astro("", read_module("astro.config.mjs", config),
-                      None if content is None else read_module("src/content.config.ts", content),
-                      folders)
+                      None if content is None else read_module("src/content.config.ts", content))
 
 
 PLACES = [
@@ -103,9 +101,11 @@ export const collections = { 'blog': blog, data };
 
 
 def test_without_a_content_config_each_content_folder_is_a_collection() -> None:
-    site = astro(content=None, folders=frozenset({"src/content/blog", "src/content/docs"}))
+    site = astro(content=None)
     assert site.place("src/content/blog/a.md") == Page("blog", "a")
     assert site.place("src/content/docs/x/y.mdx") == Page("docs", "x-y")
+    assert site.place("src/content/docs/_x.md") is None
+    assert site.place("src/content/top.md") is None
 
 
 STARLIGHT_CONFIG = b"""

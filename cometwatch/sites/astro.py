@@ -33,6 +33,9 @@ _MARKDOWN = ("md", "mdx", "markdown", "mdoc", "mdown", "mkdn", "mkd", "mdwn")
 _LEGACY_PATTERN = "**/*.{" + ",".join(_MARKDOWN) + "}"
 
 
+AUTO = "*"  # the collection of a folder of src/content, when no content config declares any
+
+
 @dataclass(frozen=True, slots=True)
 class Collection:
     name: str
@@ -70,6 +73,11 @@ class Astro:
         if best is None:
             return None
         _, collection, rel = best
+        if collection.name == AUTO:  # no content config: each folder is a collection
+            name, _, rel = rel.partition("/")
+            if not rel:
+                return None
+            collection = Collection(name, join(collection.base, name), collection.patterns, True)
         locales = self.locales
         if locales is None or locales.collection != collection.name:
             return Page(collection.name, astro_slug(rel))
@@ -110,18 +118,15 @@ def src_dir(config: Module | None) -> str:
     return join(value) if isinstance(value, str) else "src"
 
 
-def read_astro(root: str, config: Module | None, content: Module | None,
-               folders: frozenset[str] = frozenset()) -> Astro:
-    """The site from astro.config and the content config (either may be missing) and, when
-    there is no content config, the folders of `src/content` (site-relative). Never raises."""
+def read_astro(root: str, config: Module | None, content: Module | None) -> Astro:
+    """The site from astro.config and the content config (either may be missing). Never
+    raises: what cannot be read is a warning."""
     warnings: list[str] = []
     source = src_dir(config)
     collections: list[Collection] = []
     if content is None:
-        for folder in sorted(folders):
-            name = folder.rstrip("/").rpartition("/")[2]
-            collections.append(Collection(name, join(root, folder), (_LEGACY_PATTERN,),
-                                          legacy=True))
+        collections.append(Collection(AUTO, join(root, source, "content"), (_LEGACY_PATTERN,),
+                                      legacy=True))
     elif content.error:
         warnings.append(f"{content.error}: no content collections are read")
     else:
