@@ -114,3 +114,14 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- never merged into (or carrying) a burst. `recover` reopens without it: a burst of recovered
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
+
+-- migration: 5 the Webhooks page's admin token, when [server] admin_token is not set
+-- Generated at the first start of the page and printed once; only its SHA-256 is kept.
+CREATE TABLE admin_token (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    sha256      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+-- Its 24-hour picture per webhook reads the last day's deliveries and attempts by time.
+CREATE INDEX deliveries_created ON deliveries (created_at);
+CREATE INDEX attempts_started ON attempts (started_at);

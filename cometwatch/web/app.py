@@ -36,6 +36,8 @@ def create_app(site: SiteContext) -> Flask:
     # One line per blueprint (each module's `blueprint(site)` returns a flask.Blueprint).
     from cometwatch.web import api
     app.register_blueprint(api.blueprint(site), url_prefix="/api/v1")
+    from cometwatch.web import admin
+    app.register_blueprint(admin.blueprint(site), url_prefix="/admin")
 
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
