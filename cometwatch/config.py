@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch.errors import ConfigError
+from cometwatch.netpolicy import forbidden_literal, header_refusal, loopback_host
+from cometwatch.redaction import redact_url
 
 EVENT_NAMES = (
     "content.created",
@@ -36,13 +38,6 @@ ENV_VAR = "COMETWATCH_CONFIG"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-# Never connected to, whatever the config says: the cloud metadata services live here. A URL
-# naming one of these addresses is refused at load; a name resolving to one, at each request.
-FORBIDDEN_NETWORKS = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
 DATE_PREFIX = r"\d{4}-\d{2}-\d{2}-"  # SPEC §1: the Jekyll date prefix a slug loses
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -165,7 +160,8 @@ class Webhook:
         return self.collections is None or collection in self.collections
 
 
-PUSH_FORGES = ("github", "gitea", "forgejo", "gitlab", "bitbucket", "bitbucket-server")
+PUSH_FORGES = ("github", "gitea", "forgejo", "gogs", "gitlab", "bitbucket",
+               "bitbucket-server")
 DEFAULT_LISTEN = ("127.0.0.1", 8750)
 
 
@@ -497,14 +493,12 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
     url = r.text("url")
     if not url:
         raise r.fail("url", "is missing", 'set url = "https://…"')
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise r.fail("url", f"not an http(s) URL: {url!r}", 'write it as "https://host/path"')
-    if _forbidden_literal(parts.hostname):
-        raise r.fail("url", f"{parts.hostname} is a link-local or cloud metadata address",
+    scheme, host = _url(r, url)
+    if forbidden_literal(host):
+        raise r.fail("url", f"{host} is a link-local or cloud metadata address",
                      "cometwatch never sends there; use the endpoint's real address")
     allow_http = r.flag("allow_http", False)
-    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+    if scheme == "http" and not allow_http and not loopback_host(host):
         raise r.fail("url", "plain http:// is only allowed to loopback addresses",
                      "use https://, or set allow_http = true for this webhook")
     events = r.strings("events", EVENT_NAMES)
@@ -549,12 +543,6 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
 # RFC 9110: a header name is a token; a value is visible ASCII, spaces and tabs.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HEADER_VALUE = re.compile(r"^[\x20-\x7e\t]*$")
-# Set by cometwatch on every request; a webhook's own `headers` cannot replace them.
-RESERVED_HEADERS = frozenset({
-    "content-type", "content-length", "host", "user-agent", "accept-encoding",
-    "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
-    "webhook-id", "webhook-timestamp", "webhook-signature",
-})
 
 
 def _headers(r: _Reader) -> tuple[tuple[str, str], ...]:
@@ -566,9 +554,9 @@ def _headers(r: _Reader) -> tuple[tuple[str, str], ...]:
         if not _HEADER_NAME.match(name):
             raise r.fail("headers", f"{name!r} is not a header name",
                          "use letters, digits and - only")
-        if name.lower() in RESERVED_HEADERS:
-            raise r.fail("headers", f"{name} is set by cometwatch on every request",
-                         "remove it from headers")
+        refusal = header_refusal(name)
+        if refusal:
+            raise r.fail("headers", refusal, "remove it from headers")
         if not _HEADER_VALUE.match(value):
             raise r.fail("headers", f"the value of {name} has a line break, a control or a "
                          "non-ASCII character", "use plain ASCII text on one line")
@@ -597,26 +585,26 @@ def _shown(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _forbidden_literal(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False  # a name: checked on the address it resolves to, at each request
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in net for net in FORBIDDEN_NETWORKS if net.version == address.version)
+# A name's labels: no spaces, control characters or empty labels (IDNA is httpx's to check).
+_HOST = re.compile(r"^(?:[^\s\x00-\x1f\x7f.]+\.)*[^\s\x00-\x1f\x7f.]+\.?$")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def _url(r: _Reader, url: str) -> tuple[str, str]:
+    """The scheme and host of an http(s) URL whose host and port a request can be made to."""
+    shown = redact_url(url)
+    fix = 'write it as "https://host/path"'
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a name: its addresses are checked when connecting
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a broken [v6] host, a port out of range or not a number
+        raise r.fail("url", f"not a valid URL: {shown!r} ({str(exc).lower()})", fix) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise r.fail("url", f"not an http(s) URL: {shown!r}", fix)
+    if port == 0 or (parts.netloc.endswith(":") and port is None):
+        raise r.fail("url", f"not a valid URL: {shown!r} (port 0)", "use a port from 1 to 65535")
+    if not parts.netloc.startswith("[") and not _HOST.match(parts.hostname):
+        raise r.fail("url", f"not a valid host name in {shown!r}", fix)
+    return parts.scheme, parts.hostname
 
 
 _SERVER_KEYS = {"listen", "public", "workspace", "api_tokens", "admin_token", "metrics_token",
@@ -630,7 +618,7 @@ def _server(r: _Reader, repository: Path, base: Path, environ: Mapping[str, str]
     listen = r.text("listen")
     host, port = _listen(r, listen) if listen is not None else DEFAULT_LISTEN
     public = r.flag("public", False)
-    if not public and not _is_loopback(host):
+    if not public and not loopback_host(host):
         raise r.fail("listen", f"{host} is not a loopback address",
                      "set public = true to serve on every network this host is on, or listen "
                      'on "127.0.0.1:PORT"')

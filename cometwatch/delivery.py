@@ -33,7 +33,8 @@ import httpcore
 import httpx
 
 from cometwatch import __version__
-from cometwatch.config import RESERVED_HEADERS, Secret, Webhook
+from cometwatch.config import Secret, Webhook
+from cometwatch.netpolicy import forbidden, header_refusal, loopback_host
 from cometwatch.network import (
     DEADLINE,
     Connections,
@@ -42,10 +43,10 @@ from cometwatch.network import (
     Refused,
     Resolve,
     Transport,
-    forbidden,
     system_resolve,
 )
 from cometwatch.payload import cometcms_signature, standard_signature
+from cometwatch.redaction import redact_url
 from cometwatch.retry import retry_after_seconds
 
 MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
@@ -246,7 +247,7 @@ def _fixed_headers(webhook: Webhook) -> dict[str, str]:
     webhook's own `headers`, then ours (which they cannot replace)."""
     headers = {"Accept": "*/*", "Connection": "keep-alive"}
     headers.update((name, value) for name, value in webhook.headers
-                   if name.lower() not in RESERVED_HEADERS)  # refused at load too
+                   if header_refusal(name) is None)  # refused at load too
     headers.update({
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -272,7 +273,7 @@ def _refusal(webhook: Webhook) -> str | None:
     host = url.raw_host.decode("ascii")  # as sent: an IDNA name stays in its xn-- form
     if url.scheme not in ("http", "https") or not host:
         return "refused: the URL is not http(s)://host/…"
-    if url.scheme == "http" and not webhook.allow_http and not _loopback_name(host):
+    if url.scheme == "http" and not webhook.allow_http and not loopback_host(host):
         return (f"refused: plain http:// to {host}, which is not a loopback address "
                 "(use https://, or set allow_http = true)")
     try:
@@ -283,17 +284,13 @@ def _refusal(webhook: Webhook) -> str | None:
         if forbidden(address) else None
 
 
-def _loopback_name(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def _answer_error(response: httpx.Response, retry_after: float | None) -> str | None:
     status = response.status_code
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:
         location = response.headers.get("location")
-        where = f"redirect to {_line(location, 200)}" if location else "redirect"
+        where = f"redirect to {_line(redact_url(location), 200)}" if location else "redirect"
         return f"HTTP {status}: {where} not followed"
     reason = _line(response.reason_phrase, 80)
     if not reason:

@@ -30,7 +30,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cometwatch.errors import StateError
+from cometwatch.errors import NoState, StateError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS, QUERIES
@@ -93,7 +93,7 @@ class Store:
         share a `writer` lock take turns to write in Python: SQLite's own busy wait sleeps
         whole milliseconds, which threads writing a few rows each cannot afford."""
         if not create and not path.exists():
-            raise StateError(f"{path}: no state yet (run `cometwatch scan` first)")
+            raise NoState(f"{path}: no state yet (run `cometwatch scan` first)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0, isolation_level=None,

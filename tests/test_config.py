@@ -252,6 +252,35 @@ REFUSALS = [
     ('webhooks = { name = "x" }\n', "webhooks", "array of tables"),
     ('[daemon]\nlog_format = "xml"\n', "daemon.log_format", "unknown format"),
     ('[state]\npath = 5\n', "state.path", "must be a string"),
+    (HOOK.replace("https://example.org/hook", "https://[::1/hook"), "webhooks[0].url",
+     "not a valid URL: 'https://[::1/hook' (invalid ipv6 url)"),
+    (HOOK.replace("example.org", "127.0.0.1:99999"), "webhooks[0].url", "port out of range"),
+    (HOOK.replace("example.org", "127.0.0.1:0"), "webhooks[0].url", "1 to 65535"),
+    (HOOK.replace("example.org", "127.0.0.1:"), "webhooks[0].url", "1 to 65535"),
+    (HOOK.replace("example.org", "127.0.0.1:http"), "webhooks[0].url", "not a valid URL"),
+    (HOOK.replace("example.org", "exa mple.org"), "webhooks[0].url", "not a valid host name"),
+    (HOOK.replace("example.org", "a..b"), "webhooks[0].url", "not a valid host name"),
+    (HOOK.replace("https://example.org/hook", "ftp://deploy:P4SSW0RD@host/b?token=T0KEN"),
+     "webhooks[0].url", "'ftp://***@host/b?token=***'"),
+    (HOOK.replace("https://example.org/hook", "htps://deploy:P4SSW0RD@host/b"),
+     "webhooks[0].url", "'htps://***@host/b'"),
+    (HOOK.replace("https://example.org/hook", "https://[::1/x?token=T0KEN"),
+     "webhooks[0].url", "'https://[::1/x?token=***'"),
+    ('[repository]\npreset = "https://u:P4SSW0RD@x.org/?token=T0KEN"\n', "repository.preset",
+     "unknown preset"),
+    (HOOK.replace("example.org", "[::169.254.169.254]"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[64:ff9b::a9fe:a9fe]"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[2002:a9fe:a9fe::1]"), "webhooks[0].url", "cloud metadata"),
+    *[(HOOK + f'headers = {{ "{name}" = "x" }}\n', "webhooks[0].headers", words)
+      for name, words in [("Transfer-Encoding", "frames or routes"),
+                          ("content-length", "frames or routes"), ("Host", "frames or routes"),
+                          ("Connection", "frames or routes"), ("Upgrade", "frames or routes"),
+                          ("TE", "frames or routes"), ("Trailer", "frames or routes"),
+                          ("Expect", "frames or routes"), ("Keep-Alive", "frames or routes"),
+                          ("Proxy-Authorization", "frames or routes"),
+                          ("Content-Encoding", "frames or routes"),
+                          ("User-Agent", "set by cometwatch"),
+                          ("webhook-signature", "set by cometwatch")]],
 ]
 
 
@@ -267,6 +296,7 @@ def test_a_bad_config_is_refused_with_the_file_and_key(tmp_path: Path, text: str
     assert words in message
     assert "\n" not in message
     assert "s3cret" not in message
+    assert "P4SSW0RD" not in message and "T0KEN" not in message
 
 
 def test_text_that_is_not_toml_is_refused_with_the_file(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
@@ -22,23 +21,13 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def redact_url(url: str) -> str:
-    """Build hook URLs carry their token in the path or query: show only where they go."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    first = parts.path.strip("/").split("/", 1)[0]
-    shown = f"{parts.scheme}://{host}/{first}"
-    return shown + ("/…" if parts.path.strip("/") != first or parts.query else "")
-
-
 def run(args: argparse.Namespace) -> int:
     import logging
     import time
 
     from cometwatch.config import load_config
     from cometwatch.engine import HEAD_BYTES, Engine
+    from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
     config = load_config(args.config)

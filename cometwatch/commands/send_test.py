@@ -78,8 +78,8 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
     import getpass
     from http import HTTPStatus
 
-    from cometwatch.commands.check import redact_url
     from cometwatch.payload import MANUAL_EVENT
+    from cometwatch.redaction import redact_url
 
     try:
         user = getpass.getuser()

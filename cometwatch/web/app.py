@@ -38,6 +38,8 @@ def create_app(site: SiteContext) -> Flask:
     app.register_blueprint(api.blueprint(site), url_prefix="/api/v1")
     from cometwatch.web import admin
     app.register_blueprint(admin.blueprint(site), url_prefix="/admin")
+    from cometwatch.web import push
+    app.register_blueprint(push.blueprint(site), url_prefix="/hooks")
 
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
