@@ -104,6 +104,20 @@ def first_token(site: SiteContext) -> str | None:
     return token
 
 
+def announce(site: SiteContext, url: str) -> None:
+    """Say where the Webhooks page is; at its first start, with the token that logs in (printed
+    this once, to the terminal or the journal, never logged again)."""
+    token = first_token(site)
+    if token is not None:
+        print(f"Webhooks page: open {url}/admin/login?token={token} (the admin token, printed "
+              "only now; set [server] admin_token to choose your own)", flush=True)
+    elif site.server.admin_token is not None:
+        print(f"Webhooks page: {url}/admin/ (log in with [server] admin_token)", flush=True)
+    else:
+        print(f"Webhooks page: {url}/admin/ (log in with the token printed at its first "
+              "start)", flush=True)
+
+
 def _stored_hash(site: SiteContext) -> str | None:
     try:
         return site.reader().admin_token_hash()
@@ -226,6 +240,6 @@ def ms(seconds: float | None) -> str:
 
 
 def _redact(url: str) -> str:
-    from cometwatch.commands.check import redact_url
+    from cometwatch.redaction import redact_url
 
     return redact_url(url)

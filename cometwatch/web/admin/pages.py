@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from argparse import ArgumentTypeError
 from typing import Any
 
 from flask import Blueprint, abort, request
@@ -184,6 +185,7 @@ def _run_page(name: str, run: Any, error: str | None, shown: str = "") -> Respon
 
 
 def _recover(admin: Admin, name: str, since_text: str) -> Response:
+    from cometwatch.commands.arguments import since as read_since
     from cometwatch.commands.deliveries import moment
     from cometwatch.commands.recover import parse_since
     from cometwatch.config import load_config
@@ -201,7 +203,11 @@ def _recover(admin: Admin, name: str, since_text: str) -> Response:
         if not hook.enabled:
             raise CometwatchError(f"webhook {name} has enabled = false in the config: set "
                                   "enabled = true first")
-        since = parse_since(since_text, now, config)
+        try:
+            asked = read_since(since_text)
+        except (ValueError, ArgumentTypeError) as exc:  # a duration out of range
+            raise CometwatchError(f"--since {since_text!r}: {exc}") from None
+        since = parse_since(asked, config)
         with admin.store() as store:
             state = store.webhook_states().get(name)
             if state is not None and state.disabled_at is not None:
