@@ -115,7 +115,15 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
 
--- migration: 5 the Webhooks page's admin token, when [server] admin_token is not set
+-- migration: 5 indexes for /metrics' outbox gauges
+-- Each scrape counts open deliveries per webhook and state, with the oldest due moment, and
+-- dead ones per webhook: covering indexes keep that a few milliseconds at 100,000 open
+-- deliveries (without them, 120 ms: a row lookup per delivery for its status).
+CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
+WHERE next_at IS NOT NULL;
+CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
+
+-- migration: 6 the Webhooks page's admin token, when [server] admin_token is not set
 -- Generated at the first start of the page and printed once; only its SHA-256 is kept.
 CREATE TABLE admin_token (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
