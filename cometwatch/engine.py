@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from cometwatch.config import ContentRules
+from cometwatch.config import ContentRules, RepositoryConfig
 from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
     Frontmatter,
@@ -26,6 +26,8 @@ from cometwatch.entry import (
 from cometwatch.gitrepo import Change, Commit, CommitMissing, Repository
 from cometwatch.identity import Ledger, Record, event_id
 from cometwatch.payload import ContentEvent
+from cometwatch.sites import SiteBase
+from cometwatch.sites.loader import SiteLoader, loader_for
 
 log = logging.getLogger("cometwatch.engine")
 
@@ -59,12 +61,34 @@ class _Op:
 
 class Engine:
     def __init__(self, rules: ContentRules, ledger: Ledger | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
-        self.rules = rules
+                 warn: Callable[[str], None] | None = None,
+                 sites: SiteLoader | None = None) -> None:
         self.ledger = ledger if ledger is not None else Ledger()
         self._facts: dict[str, Frontmatter] = {}
         self._needed: set[str] = set()  # parsed blobs the saves about to run will look up
         self._warn = warn or log.warning
+        self._resited = False  # the save running follows a change of the site
+        # the site in force (its rules: `rules` with what the site tool's config says)
+        self.sites = sites if sites is not None else SiteLoader(None, SiteBase(rules=rules))
+        self.sites.warn = self._warning
+
+    @classmethod
+    def for_repository(cls, repository: RepositoryConfig, ledger: Ledger | None = None,
+                       warn: Callable[[str], None] | None = None) -> Engine:
+        """An engine reading the site as the config's preset (its tool's own config) says."""
+        return cls(repository.rules, ledger, warn, loader_for(repository))
+
+    def _warning(self, message: str) -> None:
+        self._warn(message)  # looked up at each call: the scanner quiets it during rebuilds
+
+    @property
+    def rules(self) -> ContentRules:
+        return self.sites.site.rules
+
+    def locate(self, path: str, mode: str | None) -> Location | None:
+        if mode not in ("100644", "100755"):
+            return None
+        return self.sites.site.locate(path)
 
     # -- blobs ----------------------------------------------------------------------------
 
@@ -72,7 +96,7 @@ class Engine:
         """The blobs this save will parse and has not parsed yet."""
         wanted = []
         for c in changes:
-            if c.new_sha and c.new_path and locate(c.new_path, c.new_mode, self.rules):
+            if c.new_sha and c.new_path and self.locate(c.new_path, c.new_mode):
                 if c.new_sha in self._facts:
                     self._needed.add(c.new_sha)
                 else:
@@ -102,7 +126,7 @@ class Engine:
         while (due := ledger.next_due()) is not None and due[0] <= moment:
             when, path = due
             record = ledger.entries[path]
-            where = locate(path, "100644", self.rules)
+            where = self.locate(path, "100644")
             if where is None:  # rules changed under a stored ledger
                 ledger.unschedule(path)
                 continue
@@ -119,8 +143,47 @@ class Engine:
 
     # -- saves ----------------------------------------------------------------------------
 
+    def relocations(self, tree: Mapping[str, tuple[str, str]],
+                    changes: tuple[Change, ...]) -> tuple[Change, ...]:
+        """After the site changed (its tool's config did): the changes that read again, under
+        the new site, every file of `tree` (path → (mode, sha)) the commit's own `changes`
+        leave alone. Each entry whose type, slug or state the new site changes is saved by
+        the commit; a file the new site makes an entry is created, one it no longer reads as
+        an entry is deleted. Pass the result to `save` with the commit's changes."""
+        self._resited = True
+        self.ledger.load_all()
+        touched = {p for c in changes for p in (c.old_path, c.new_path) if p}
+        out: list[Change] = []
+        entries = self.ledger.entries
+        for path, (mode, sha) in tree.items():
+            if path in touched:
+                continue
+            old = entries.get(path)
+            new = self.locate(path, mode)
+            if old is None and new is not None:
+                out.append(Change("A", None, path, None, sha, None, mode))
+            elif old is not None and new is None:
+                out.append(Change("D", path, None, sha, None, mode, None))
+            elif old is not None:
+                out.append(Change("M", path, path, sha, sha, mode, mode))
+        for path, record in list(entries.items()):
+            if path not in tree and path not in touched:  # the ledger ran ahead of the tree
+                out.append(Change("D", path, None, record.sha, None, _MODE, None))
+        return tuple(out)
+
+    def forget_facts(self) -> None:
+        """Drop the parsed blobs: the rules they were read under changed."""
+        self._facts.clear()
+        self._needed.clear()
+
     def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
         """Apply one save; its blobs must have been learnt. Returns its events in order."""
+        try:
+            return self._save(commit, time, changes)
+        finally:
+            self._resited = False
+
+    def _save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
         self._needed.clear()  # every learn for the saves now running has happened
         events = self.advance(time)
         moment = self.ledger.clock
@@ -141,12 +204,18 @@ class Engine:
     def _ops(self, changes: tuple[Change, ...]) -> list[_Op]:
         ops: list[_Op] = []
         for change in changes:
-            old_where = (locate(change.old_path, change.old_mode, self.rules)
+            old_where = (self.locate(change.old_path, change.old_mode)
                          if change.old_path else None)
-            new_where = (locate(change.new_path, change.new_mode, self.rules)
+            new_where = (self.locate(change.new_path, change.new_mode)
                          if change.new_path else None)
-            old = self.ledger.entries.get(change.old_path) if old_where and change.old_path \
-                else None
+            # a commit that changed the site looks up every path: an entry under the old
+            # site may be none under the new one
+            old = self.ledger.entries.get(change.old_path) \
+                if change.old_path and (old_where or self._resited) else None
+            if new_where is not None and new_where.policy.needs_block and change.new_sha:
+                front = self._facts.get(change.new_sha)
+                if front is not None and front.no_block:
+                    new_where = None  # the tool copies it as a static file: not a page
             if old is None and new_where is None:
                 continue
             ops.append(_Op(change.old_path if old else None, old,
@@ -193,7 +262,7 @@ class Engine:
             assert old is not None and op.old_path is not None
             last = op.old_path
             if old.trashed:
-                location = locate(op.old_path, "100644", self.rules)
+                location = self.locate(op.old_path, "100644")
                 last = self._mirror(location) if location else op.old_path
             ledger.forget(old, last)
             names = event_names(Side(old.trashed, old.published), None)
@@ -232,7 +301,9 @@ class Engine:
             None if old is None else Side(old.trashed, old.published),
             Side(where.trashed, published),
             restored=restored,
-            changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path,
+            changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path
+            or (old.collection, old.slug, old.published) != (record.collection, record.slug,
+                                                              published),
         )
         if where.trashed:
             assert old is not None or not names
@@ -257,6 +328,10 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
     """
     if base == tip:
         return
+    sites = engine.sites
+    if not sites.static and sites.commit != base:
+        # the site as it stood at the base: its steering files in the base's tree
+        sites.reset(repo.tree(base) if base else {}, _reader(repo), base)
     if base is not None:
         try:
             rewritten = not repo.is_ancestor(base, tip)
@@ -265,13 +340,17 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                         "comparing the entries it held with the tree of %s as one save",
                         base[:12], tip[:12])
             engine.ledger.load_all()  # the diff goes over every entry the ledger holds
-            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
-                                                            repo.tree(tip), engine.rules))
+            tree = repo.tree(tip)
+            _resite(repo, engine, tip, tree)
+            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries, tree,
+                                                            engine.rules, engine.locate))
             return
         if rewritten:
             log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
                         "trees as one save", base[:12], tip[:12])
-            yield _one_save(repo, engine, tip, repo.diff(base, tip))
+            changes = repo.diff(base, tip)
+            yield _one_save(repo, engine, tip, changes + _resite(repo, engine, tip, None,
+                                                                 changes))
             return
     chunk: list[Commit] = []
     for commit in repo.walk(base, tip):
@@ -283,11 +362,16 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
 
 
 def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
-                 rules: ContentRules) -> tuple[Change, ...]:
+                 rules: ContentRules,
+                 where: Callable[[str, str], Location | None] | None = None
+                 ) -> tuple[Change, ...]:
     """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
     the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
     rename (a changed one is git's to pair, and git no longer can)."""
-    now = {path: held for path, held in tree.items() if locate(path, held[0], rules)}
+    def located(path: str, mode: str) -> Location | None:
+        return where(path, mode) if where is not None else locate(path, mode, rules)
+
+    now = {path: held for path, held in tree.items() if located(path, held[0])}
     added: dict[str, list[str]] = {}
     for path in sorted(now.keys() - entries.keys()):
         added.setdefault(now[path][1], []).append(path)
@@ -307,6 +391,16 @@ def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, st
     return tuple(changes)
 
 
+def read_tree(repo: Repository, engine: Engine, rev: str, moment: int) -> list[ContentEvent]:
+    """Every entry of the tree of `rev`, as one save from nothing at `moment`, under the site
+    that tree gives (`check`, `entries`)."""
+    tree = repo.tree(rev)
+    engine.sites.reset(tree, _reader(repo), rev)
+    changes = tree_changes({}, tree, engine.rules, engine.locate)
+    _learn(repo, engine, engine.wanted_blobs(changes))
+    return engine.save(rev, moment, changes)
+
+
 def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...]) -> Save:
     _learn(repo, engine, engine.wanted_blobs(changes))
     time = repo.commit_time(tip)
@@ -315,15 +409,58 @@ def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change,
 
 def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
            on_commit: Callable[[int], None] | None) -> Iterator[Save]:
-    wanted: list[str] = []
-    for commit in chunk:
-        wanted.extend(engine.wanted_blobs(commit.changes))
-    _learn(repo, engine, wanted)
-    for commit in chunk:
-        yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
-                                                         commit.changes))
-        if on_commit:
-            on_commit(1)
+    # the commits between two that change the site share one site: their blobs are read
+    # together; a commit that changes it is read under the site it leads to
+    sites = engine.sites
+    start = 0
+    while start < len(chunk):
+        end = start
+        while end < len(chunk) and not sites.steers(chunk[end].changes):
+            end += 1
+        run = chunk[start:end]
+        wanted: list[str] = []
+        for commit in run:
+            wanted.extend(engine.wanted_blobs(commit.changes))
+        _learn(repo, engine, wanted)
+        for commit in run:
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
+                                                             commit.changes))
+            if on_commit:
+                on_commit(1)
+        if end < len(chunk):
+            commit = chunk[end]
+            changes = commit.changes + _resite(repo, engine, commit.sha, None, commit.changes)
+            _learn(repo, engine, engine.wanted_blobs(changes))
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time, changes))
+            if on_commit:
+                on_commit(1)
+        start = end + 1
+
+
+def _resite(repo: Repository, engine: Engine, commit: str,
+            tree: Mapping[str, tuple[str, str]] | None,
+            changes: tuple[Change, ...] = ()) -> tuple[Change, ...]:
+    """Bring the engine's site to `commit` (its own changes, or its whole `tree`); when the site
+    it gives differs, the changes that read the rest of the tree again under it."""
+    sites = engine.sites
+    if sites.static:
+        return ()
+    before = engine.rules
+    if tree is not None:
+        changed = sites.reset(tree, _reader(repo), commit)
+    else:
+        changed = sites.apply(changes, _reader(repo), commit)
+    if not changed:
+        return ()
+    if engine.rules != before:
+        engine.forget_facts()  # dates, ids and fields are read under the new rules
+    return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
+
+
+def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
+    def read(shas: list[str]) -> Mapping[str, bytes]:
+        return repo.read_blobs(shas, HEAD_BYTES)
+    return read
 
 
 def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:

@@ -37,5 +37,9 @@ class StateError(CometwatchError):
     pass
 
 
+class NoState(StateError):
+    """There is no state database yet: nothing was scanned with this config."""
+
+
 class DeliveryError(CometwatchError):
     pass

@@ -30,7 +30,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cometwatch.errors import StateError
+from cometwatch.errors import NoState, StateError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS, QUERIES
@@ -93,7 +93,7 @@ class Store:
         share a `writer` lock take turns to write in Python: SQLite's own busy wait sleeps
         whole milliseconds, which threads writing a few rows each cannot afford."""
         if not create and not path.exists():
-            raise StateError(f"{path}: no state yet (run `cometwatch scan` first)")
+            raise NoState(f"{path}: no state yet (run `cometwatch scan` first)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0, isolation_level=None,
@@ -546,6 +546,25 @@ class Store:
     def open_counts(self) -> dict[str, int]:
         """Open deliveries (pending, or waiting for a retry) per webhook name."""
         return {row[0]: int(row[1]) for row in self._rows("open_counts")}
+
+    # -- (metrics) read at each scrape of /metrics -----------------------------------------
+
+    def outbox_gauges(self) -> list[tuple[str, str, int, float]]:
+        """(webhook, status, open deliveries, the earliest next_at) per webhook and open
+        state, through a covering index."""
+        return [(row[0], row[1], int(row[2]), float(row[3]))
+                for row in self._rows("outbox_gauges")]
+
+    def dead_counts(self) -> dict[str, int]:
+        """Dead deliveries (kept for `redeliver` until purged) per webhook."""
+        return {row[0]: int(row[1]) for row in self._rows("dead_counts")}
+
+    def last_event_id(self) -> int:
+        return int(self._rows("last_event")[0][0])
+
+    def event_names_after(self, event_id: int) -> dict[str, int]:
+        """How many events of each name were stored after the one numbered `event_id`."""
+        return {row[0]: int(row[1]) for row in self._rows("event_names_after", (event_id,))}
 
 
 def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:

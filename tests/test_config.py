@@ -680,7 +680,7 @@ def test_a_secret_file_that_is_not_utf8_is_refused_naming_the_file(
     assert err.count("\n") == 1 and "not UTF-8 text" in err and "Traceback" not in err
     hook = parse(text, tmp_path, secrets=False).webhooks[0]  # status, deliveries: no secret
     assert hook.secrets == ()
-    with pytest.raises(ConfigError, match="bad.secret is not UTF-8 text"):
+    with pytest.raises(ConfigError, match=r"bad\.secret is not UTF-8 text"):
         hook.secret  # noqa: B018
 
 

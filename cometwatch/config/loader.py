@@ -128,11 +128,14 @@ def _repository(where: Where, table: dict[str, Any], base: Path) -> RepositoryCo
     values = read(where, table, RepositoryConfig)
     preset = PRESETS[values["preset"]]
     rules = ContentRules(**read(where, table, ContentRules, preset=preset))
+    if values["site_dir"]:  # content_dir is read inside the site's folder
+        rules = replace(rules, content_dir="/".join(
+            part for part in (values["site_dir"], rules.content_dir) if part))
     if "trash_dir" not in table:  # the trash sits in the content folder
         rules = replace(rules, trash_dir=f"{rules.content_dir}/.trash" if rules.content_dir
                         else ".trash")
     return RepositoryConfig(**{**values, "path": _path(base, values.get("path") or ""),
-                               "rules": rules})
+                               "rules": rules, "overrides": frozenset(table)})
 
 
 def _webhook(where: Where, table: dict[str, Any], delivery: DeliveryConfig, sources: Sources,

@@ -179,6 +179,7 @@ class ContentRules:
     strip_language_suffix: bool = key(Flag(), False, preset=True)  # Hugo `name.fr.md`
     filename_dates: bool = key(Flag(), False, preset=True)  # Jekyll: a future name prefix
     date_prefix: str = key(Text(check=_pattern), DATE_PREFIX, preset=True)  # left off slugs
+    url_fields: tuple[str, ...] = key(_FIELDS, (), preset=True)  # a URL ending in the slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,8 @@ class RepositoryConfig:
     poll_interval: float = key(Duration(DAY), 30.0)
     preset: str = key(Text(check=_preset), "plain")
     rules: ContentRules = field(default_factory=ContentRules)
+    site_dir: str = key(_FOLDER, "")  # the site's folder in the repository ("": the top)
+    overrides: frozenset[str] = frozenset()  # the [repository] keys the file sets itself
 
 
 @dataclass(frozen=True, slots=True)

