@@ -123,7 +123,18 @@ CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
 WHERE next_at IS NOT NULL;
 CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
 
--- migration: 6 the entries at the cursor, for the Public API
+-- migration: 6 the Webhooks page's admin token, when [server] admin_token is not set
+-- Generated at the first start of the page and printed once; only its SHA-256 is kept.
+CREATE TABLE admin_token (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    sha256      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+-- Its 24-hour picture per webhook reads the last day's deliveries and attempts by time.
+CREATE INDEX deliveries_created ON deliveries (created_at);
+CREATE INDEX attempts_started ON attempts (started_at);
+
+-- migration: 7 the entries at the cursor, for the Public API
 -- A row per file the ledger holds, written in the transaction that stores a scan's events and
 -- moves its cursor (cometwatch.projection). `entries_built` marks a branch whose rows are
 -- complete: a state from before this migration has a cursor but no rows, and its next scan
