@@ -89,7 +89,10 @@ class Server:
         def close_all() -> None:  # runs in the loop thread: no race on the socket map
             wasyncore.close_all(socket_map)
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:  # the loop has closed its sockets already (it ended)
+            pass
         thread.join(timeout)
         if thread.is_alive():  # the loop did not run the thunk in time: close from here
             wasyncore.close_all(socket_map)
