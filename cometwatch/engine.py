@@ -1,18 +1,18 @@
-"""The event engine: a branch's history, commit by commit, into ContentEvents.
+"""Pure: the event engine, a branch's history, save by save, into ContentEvents.
 
 `Engine` holds the ledger and applies one save (a commit's raw changes) at a time; it reads
 no git itself and is fed parsed blobs, so it runs the same over a live repository, a test
-fixture or a replay. `history` drives it over a repository: one `git log` stream, blobs
-fetched in batches for a chunk of commits, each blob parsed once.
+fixture or a replay. cometwatch.flow drives it over a repository.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+from cometwatch.commits import Change
 from cometwatch.config import ContentRules
 from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
@@ -23,17 +23,12 @@ from cometwatch.entry import (
     published_at,
     read_frontmatter,
 )
-from cometwatch.gitrepo import Change, Commit, CommitMissing, Repository
 from cometwatch.identity import Ledger, Record, event_id
 from cometwatch.payload import ContentEvent
 
 log = logging.getLogger("cometwatch.engine")
 
-HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
-_CHUNK = 256  # commits whose blobs are fetched together
-_READ_SLICE = 1024  # blobs read and parsed before the next are read
 _FACTS_CACHE = 65536
-_MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
 
 
 class Save(NamedTuple):
@@ -119,10 +114,14 @@ class Engine:
 
     # -- saves ----------------------------------------------------------------------------
 
-    def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
-        """Apply one save; its blobs must have been learnt. Returns its events in order."""
+    def save(self, commit: str, time: int, changes: tuple[Change, ...],
+             now: float | None = None) -> list[ContentEvent]:
+        """Apply one save dated `time`; its blobs must have been learnt. Returns its events in
+        order. States are evaluated at `time`, but never past `now` (the wall clock, when
+        known): a committer date in the future is not the present, so a commit dated 2100
+        does not publish every embargoed post; nor before a moment already evaluated."""
         self._needed.clear()  # every learn for the saves now running has happened
-        events = self.advance(time)
+        events = self.advance(time if now is None else min(time, now))
         moment = self.ledger.clock
         ops = self._ops(changes)
         for op in ops:  # detach first: renames within one save may chain (a→b, b→c)
@@ -245,89 +244,3 @@ def _keeps_id(front: Frontmatter | None, old: Record | None) -> bool:
     id, or neither has one (broken frontmatter tells nothing)."""
     return front is None or old is None or bool(front.broken) or \
         front.explicit_id == old.explicit_id
-
-
-def history(repo: Repository, engine: Engine, base: str | None, tip: str,
-            on_commit: Callable[[int], None] | None = None) -> Iterator[Save]:
-    """The saves from `base` (exclusive; None: the root) to `tip`, oldest first.
-
-    When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
-    save, dated by the tip, and a warning is logged. When `base` is gone from the repository
-    (a force push, then `git gc`), the entries the engine's ledger holds stand in for its tree.
-    """
-    if base == tip:
-        return
-    if base is not None:
-        try:
-            rewritten = not repo.is_ancestor(base, tip)
-        except CommitMissing:
-            log.warning("%s is gone from the repository (history was rewritten, then pruned): "
-                        "comparing the entries it held with the tree of %s as one save",
-                        base[:12], tip[:12])
-            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
-            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
-                                                            repo.tree(tip), engine.rules))
-            return
-        if rewritten:
-            log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
-                        "trees as one save", base[:12], tip[:12])
-            yield _one_save(repo, engine, tip, repo.diff(base, tip))
-            return
-    chunk: list[Commit] = []
-    for commit in repo.walk(base, tip):
-        chunk.append(commit)
-        if len(chunk) >= _CHUNK:
-            yield from _saves(repo, engine, chunk, on_commit)
-            chunk = []
-    yield from _saves(repo, engine, chunk, on_commit)
-
-
-def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
-                 rules: ContentRules) -> tuple[Change, ...]:
-    """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
-    the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
-    rename (a changed one is git's to pair, and git no longer can)."""
-    now = {path: held for path, held in tree.items() if locate(path, held[0], rules)}
-    added: dict[str, list[str]] = {}
-    for path in sorted(now.keys() - entries.keys()):
-        added.setdefault(now[path][1], []).append(path)
-    changes = []
-    for path in sorted(entries):
-        sha = entries[path].sha
-        if path in now:
-            if now[path][1] != sha:
-                changes.append(Change("M", path, path, sha, now[path][1], _MODE, now[path][0]))
-        elif added.get(sha):
-            moved = added[sha].pop(0)
-            changes.append(Change("R", path, moved, sha, sha, _MODE, now[moved][0]))
-        else:
-            changes.append(Change("D", path, None, sha, None, _MODE, None))
-    changes += [Change("A", None, path, None, sha, None, now[path][0])
-                for sha, paths in added.items() for path in paths]
-    return tuple(changes)
-
-
-def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...]) -> Save:
-    _learn(repo, engine, engine.wanted_blobs(changes))
-    time = repo.commit_time(tip)
-    return Save(tip, time, engine.save(tip, time, changes))
-
-
-def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
-           on_commit: Callable[[int], None] | None) -> Iterator[Save]:
-    wanted: list[str] = []
-    for commit in chunk:
-        wanted.extend(engine.wanted_blobs(commit.changes))
-    _learn(repo, engine, wanted)
-    for commit in chunk:
-        yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
-                                                         commit.changes))
-        if on_commit:
-            on_commit(1)
-
-
-def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
-    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
-    wanted = list(dict.fromkeys(wanted))
-    for start in range(0, len(wanted), _READ_SLICE):
-        engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))

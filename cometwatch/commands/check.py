@@ -7,8 +7,6 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -38,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from cometwatch.config import load_config
-    from cometwatch.engine import HEAD_BYTES, Engine
+    from cometwatch.engine import Engine
+    from cometwatch.flow import shallow_warning, snapshot
     from cometwatch.source import Source
 
     config = load_config(args.config)
@@ -52,11 +51,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"branch      {source.branch} ({source.ref} at {tip[:12]})")
         print(f"preset      {config.repository.preset}; content in "
               f"{config.repository.rules.content_dir or '(the root)'}/")
+        shallow = shallow_warning(source.repo)
+        if shallow:
+            problems.append(shallow)
         engine = Engine(config.repository.rules, warn=problems.append)
-        changes = source.repo.diff(EMPTY_TREE, tip)
-        engine.learn(source.repo.read_blobs(engine.wanted_blobs(changes), HEAD_BYTES))
-        engine.save(tip, int(time.time()), changes)
-    logging.getLogger("cometwatch").debug("read %d files", len(changes))
+        files = snapshot(source.repo, engine, tip, time.time(), warn_shallow=False)
+    logging.getLogger("cometwatch").debug("read %d files", files)
     total: Counter[str] = Counter()
     published: Counter[str] = Counter()
     trashed = 0

@@ -114,3 +114,8 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- never merged into (or carrying) a burst. `recover` reopens without it: a burst of recovered
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
+
+-- migration: 5 event paths as the bytes git gave
+-- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
+-- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
+UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
