@@ -16,7 +16,7 @@ from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
 COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify")
+            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -48,44 +48,87 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(args.verbose, args.log_format or "text")
     from cometwatch.errors import CometwatchError
+    from cometwatch.redaction import redact_text
 
     try:
         return int(args.handler(args) or 0)
     except CometwatchError as exc:
         if args.verbose:
             logging.getLogger("cometwatch").exception("failed")
-        print(f"cometwatch: error: {exc}", file=sys.stderr)
+        say("error", redact_text(str(exc)))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("cometwatch: interrupted", file=sys.stderr)
+        say("interrupted", "interrupted")
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: one line, not a traceback
         if args.verbose:
             raise
-        print(f"cometwatch: unexpected error: {type(exc).__name__}: {exc} "
-              "(run with -v for the traceback, and please report it)", file=sys.stderr)
+        say("unexpected error", f"{type(exc).__name__}: {redact_text(str(exc))} (run with -v "
+            "for the traceback, and please report it)")
         return 1
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        import json
+_format = ["text"]  # the log format setup_logging last set: the last line takes it too
 
+
+def say(level: str, message: str) -> None:
+    """The last line of a failed command, on stderr: `cometwatch: error: …`, or in the json
+    log format a JSON object like every log line before it."""
+    from cometwatch.escape import escape
+
+    if _format[0] == "json":
+        print(_json_line({"level": level.replace(" ", "_"), "logger": "cometwatch",
+                          "message": message}), file=sys.stderr)
+    elif level == "interrupted":
+        print("cometwatch: interrupted", file=sys.stderr)
+    else:
+        print(f"cometwatch: {level}: {escape(message)}", file=sys.stderr)
+
+
+def _json_line(line: dict[str, str]) -> str:
+    import json
+
+    from cometwatch.escape import json_safe
+
+    return json_safe(json.dumps(line, ensure_ascii=False))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
         line = {"level": record.levelname.lower(), "logger": record.name,
                 "message": record.getMessage()}
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return _json_line(line)
+
+
+class TextFormatter(logging.Formatter):
+    """`cometwatch: LEVEL: message` (or `template`), the message escaped: a file name quoted
+    in it can neither start a line of its own nor send a terminal escape sequence. A
+    traceback (-v) keeps its lines."""
+
+    def __init__(self, template: str = "cometwatch: {level}: {message}") -> None:
+        super().__init__()
+        self._template = template
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from cometwatch.escape import escape
+
+        return self._template.format(level=record.levelname, message=escape(record.message))
 
 
 def setup_logging(verbose: bool, fmt: str) -> None:
+    from cometwatch.redaction import RedactingFilter
+
+    _format[0] = fmt
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # a URL in any record: git's remote, an error
     if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("cometwatch: %(levelname)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger("cometwatch")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch.errors import ConfigError
+from cometwatch.netpolicy import forbidden_literal, header_refusal, loopback_host
+from cometwatch.redaction import redact_url
 
 EVENT_NAMES = (
     "content.created",
@@ -36,13 +38,6 @@ ENV_VAR = "COMETWATCH_CONFIG"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-# Never connected to, whatever the config says: the cloud metadata services live here. A URL
-# naming one of these addresses is refused at load; a name resolving to one, at each request.
-FORBIDDEN_NETWORKS = (
-    ipaddress.ip_network("169.254.0.0/16"),
-    ipaddress.ip_network("fe80::/10"),
-    ipaddress.ip_network("fd00:ec2::254/128"),
-)
 DATE_PREFIX = r"\d{4}-\d{2}-\d{2}-"  # SPEC §1: the Jekyll date prefix a slug loses
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -165,6 +160,30 @@ class Webhook:
         return self.collections is None or collection in self.collections
 
 
+PUSH_FORGES = ("github", "gitea", "forgejo", "gogs", "gitlab", "bitbucket",
+               "bitbucket-server")
+DEFAULT_LISTEN = ("127.0.0.1", 8750)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """`[server]`: where the HTTP side listens and the tokens it checks. A token that cannot be
+    read is left out unless the config was loaded for serving (`load_config(serving=True)`)."""
+
+    listen: str | None = None  # as written; None when not set
+    host: str = DEFAULT_LISTEN[0]  # parsed from listen (IPv6 without brackets)
+    port: int = DEFAULT_LISTEN[1]
+    public: bool = False
+    workspace: str = ""  # always filled in by the loader
+    api_tokens: tuple[Secret, ...] = ()
+    admin_token: Secret | None = None
+    metrics_token: Secret | None = None
+    push_secrets: tuple[tuple[str, Secret], ...] = ()
+
+    def push_secret(self, forge: str) -> Secret | None:
+        return dict(self.push_secrets).get(forge)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     file: Path | None
@@ -172,6 +191,7 @@ class Config:
     state_path: Path | None = None
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     webhooks: tuple[Webhook, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -205,14 +225,16 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> tuple[
 
 
 def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None,
-                secrets: bool = True) -> Config:
+                secrets: bool = True, serving: bool = False) -> Config:
     """The config, read once. `secrets=False` is for the commands that only read state
     (status, deliveries, events…): a secret whose variable or file is not there for this user
-    is left out of its webhook instead of refusing the config."""
+    is left out of its webhook instead of refusing the config. `serving=True` is for the
+    commands that serve HTTP (`serve`, `run` with [server] listen): a [server] token or push
+    secret that cannot be read refuses the config; otherwise it is left out."""
     env = os.environ if environ is None else environ
     path, _ = find_config_file(explicit, env)
     if path is None:
-        return _build({}, None, Path.cwd(), env)
+        return _build({}, None, Path.cwd(), env, secrets, serving)
     if not path.is_file():
         raise ConfigError(str(path), "", "no such config file",
                           "create one with `cometwatch init`, or pass --config PATH")
@@ -222,18 +244,18 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
         raise ConfigError(str(path), "", f"not valid TOML: {exc}", "fix the syntax") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot be read: {exc}") from exc
-    return _build(data, path, path.resolve().parent, env, secrets)
+    return _build(data, path, path.resolve().parent, env, secrets, serving)
 
 
 def parse_config_text(text: str, file: Path, environ: Mapping[str, str] | None = None,
-                      secrets: bool = True) -> Config:
+                      secrets: bool = True, serving: bool = False) -> Config:
     """For tests and `check`: a config from TOML text, as if read from `file`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "", f"not valid TOML: {exc}", "fix the syntax") from exc
     return _build(data, file, file.resolve().parent, os.environ if environ is None else environ,
-                  secrets)
+                  secrets, serving)
 
 
 class _Reader:
@@ -327,9 +349,11 @@ _WEBHOOK_KEYS = {
 
 
 def _build(data: dict[str, Any], file: Path | None, base: Path,
-           environ: Mapping[str, str], need_secrets: bool = True) -> Config:
+           environ: Mapping[str, str], need_secrets: bool = True,
+           serving: bool = False) -> Config:
     fname = str(file) if file else "(defaults)"
-    top = _Reader(fname, "", data, {"repository", "state", "delivery", "daemon", "webhooks"})
+    top = _Reader(fname, "", data, {"repository", "state", "delivery", "daemon", "server",
+                                    "webhooks"})
     warnings: list[str] = []
     repository = _repository(_Reader(fname, "repository", data.get("repository", {}),
                                      _REPOSITORY_KEYS), base)
@@ -369,6 +393,8 @@ def _build(data: dict[str, Any], file: Path | None, base: Path,
         state_path=_path(base, state_path) if state_path else None,
         delivery=delivery,
         daemon=daemon,
+        server=_server(_Reader(fname, "server", data.get("server", {}), _SERVER_KEYS),
+                       repository.path, base, environ, warnings, serving),
         webhooks=tuple(webhooks),
         warnings=tuple(warnings),
     )
@@ -467,14 +493,12 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
     url = r.text("url")
     if not url:
         raise r.fail("url", "is missing", 'set url = "https://…"')
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise r.fail("url", f"not an http(s) URL: {url!r}", 'write it as "https://host/path"')
-    if _forbidden_literal(parts.hostname):
-        raise r.fail("url", f"{parts.hostname} is a link-local or cloud metadata address",
+    scheme, host = _url(r, url)
+    if forbidden_literal(host):
+        raise r.fail("url", f"{host} is a link-local or cloud metadata address",
                      "cometwatch never sends there; use the endpoint's real address")
     allow_http = r.flag("allow_http", False)
-    if parts.scheme == "http" and not allow_http and not _is_loopback(parts.hostname):
+    if scheme == "http" and not allow_http and not loopback_host(host):
         raise r.fail("url", "plain http:// is only allowed to loopback addresses",
                      "use https://, or set allow_http = true for this webhook")
     events = r.strings("events", EVENT_NAMES)
@@ -519,12 +543,6 @@ def _webhook(r: _Reader, delivery: DeliveryConfig, base: Path, environ: Mapping[
 # RFC 9110: a header name is a token; a value is visible ASCII, spaces and tabs.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HEADER_VALUE = re.compile(r"^[\x20-\x7e\t]*$")
-# Set by cometwatch on every request; a webhook's own `headers` cannot replace them.
-RESERVED_HEADERS = frozenset({
-    "content-type", "content-length", "host", "user-agent", "accept-encoding",
-    "x-cometcms-event", "x-cometcms-event-id", "x-cometcms-signature",
-    "webhook-id", "webhook-timestamp", "webhook-signature",
-})
 
 
 def _headers(r: _Reader) -> tuple[tuple[str, str], ...]:
@@ -536,9 +554,9 @@ def _headers(r: _Reader) -> tuple[tuple[str, str], ...]:
         if not _HEADER_NAME.match(name):
             raise r.fail("headers", f"{name!r} is not a header name",
                          "use letters, digits and - only")
-        if name.lower() in RESERVED_HEADERS:
-            raise r.fail("headers", f"{name} is set by cometwatch on every request",
-                         "remove it from headers")
+        refusal = header_refusal(name)
+        if refusal:
+            raise r.fail("headers", refusal, "remove it from headers")
         if not _HEADER_VALUE.match(value):
             raise r.fail("headers", f"the value of {name} has a line break, a control or a "
                          "non-ASCII character", "use plain ASCII text on one line")
@@ -567,18 +585,114 @@ def _shown(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _forbidden_literal(host: str) -> bool:
+# A name's labels: no spaces, control characters or empty labels (IDNA is httpx's to check).
+_HOST = re.compile(r"^(?:[^\s\x00-\x1f\x7f.]+\.)*[^\s\x00-\x1f\x7f.]+\.?$")
+
+
+def _url(r: _Reader, url: str) -> tuple[str, str]:
+    """The scheme and host of an http(s) URL whose host and port a request can be made to."""
+    shown = redact_url(url)
+    fix = 'write it as "https://host/path"'
     try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False  # a name: checked on the address it resolves to, at each request
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in net for net in FORBIDDEN_NETWORKS if net.version == address.version)
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a broken [v6] host, a port out of range or not a number
+        raise r.fail("url", f"not a valid URL: {shown!r} ({str(exc).lower()})", fix) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise r.fail("url", f"not an http(s) URL: {shown!r}", fix)
+    if port == 0 or (parts.netloc.endswith(":") and port is None):
+        raise r.fail("url", f"not a valid URL: {shown!r} (port 0)", "use a port from 1 to 65535")
+    if not parts.netloc.startswith("[") and not _HOST.match(parts.hostname):
+        raise r.fail("url", f"not a valid host name in {shown!r}", fix)
+    return parts.scheme, parts.hostname
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+_SERVER_KEYS = {"listen", "public", "workspace", "api_tokens", "admin_token", "metrics_token",
+                "push_secrets"}
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>\d{1,5})$")
+_WORKSPACE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _server(r: _Reader, repository: Path, base: Path, environ: Mapping[str, str],
+            warnings: list[str], need: bool) -> ServerConfig:
+    listen = r.text("listen")
+    host, port = _listen(r, listen) if listen is not None else DEFAULT_LISTEN
+    public = r.flag("public", False)
+    if not public and not loopback_host(host):
+        raise r.fail("listen", f"{host} is not a loopback address",
+                     "set public = true to serve on every network this host is on, or listen "
+                     'on "127.0.0.1:PORT"')
+    workspace = r.text("workspace")
+    if workspace is None:
+        workspace = _slug(repository.name.removesuffix(".git")) or "site"
+    elif not _WORKSPACE.match(workspace):
+        raise r.fail("workspace", f"{workspace!r} is not a workspace name",
+                     f'use lowercase letters, digits and -, e.g. "{_slug(workspace) or "site"}"')
+
+    def token(key: str, item: object) -> Secret | None:
+        try:
+            return _source(r, key, item, base, environ, warnings)
+        except _Unavailable:
+            if need:
+                raise
+            return None
+
+    raw_tokens = r.table.get("api_tokens", [])
+    if not isinstance(raw_tokens, list):
+        raise r.fail("api_tokens", "must be a list of token sources",
+                     'write it as api_tokens = [{ env = "API_TOKEN" }]')
+    api_tokens = [token(f"api_tokens[{i}]", item) for i, item in enumerate(raw_tokens)]
+    raw_push = r.table.get("push_secrets", {})
+    if not isinstance(raw_push, dict):
+        raise r.fail("push_secrets", "must be a table of forge = secret source",
+                     'write it as [server.push_secrets] github = { env = "GITHUB_PUSH_SECRET" }')
+    for forge in raw_push:
+        if forge not in PUSH_FORGES:
+            raise r.fail(f"push_secrets.{forge}", "unknown forge",
+                         "use one of: " + ", ".join(PUSH_FORGES))
+    push = [(forge, token(f"push_secrets.{forge}", item)) for forge, item in raw_push.items()]
+    return ServerConfig(
+        listen=listen, host=host, port=port, public=public, workspace=workspace,
+        api_tokens=tuple(t for t in api_tokens if t is not None),
+        admin_token=token("admin_token", r.table["admin_token"])
+        if "admin_token" in r.table else None,
+        metrics_token=token("metrics_token", r.table["metrics_token"])
+        if "metrics_token" in r.table else None,
+        push_secrets=tuple((forge, s) for forge, s in push if s is not None),
+    )
+
+
+def _listen(r: _Reader, listen: str) -> tuple[str, int]:
+    match = _LISTEN.match(listen.strip())
+    fix = 'write it as "127.0.0.1:8750" or "[::1]:8750"'
+    if not match:
+        raise r.fail("listen", f"not host:port: {listen!r}", fix)
+    host = match.group("v6") or match.group("host")
+    if match.group("v6"):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise r.fail("listen", f"not an IPv6 address: {host!r}", fix) from None
+    port = int(match.group("port"))
+    if not 1 <= port <= 65535:
+        raise r.fail("listen", f"port {port} is out of range", "use a port from 1 to 65535")
+    return host, port
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _source(r: _Reader, key: str, item: object, base: Path, environ: Mapping[str, str],
+            warnings: list[str]) -> Secret:
+    """One `{ file = … }`, `{ env = … }` or `{ value = … }`: exactly one source."""
+    sub = _Reader(r.file, r.key(key), item, {"value", "env", "file"})
+    given = [k for k in ("value", "env", "file") if k in sub.table]
+    if len(given) != 1:
+        raise ConfigError(r.file, r.key(key), "has no source" if not given else
+                          "has more than one of " + ", ".join(given),
+                          'give exactly one of { file = "…" }, { env = "…" } or { value = "…" }')
+    return Secret(_one_secret(sub, ("value", "env", "file"), base, environ, warnings))
 
 
 class _Unavailable(ConfigError):

@@ -115,7 +115,14 @@ class Fetcher:
         self._thread.start()
 
     def kick(self) -> None:
+        """Fetch now (any thread). Kicks coalesce: during a fetch, any number of them make
+        exactly one more fetch after it, so one is in flight and at most one queued."""
         self._now.set()
+
+    @property
+    def queued(self) -> bool:
+        """A kick waits for the next fetch."""
+        return self._now.is_set()
 
     def reload(self, config: Config) -> None:
         self._config = config
@@ -207,6 +214,16 @@ class Daemon:
         self._stop_deadline = float("inf")
         self._pinged = 0.0
         self._status_at = float("-inf")
+
+    def poke(self) -> None:
+        """A forge said the branch moved (POST /hooks/push): fetch now in remote mode, scan
+        now in local mode. Safe from any thread; pokes coalesce (Fetcher.kick, the wake-up
+        pipe), so a burst of them costs one fetch or scan in flight and at most one more."""
+        fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.kick()
+        elif not self._config.repository.remote:
+            self._wake.set()
 
     # -- the whole life -------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ import httpcore
 import httpx
 
 from cometwatch import __version__
-from cometwatch.config import RESERVED_HEADERS, Secret, Webhook
+from cometwatch.config import Secret, Webhook
+from cometwatch.netpolicy import forbidden, header_refusal, loopback_host
 from cometwatch.network import (
     DEADLINE,
     Connections,
@@ -42,10 +43,10 @@ from cometwatch.network import (
     Refused,
     Resolve,
     Transport,
-    forbidden,
     system_resolve,
 )
 from cometwatch.payload import cometcms_signature, standard_signature
+from cometwatch.redaction import redact_url
 from cometwatch.retry import retry_after_seconds
 
 MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
@@ -61,6 +62,8 @@ class Outcome:
     answer: bytes  # the first 4 KiB of the answer body
     retry_after: float | None  # seconds asked by Retry-After on 429/503, capped at 6 h
     disable: bool  # 410 Gone, or the answer header `webhook-delivery: disable`
+    timed_out: bool = False  # no answer within `timeout` (or `connect_timeout`)
+    cut: bool = False  # no answer because Sender.abort() cut it: nothing the endpoint did
 
     @property
     def ok(self) -> bool:
@@ -84,6 +87,7 @@ class Sender:
         self._routes: dict[str, _Route] = {}
         self._retired: list[httpx.BaseTransport] = []  # a reloaded webhook's old pool
         self._connections = Connections()
+        self._aborts = 0  # abort() calls: a request failing after one began was cut by us
 
     def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Outcome:
         started = time.monotonic()
@@ -100,15 +104,21 @@ class Sender:
             return _failed("a whsec_ secret is not valid base64 (Standard Webhooks secrets are "
                            "whsec_ followed by the base64 of the key)", started)
         token = DEADLINE.set(started + webhook.timeout)
+        aborts = self._aborts
         try:
             return self._exchange(route, webhook, headers, body, started)
         except Refused as exc:
             return _failed(str(exc), started)
         except DeadlinePassed:
-            return _failed(f"timed out after {webhook.timeout:g}s", started)
+            return _failed(f"timed out after {webhook.timeout:g}s", started, timed_out=True)
         except httpx.HTTPError as exc:
-            return _failed(_describe(exc, webhook), started)
+            if self._aborts != aborts:
+                return _failed("cut: cometwatch was stopping", started, cut=True)
+            return _failed(_describe(exc, webhook), started,
+                           timed_out=isinstance(exc, httpx.TimeoutException))
         except (UnicodeError, OSError) as exc:  # a header httpx cannot encode; a socket bug
+            if self._aborts != aborts:
+                return _failed("cut: cometwatch was stopping", started, cut=True)
             return _failed(f"request not sent: {type(exc).__name__}", started)
         finally:
             DEADLINE.reset(token)
@@ -120,8 +130,10 @@ class Sender:
 
     def abort(self) -> int:
         """Cut every connection open now, for a stop that cannot wait: a request waiting
-        for its answer ends at once as a failed Outcome. A request still resolving or
-        connecting is not reached. Returns how many connections were cut."""
+        for its answer ends at once as an Outcome with `cut` set (the endpoint is not to
+        blame: the caller records no attempt). A request still resolving or connecting is
+        not reached. Returns how many connections were cut."""
+        self._aborts += 1
         return self._connections.cut()
 
     def close(self) -> None:
@@ -235,7 +247,7 @@ def _fixed_headers(webhook: Webhook) -> dict[str, str]:
     webhook's own `headers`, then ours (which they cannot replace)."""
     headers = {"Accept": "*/*", "Connection": "keep-alive"}
     headers.update((name, value) for name, value in webhook.headers
-                   if name.lower() not in RESERVED_HEADERS)  # refused at load too
+                   if header_refusal(name) is None)  # refused at load too
     headers.update({
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -261,7 +273,7 @@ def _refusal(webhook: Webhook) -> str | None:
     host = url.raw_host.decode("ascii")  # as sent: an IDNA name stays in its xn-- form
     if url.scheme not in ("http", "https") or not host:
         return "refused: the URL is not http(s)://host/…"
-    if url.scheme == "http" and not webhook.allow_http and not _loopback_name(host):
+    if url.scheme == "http" and not webhook.allow_http and not loopback_host(host):
         return (f"refused: plain http:// to {host}, which is not a loopback address "
                 "(use https://, or set allow_http = true)")
     try:
@@ -272,17 +284,13 @@ def _refusal(webhook: Webhook) -> str | None:
         if forbidden(address) else None
 
 
-def _loopback_name(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def _answer_error(response: httpx.Response, retry_after: float | None) -> str | None:
     status = response.status_code
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:
         location = response.headers.get("location")
-        where = f"redirect to {_line(location, 200)}" if location else "redirect"
+        where = f"redirect to {_line(redact_url(location), 200)}" if location else "redirect"
         return f"HTTP {status}: {where} not followed"
     reason = _line(response.reason_phrase, 80)
     if not reason:
@@ -294,8 +302,8 @@ def _answer_error(response: httpx.Response, retry_after: float | None) -> str | 
     return text + (f" (Retry-After {retry_after:g}s)" if retry_after is not None else "")
 
 
-def _failed(error: str, started: float) -> Outcome:
-    return Outcome(None, error, time.monotonic() - started, b"", None, False)
+def _failed(error: str, started: float, timed_out: bool = False, cut: bool = False) -> Outcome:
+    return Outcome(None, error, time.monotonic() - started, b"", None, False, timed_out, cut)
 
 
 def _describe(exc: httpx.HTTPError, webhook: Webhook) -> str:

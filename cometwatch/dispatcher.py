@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING
 from cometwatch.config import Config, Webhook
 from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError, StateError
+from cometwatch.observe import NO_OBSERVER, Observer, result_class
 from cometwatch.outbox import (
     Attempt,
     Delivery,
@@ -77,8 +78,10 @@ class _Lane:
 class Dispatcher:
     def __init__(self, config: Config, store_path: Path, sender: Sender,
                  clock: Callable[[], float] = time.time,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random,
+                 observer: Observer = NO_OBSERVER) -> None:
         self._config = config
+        self._observer = observer
         self._path = store_path
         self._sender = sender
         self._clock = clock
@@ -140,8 +143,9 @@ class Dispatcher:
         return self._until_quiet(deadline, wait_for_windows=False)
 
     def drain(self, timeout: float | None) -> int:
-        """Send until nothing is due any more, coalescing windows included (retries scheduled
-        later are left for later), or until `timeout` seconds; returns attempts made."""
+        """Send until nothing is due any more, coalescing windows included, or until
+        `timeout` seconds; returns attempts made. With a timeout, the retries that fall due
+        before it are waited for and sent too; without, retries are left for later."""
         deadline = None if timeout is None else time.monotonic() + timeout
         return self._until_quiet(deadline, wait_for_windows=True)
 
@@ -216,10 +220,13 @@ class Dispatcher:
             if self._flying():
                 delay = IDLE_POLL
             else:  # nothing in flight after a pump: nothing is due now
-                later = self._next_due(now, fresh_only=True) if wait_for_windows else None
+                later = self._next_due(now, fresh_only=deadline is None) \
+                    if wait_for_windows else None
                 if later is None:
                     break
                 delay = later - now
+                if deadline is not None and delay > deadline - time.monotonic():
+                    break  # due after the deadline: left for later
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -301,7 +308,8 @@ class Dispatcher:
                 return
             lane.in_flight.add(delivery.id)
             lane.sending += 1
-            while lane.threads < threads:
+            # A thread per request handed out, up to the limit: never more than the work.
+            while lane.threads < min(threads, lane.sending):
                 lane.threads += 1
                 worker = threading.Thread(target=self._work, args=(lane,), daemon=True,
                                           name=f"cometwatch-{hook.name}-{lane.threads}")
@@ -418,6 +426,10 @@ class Dispatcher:
             hook, delivery = job
             try:
                 result = self._deliver(lane, hook, delivery)
+                if result is None:  # cut by a stop: no attempt, it stays due
+                    self._withdraw(lane, delivery)
+                    job = None
+                    continue
             except Exception as exc:  # a bug, not an answer: recorded as a failed attempt
                 log.exception("%s: delivery #%d failed unexpectedly", hook.name, delivery.id)
                 now = self._clock()
@@ -429,26 +441,32 @@ class Dispatcher:
                                          DeliveryStatus.FAILED, retry, None), error, now)
             job = self._answered(lane, result)
 
-    def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> Answered:
+    def _deliver(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> Answered | None:
         event = delivery.event
         started = self._clock()
         outcome = self._sender.send(hook, event.event_id, event.name, body(event))
+        if outcome.cut:
+            return None
         now = self._clock()
         verdict = judge(hook, delivery, outcome, now, self._rand)
         attempt = Attempt(started, outcome.status, outcome.duration, outcome.error,
                           outcome.answer)
         return Answered(lane, hook, delivery, attempt, verdict,
-                       outcome.error or str(outcome.status), now)
+                        outcome.error or str(outcome.status), now, outcome.timed_out)
 
     def _withdrawn(self, lane: _Lane, delivery: Delivery) -> bool:
         """A job still queued when close() began is not sent: it stays open."""
         with self._cond:
             if not (self._stopping or lane.retired):
                 return False
+        self._withdraw(lane, delivery)
+        return True
+
+    def _withdraw(self, lane: _Lane, delivery: Delivery) -> None:
+        with self._cond:
             lane.sending -= 1
             lane.in_flight.discard(delivery.id)
             self._cond.notify_all()
-            return True
 
     def _answered(self, lane: _Lane, result: Answered) -> tuple[Webhook, Delivery] | None:
         """Hand the result to the recorder (which wakes close() too when nothing is being
@@ -487,6 +505,7 @@ class Dispatcher:
         them settled (and their entries' next events due); unrecorded, they stay due."""
         try:
             if store is not None and states is not None:
+                self._observe(batch)
                 self._disable_failing(store, batch, states)
         except CometwatchError as exc:
             log.error("disabling a webhook: %s", exc)
@@ -505,6 +524,19 @@ class Dispatcher:
                 needed = any(not r.lane.buffer or r.hook.coalesce for r in batch)
             if needed:
                 self._signal.set()
+
+    def _observe(self, batch: list[Answered]) -> None:
+        try:
+            for result in batch:
+                name, attempt = result.hook.name, result.attempt
+                self._observer.attempt(name, result_class(attempt.code, result.timed_out),
+                                       attempt.duration)
+                self._observer.settled(name, result.verdict.status.value)
+                if result.verdict.status is DeliveryStatus.OK and result.delivery.retry_base == 0:
+                    self._observer.first_success(name, result.delivery.event.occurred_at,
+                                                 result.now)
+        except Exception:  # metrics never stop a delivery
+            log.exception("the delivery observer failed")
 
     def _disable_failing(self, store: Store, batch: list[Answered],
                          states: dict[str, WebhookState]) -> None:

@@ -8,6 +8,8 @@
     └── DeliveryError          a webhook request could not be made
 """
 
+from cometwatch.redaction import redact_text
+
 
 class CometwatchError(Exception):
     exit_code = 1
@@ -17,6 +19,7 @@ class ConfigError(CometwatchError):
     exit_code = 2
 
     def __init__(self, file: str, key: str, problem: str, fix: str = "") -> None:
+        problem = redact_text(problem)  # a value quoted back may be a URL with its token
         self.file, self.key, self.problem, self.fix = file, key, problem, fix
         where = f"{file}: {key}: " if key else f"{file}: "
         super().__init__(where + problem + (f" ({fix})" if fix else ""))
@@ -32,6 +35,10 @@ class RepositoryError(CometwatchError):
 
 class StateError(CometwatchError):
     pass
+
+
+class NoState(StateError):
+    """There is no state database yet: nothing was scanned with this config."""
 
 
 class DeliveryError(CometwatchError):

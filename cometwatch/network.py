@@ -24,7 +24,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from cometwatch.config import FORBIDDEN_NETWORKS
+from cometwatch.netpolicy import forbidden, loopback
 
 Resolve = Callable[[str, int], Sequence[str]]  # (host, port) → IP addresses, in order of use
 
@@ -38,23 +38,6 @@ class Refused(Exception):
 
 class DeadlinePassed(Exception):
     pass
-
-
-def forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    address = _unmapped(address)
-    return any(address in net for net in FORBIDDEN_NETWORKS if net.version == address.version)
-
-
-def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return _unmapped(address).is_loopback
-
-
-def _unmapped(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-              ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """::ffff:169.254.169.254 reaches 169.254.169.254: judge it as that."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 def _left(timeout: float | None) -> float | None:
@@ -146,7 +129,7 @@ class GuardedBackend(httpcore.NetworkBackend):
             if forbidden(address):
                 refusal = refusal or (f"refused: {host} resolves to {text}, a link-local or "
                                       "cloud metadata address")
-            elif self._loopback_only and not _loopback(address):
+            elif self._loopback_only and not loopback(address):
                 refusal = refusal or (f"refused: plain http:// to {host} ({text}), which is "
                                       "not a loopback address (set allow_http = true)")
             else:

@@ -90,13 +90,17 @@ class Verdict:
 
 def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
           rand: Callable[[], float]) -> Verdict:
-    """Pure: success, a retry at a scheduled moment, or dead (no attempts left, 410 Gone)."""
-    if outcome.ok:
-        return Verdict(DeliveryStatus.OK, None, None)
+    """Pure: success, a retry at a scheduled moment, or dead (no attempts left, 410 Gone).
+
+    The answer's wish to be disabled (410, or `webhook-delivery: disable` on any answer, a
+    2xx too) is read before its status: a 2xx that carries it was delivered, and disables
+    the webhook all the same."""
     if outcome.disable:
         reason = ("410 Gone" if outcome.status == 410 else
                   "the endpoint answered `webhook-delivery: disable`")
-        return Verdict(DeliveryStatus.DEAD, None, reason)
+        return Verdict(DeliveryStatus.OK if outcome.ok else DeliveryStatus.DEAD, None, reason)
+    if outcome.ok:
+        return Verdict(DeliveryStatus.OK, None, None)
     retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, outcome.retry_after,
                             rand)
     return Verdict(DeliveryStatus.DEAD if retry is None else DeliveryStatus.FAILED, retry, None)

@@ -39,11 +39,31 @@ def body(event: ContentEvent) -> bytes:
 
 
 def encode(name: str, occurred_at: str, collection: str, entry_id: str, slug: str) -> bytes:
-    payload = {
+    return _php_json({
         "event": name,
         "occurred_at": occurred_at,
         "data": {"type": collection, "id": entry_id, "slug": slug},
-    }
+    })
+
+
+MANUAL_EVENT = "webhook.manual"
+
+
+def encode_manual(occurred_at: str, user_id: str | None, username: str | None,
+                  role: str | None) -> bytes:
+    """The body of CometCMS's "Run now" (its WebhooksController::run): event
+    `webhook.manual`, data `{"manual": true, "triggered_by": {"id", "username", "role"}}`, in
+    the envelope and bytes of every event. No `content.*` event: a build hook that triggers on
+    updates does not rebuild for a test."""
+    return _php_json({
+        "event": MANUAL_EVENT,
+        "occurred_at": occurred_at,
+        "data": {"manual": True,
+                 "triggered_by": {"id": user_id, "username": username, "role": role}},
+    })
+
+
+def _php_json(payload: object) -> bytes:
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
     if "\\u007f" in text:
         text = _ESCAPED_DEL.sub("\\1\x7f", text)

@@ -41,6 +41,7 @@ class Answered:
     verdict: Verdict
     answer: str  # the error, or the status code, for the log
     now: float
+    timed_out: bool = False  # no answer within the webhook's timeout
 
 
 # After each batch, in the recorder's thread: the batch, the recorder's store (for what follows,

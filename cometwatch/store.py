@@ -30,7 +30,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cometwatch.errors import StateError
+from cometwatch.errors import NoState, StateError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS, QUERIES
@@ -93,7 +93,7 @@ class Store:
         share a `writer` lock take turns to write in Python: SQLite's own busy wait sleeps
         whole milliseconds, which threads writing a few rows each cannot afford."""
         if not create and not path.exists():
-            raise StateError(f"{path}: no state yet (run `cometwatch scan` first)")
+            raise NoState(f"{path}: no state yet (run `cometwatch scan` first)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30.0, isolation_level=None,
@@ -109,6 +109,28 @@ class Store:
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")
                 store._migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    @classmethod
+    def open_reader(cls, path: Path) -> Store:
+        """A read-only connection (the web API's): it never migrates nor writes. A database
+        of another schema version is refused: the process that writes it migrates it."""
+        try:
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                         timeout=30.0, isolation_level=None,
+                                         check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"{path}: cannot open the state database: {exc}") from exc
+        store = cls(connection, path)
+        try:
+            with store._guard("open"):
+                version = store.schema_version
+            if version != SCHEMA_VERSION:
+                raise StateError(f"{path}: schema {version}, this cometwatch reads "
+                                 f"{SCHEMA_VERSION}: run `cometwatch scan` to migrate it")
         except BaseException:
             connection.close()
             raise

@@ -252,6 +252,35 @@ REFUSALS = [
     ('webhooks = { name = "x" }\n', "webhooks", "array of tables"),
     ('[daemon]\nlog_format = "xml"\n', "daemon.log_format", "unknown format"),
     ('[state]\npath = 5\n', "state.path", "must be a string"),
+    (HOOK.replace("https://example.org/hook", "https://[::1/hook"), "webhooks[0].url",
+     "not a valid URL: 'https://[::1/hook' (invalid ipv6 url)"),
+    (HOOK.replace("example.org", "127.0.0.1:99999"), "webhooks[0].url", "port out of range"),
+    (HOOK.replace("example.org", "127.0.0.1:0"), "webhooks[0].url", "1 to 65535"),
+    (HOOK.replace("example.org", "127.0.0.1:"), "webhooks[0].url", "1 to 65535"),
+    (HOOK.replace("example.org", "127.0.0.1:http"), "webhooks[0].url", "not a valid URL"),
+    (HOOK.replace("example.org", "exa mple.org"), "webhooks[0].url", "not a valid host name"),
+    (HOOK.replace("example.org", "a..b"), "webhooks[0].url", "not a valid host name"),
+    (HOOK.replace("https://example.org/hook", "ftp://deploy:P4SSW0RD@host/b?token=T0KEN"),
+     "webhooks[0].url", "'ftp://***@host/b?token=***'"),
+    (HOOK.replace("https://example.org/hook", "htps://deploy:P4SSW0RD@host/b"),
+     "webhooks[0].url", "'htps://***@host/b'"),
+    (HOOK.replace("https://example.org/hook", "https://[::1/x?token=T0KEN"),
+     "webhooks[0].url", "'https://[::1/x?token=***'"),
+    ('[repository]\npreset = "https://u:P4SSW0RD@x.org/?token=T0KEN"\n', "repository.preset",
+     "unknown preset"),
+    (HOOK.replace("example.org", "[::169.254.169.254]"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[64:ff9b::a9fe:a9fe]"), "webhooks[0].url", "cloud metadata"),
+    (HOOK.replace("example.org", "[2002:a9fe:a9fe::1]"), "webhooks[0].url", "cloud metadata"),
+    *[(HOOK + f'headers = {{ "{name}" = "x" }}\n', "webhooks[0].headers", words)
+      for name, words in [("Transfer-Encoding", "frames or routes"),
+                          ("content-length", "frames or routes"), ("Host", "frames or routes"),
+                          ("Connection", "frames or routes"), ("Upgrade", "frames or routes"),
+                          ("TE", "frames or routes"), ("Trailer", "frames or routes"),
+                          ("Expect", "frames or routes"), ("Keep-Alive", "frames or routes"),
+                          ("Proxy-Authorization", "frames or routes"),
+                          ("Content-Encoding", "frames or routes"),
+                          ("User-Agent", "set by cometwatch"),
+                          ("webhook-signature", "set by cometwatch")]],
 ]
 
 
@@ -267,6 +296,7 @@ def test_a_bad_config_is_refused_with_the_file_and_key(tmp_path: Path, text: str
     assert words in message
     assert "\n" not in message
     assert "s3cret" not in message
+    assert "P4SSW0RD" not in message and "T0KEN" not in message
 
 
 def test_text_that_is_not_toml_is_refused_with_the_file(tmp_path: Path) -> None:
@@ -381,3 +411,114 @@ def test_every_toml_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> N
     assert len(blocks) >= 3
     for block in blocks:  # secrets named by files and variables need not exist here
         parse(block, tmp_path, {}, secrets=False)
+
+
+# -- [server] ---------------------------------------------------------------------------------
+
+
+def test_without_a_server_table_the_server_defaults_to_loopback_and_the_folder_name(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "My Site_2"
+    folder.mkdir()
+    server = parse("", folder).server
+    assert (server.listen, server.host, server.port, server.public) == (None, "127.0.0.1",
+                                                                        8750, False)
+    assert server.workspace == "my-site-2"
+    assert (server.api_tokens, server.admin_token, server.metrics_token,
+            server.push_secrets) == ((), None, None, ())
+
+
+def test_every_server_key_is_read_and_tokens_come_from_files_variables_or_values(
+        tmp_path: Path) -> None:
+    (tmp_path / "admin.token").write_text("admin-secret\n")
+    (tmp_path / "admin.token").chmod(0o600)
+    config = parse(
+        '[server]\nlisten = "[::1]:9000"\nworkspace = "blog"\n'
+        'api_tokens = [{ env = "API_TOKEN" }, { value = "second-token" }]\n'
+        'admin_token = { file = "admin.token" }\nmetrics_token = { value = "m" }\n'
+        '[server.push_secrets]\ngithub = { env = "GH" }\nbitbucket-server = { value = "b" }\n',
+        tmp_path, {"API_TOKEN": "first-token", "GH": "gh-secret"})
+    server = config.server
+    assert (server.listen, server.host, server.port, server.workspace) == (
+        "[::1]:9000", "::1", 9000, "blog")
+    assert [t.reveal() for t in server.api_tokens] == ["first-token", "second-token"]
+    assert server.admin_token is not None and server.admin_token.reveal() == "admin-secret"
+    assert server.metrics_token is not None and server.metrics_token.reveal() == "m"
+    assert [(f, s.reveal()) for f, s in server.push_secrets] == [("github", "gh-secret"),
+                                                                  ("bitbucket-server", "b")]
+    assert "first-token" not in repr(config) and "gh-secret" not in repr(server)
+
+
+def test_a_public_server_may_listen_on_every_address(tmp_path: Path) -> None:
+    server = parse('[server]\nlisten = "0.0.0.0:80"\npublic = true\n', tmp_path).server
+    assert (server.host, server.port, server.public) == ("0.0.0.0", 80, True)
+
+
+def test_a_missing_token_source_is_refused_only_when_serving(tmp_path: Path) -> None:
+    text = ('[server]\napi_tokens = [{ env = "UNSET_TOKEN" }, { value = "v" }]\n'
+            'admin_token = { file = "nope.token" }\n'
+            '[server.push_secrets]\ngitlab = { env = "UNSET_TOKEN" }\n')
+    server = parse(text, tmp_path).server  # a command that does not serve
+    assert [t.reveal() for t in server.api_tokens] == ["v"]
+    assert server.admin_token is None and server.push_secrets == ()
+    with pytest.raises(ConfigError, match=r"server\.api_tokens\[0\]\.env: environment "
+                                          "variable UNSET_TOKEN is not set"):
+        parse_config_text(text, tmp_path / "webhooks.toml", {}, serving=True)
+
+
+SERVER_REFUSALS = [
+    ('[server]\nlisten = "0.0.0.0:8750"\n', "server.listen", "set public = true"),
+    ('[server]\nlisten = "example.org:8750"\n', "server.listen", "not a loopback address"),
+    ('[server]\nlisten = "[::]:8750"\n', "server.listen", "set public = true"),
+    ('[server]\nlisten = "127.0.0.1"\n', "server.listen", "not host:port"),
+    ('[server]\nlisten = "::1:8750"\n', "server.listen", "not host:port"),
+    ('[server]\nlisten = "[::1:8750"\n', "server.listen", "not host:port"),
+    ('[server]\nlisten = "[nope]:8750"\n', "server.listen", "not an IPv6 address"),
+    ('[server]\nlisten = "127.0.0.1:0"\n', "server.listen", "port 0 is out of range"),
+    ('[server]\nlisten = "127.0.0.1:65536"\n', "server.listen", "1 to 65535"),
+    ('[server]\nlisten = 8750\n', "server.listen", "must be a string"),
+    ('[server]\npublic = "yes"\n', "server.public", "true or false"),
+    ('[server]\nworkspace = "My Site"\n', "server.workspace", '"my-site"'),
+    ('[server]\nlistn = "127.0.0.1:1"\n', "server.listn", "unknown key"),
+    ('[server]\napi_tokens = { env = "T" }\n', "server.api_tokens", "list of token sources"),
+    ('[server]\napi_tokens = ["T"]\n', "server.api_tokens[0]", "must be a table"),
+    ('[server]\napi_tokens = [{ value = "A", env = "HOME" }]\n', "server.api_tokens[0]",
+     "more than one of value, env"),
+    ('[server]\nadmin_token = {}\n', "server.admin_token", "has no source"),
+    ('[server]\nadmin_token = { value = "" }\n', "server.admin_token.value", "empty"),
+    ('[server]\nmetrics_token = { secret = "x" }\n', "server.metrics_token.secret",
+     "unknown key"),
+    ('[server.push_secrets]\ngithubb = { env = "X" }\n', "server.push_secrets.githubb",
+     "use one of: github, gitea"),
+    ('[server]\npush_secrets = "x"\n', "server.push_secrets", "table of forge"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "words"), SERVER_REFUSALS,
+                         ids=[key + ":" + words[:20] for _, key, words in SERVER_REFUSALS])
+def test_a_bad_server_table_is_refused_with_the_file_and_key(tmp_path: Path, text: str,
+                                                             key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path)
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert message.startswith(f"{tmp_path / 'webhooks.toml'}: {key}: "), message
+    assert words in message and "\n" not in message
+
+
+def test_check_lists_the_server_settings_with_tokens_redacted(site: Site) -> None:
+    site.write("webhooks.toml", '[server]\nlisten = "127.0.0.1:9001"\n'
+               'api_tokens = [{ value = "api-t0ken-value" }]\n'
+               'admin_token = { value = "adm1n-value" }\n'
+               '[server.push_secrets]\ngitea = { value = "pu5h-value" }\n')
+    site.write("posts/a.md", "---\ntitle: A\n---\n")
+    site.commit()
+    result = subprocess.run([sys.executable, "-m", "cometwatch", "check"], cwd=site.root,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("server"))
+    assert "127.0.0.1:9001" in line and "workspace site" in line
+    assert "1 API token ********" in line and "admin token ********" in line
+    assert "no metrics token" in line and "push secrets: gitea" in line
+    for secret in ("api-t0ken-value", "adm1n-value", "pu5h-value"):
+        assert secret not in result.stdout + result.stderr

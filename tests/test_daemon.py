@@ -316,6 +316,31 @@ def test_sigterm_exits_0_within_the_shutdown_timeout_even_with_a_request_hanging
     assert daemon.stop() == 0
 
 
+def test_a_second_sigterm_cuts_the_request_and_blames_no_attempt_on_the_endpoint(
+        site: Site, receiver: Receiver, daemons: Callable[..., Daemon]) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit("a")
+    config = write_config(site.root, receiver.url, webhook='timeout = "60s"')
+    config.write_text(config.read_text().replace('shutdown_timeout = "1s"',
+                                                 'shutdown_timeout = "60s"'))
+    daemon = daemons(config).start()
+    receiver.hang.set()
+    site.write("posts/b.md", post("title: B"))
+    site.commit("b")
+    wait_for(lambda: receiver.hanging > 0, "a request in flight", alive=daemon.proc)
+    daemon.send(signal.SIGTERM)
+    daemon.wait_for_note("STOPPING=1")
+    daemon.send(signal.SIGTERM)  # do not wait the 60 s for the answer
+    assert daemon.stop(timeout=20) == 0
+    receiver.hang.clear()
+    with Store.open(site.root / ".git" / "cometwatch" / "state.db") as store:
+        deliveries = store.deliveries("site")  # b's created and published, in order
+        assert [(d.status, d.attempts) for d in deliveries] == [(DeliveryStatus.PENDING, 0)] * 2
+        assert all(store.attempts(d.id) == [] for d in deliveries)
+        assert store.webhook_states().get("site") is None or \
+            store.webhook_states()["site"].failing_since is None
+
+
 def test_a_storm_of_signals_never_wedges_the_daemon(site: Site, receiver: Receiver,
                                                     daemons: Callable[..., Daemon]) -> None:
     site.commit("a")

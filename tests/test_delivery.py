@@ -437,8 +437,11 @@ def test_send_test_sends_a_signed_test_event_and_prints_the_answer(
     assert result.returncode == 0, result.stderr
     [arrival] = receiver.arrivals
     payload = json.loads(arrival.body)
-    assert payload["event"] == "content.updated" == arrival.event
-    assert payload["data"] == {"type": "test", "id": "cometwatch-test", "slug": "test"}
+    # CometCMS's "Run now": no content event, so a build hook on updates does not rebuild.
+    assert payload["event"] == "webhook.manual" == arrival.event
+    assert payload["data"]["manual"] is True
+    assert set(payload["data"]["triggered_by"]) == {"id", "username", "role"}
+    assert payload["data"]["triggered_by"]["role"] == "cli"
     assert arrival.verified and arrival.event_id.startswith("evt_")
     assert arrival.event_id in result.stdout
     assert "200 OK" in result.stdout and '{"ok":true}' in result.stdout

@@ -171,7 +171,8 @@ def outcome(status: int | None, retry_after: float | None = None,
     (outcome(429, retry_after=600), 0, (DeliveryStatus.FAILED, T0 + 600, None)),
     (outcome(503, retry_after=1), 1, (DeliveryStatus.FAILED, T0 + 100, None)),
     (outcome(410, disable=True), 0, (DeliveryStatus.DEAD, None, "410 Gone")),
-    (outcome(200, disable=True), 0, (DeliveryStatus.OK, None, None)),
+    (outcome(200, disable=True), 0, (DeliveryStatus.OK, None,
+                                     "the endpoint answered `webhook-delivery: disable`")),
     (outcome(400, disable=True), 0, (DeliveryStatus.DEAD, None,
                                      "the endpoint answered `webhook-delivery: disable`")),
 ])
@@ -221,6 +222,45 @@ def test_a_500_is_retried_on_schedule_with_the_same_event_id_until_a_200(rig: Ri
     assert all(request.verified for request in rig.receiver.requests("/h"))
 
 
+class Recording:
+    """An Observer that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def attempt(self, webhook: str, result_class: str, seconds: float) -> None:
+        self.calls.append(("attempt", webhook, result_class))
+
+    def settled(self, webhook: str, status: str) -> None:
+        self.calls.append(("settled", webhook, status))
+
+    def first_success(self, webhook: str, commit_time: float, now: float) -> None:
+        self.calls.append(("first_success", webhook, commit_time, now))
+
+
+def test_the_observer_is_told_each_attempt_its_settlement_and_the_first_success(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h", timeout='"1s"'))
+    rig.receiver.script("/h", 503, Answer(hang=True), 204)
+    (event,) = rig.store(["x"])
+    observer, sender = Recording(), Sender(clock=rig.clock)
+    dispatcher = Dispatcher(rig.config, rig.state, sender, clock=rig.clock, rand=lambda: 0.5,
+                            observer=observer)
+    rig.dispatchers.append(dispatcher)
+    rig.senders.append(sender)
+    for _ in range(3):
+        try:
+            dispatcher.send_due_once()
+        finally:
+            rig.receiver.release()
+        rig.clock.now = rig.one(event.event_id, "h")[0].next_at or rig.clock.now
+    assert observer.calls == [
+        ("attempt", "h", "5xx"), ("settled", "h", "failed"),
+        ("attempt", "h", "timeout"), ("settled", "h", "failed"),
+        ("attempt", "h", "2xx"), ("settled", "h", "ok"),
+        ("first_success", "h", event.occurred_at, rig.clock.now)]
+
+
 def test_a_4xx_is_a_failure_retried_like_any_other(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
     rig.receiver.script("/h", 422)
@@ -262,6 +302,23 @@ def test_410_gone_disables_the_webhook_and_its_later_deliveries_are_skipped(rig:
     assert ids(rig.receiver, "/fine") == [first.event_id, second.event_id]
     with Store.open(rig.state) as store:
         assert store.webhook_states()["gone"].disabled_reason == "410 Gone"
+
+
+def test_a_2xx_carrying_webhook_delivery_disable_is_delivered_and_disables_the_webhook(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("done") + rig.hook("fine"))
+    rig.receiver.script("/done", Answer(200, {"webhook-delivery": "disable"}))
+    (first,) = rig.store(["x"])
+    dispatcher = rig.dispatcher()
+    dispatcher.send_due_once()
+    assert rig.deliveries("done") == [(first.event_id, DeliveryStatus.OK)]
+    (second,) = rig.store(["y"])
+    assert dispatcher.send_due_once() == 1  # only `fine`
+    assert rig.deliveries("done")[-1] == (second.event_id, DeliveryStatus.SKIPPED)
+    assert ids(rig.receiver, "/done") == [first.event_id]
+    with Store.open(rig.state) as store:
+        assert store.webhook_states()["done"].disabled_reason == \
+            "the endpoint answered `webhook-delivery: disable`"
 
 
 def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
@@ -377,6 +434,57 @@ def test_a_dead_delivery_no_longer_blocks_its_entry(rig: Rig) -> None:
     assert rig.dispatcher().send_due_once() == 2
     assert rig.deliveries("h") == [(first.event_id, DeliveryStatus.DEAD),
                                    (second.event_id, DeliveryStatus.OK)]
+
+
+def test_threads_are_started_for_the_requests_made_not_up_to_max_in_flight(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("few", max_in_flight="64", timeout='"60s"'))
+    rig.store(["a", "b"])
+    rig.receiver.hang.set()
+    runner = Running(rig.dispatcher())
+    try:
+        rig.receiver.wait_for(2, path="/few", timeout=20)
+        assert len([t for t in delivery_threads("few") if t != "cometwatch-recorder"]) == 2
+    finally:
+        rig.receiver.hang.clear()
+        runner.end()
+
+
+def test_scan_wait_with_a_timeout_sends_the_retries_that_fall_due_before_it(
+        rig: Rig) -> None:
+    rig.configure(rig.hook("h", retry_schedule='["0s", "200ms", "300ms"]'))
+    rig.receiver.script("/h", 503, 503, 200)
+    (event,) = rig.store(["x"])
+    sender = Sender()
+    rig.senders.append(sender)
+    dispatcher = Dispatcher(rig.config, rig.state, sender)  # the wall clock: real waits
+    rig.dispatchers.append(dispatcher)
+    assert dispatcher.drain(60) == 3
+    assert rig.one(event.event_id, "h")[0].status is DeliveryStatus.OK
+
+
+def test_scan_wait_without_a_timeout_leaves_a_retry_for_later(rig: Rig) -> None:
+    rig.configure(rig.hook("h", retry_schedule='["0s", "200ms"]'))
+    rig.receiver.script("/h", 503, 200)
+    (event,) = rig.store(["x"])
+    sender = Sender()
+    rig.senders.append(sender)
+    dispatcher = Dispatcher(rig.config, rig.state, sender)
+    rig.dispatchers.append(dispatcher)
+    assert dispatcher.drain(None) == 1
+    assert rig.one(event.event_id, "h")[0].status is DeliveryStatus.FAILED
+
+
+def test_a_retry_due_after_the_timeout_is_left_for_later(rig: Rig) -> None:
+    rig.configure(rig.hook("h", retry_schedule='["0s", "1h"]'))
+    rig.receiver.script("/h", 503, 200)
+    (event,) = rig.store(["x"])
+    sender = Sender()
+    rig.senders.append(sender)
+    dispatcher = Dispatcher(rig.config, rig.state, sender)
+    rig.dispatchers.append(dispatcher)
+    assert dispatcher.drain(60) == 1  # at once, not after 60 s
+    assert rig.one(event.event_id, "h")[0].status is DeliveryStatus.FAILED
 
 
 def test_a_slow_endpoint_never_delays_another_webhook(rig: Rig) -> None:

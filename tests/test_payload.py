@@ -143,3 +143,20 @@ def test_standard_signature_covers_the_id_and_the_timestamp() -> None:
     assert one.startswith("v1,")
     assert one != standard_signature(RAW, secret, "evt_2", 1_700_000_000)
     assert one != standard_signature(RAW, secret, "evt_1", 1_700_000_001)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("2026-12-01T09:00:00Z", None, "alice", "cli"),
+     '{"event":"webhook.manual","occurred_at":"2026-12-01T09:00:00Z","data":{"manual":true,'
+     '"triggered_by":{"id":null,"username":"alice","role":"cli"}}}'),
+    (("2026-12-01T09:00:00Z", "7", "jos\u00e9/admin", None),
+     '{"event":"webhook.manual","occurred_at":"2026-12-01T09:00:00Z","data":{"manual":true,'
+     '"triggered_by":{"id":"7","username":"jos\\u00e9/admin","role":null}}}'),
+])
+def test_the_manual_event_has_cometcms_run_now_bytes(args: tuple[Any, ...],
+                                                      expected: str) -> None:
+    # WebhooksController::run sends data {"manual": true, "triggered_by": {id, username,
+    # role}} through json_encode(…, JSON_UNESCAPED_SLASHES): true/null, \uXXXX, / unescaped.
+    from cometwatch.payload import encode_manual
+
+    assert encode_manual(*args) == expected.encode("ascii")

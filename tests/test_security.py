@@ -66,8 +66,15 @@ def test_link_local_and_metadata_addresses_are_refused_without_a_connection(url:
     assert resolver.asked == []
 
 
+# The metadata address as IPv6 spells it: IPv4-mapped, IPv4-compatible, NAT64 (well-known and
+# local-use prefixes), 6to4 and Teredo (whose client address is stored inverted).
+EMBEDDED_METADATA = ["::ffff:169.254.169.254", "::169.254.169.254", "64:ff9b::a9fe:a9fe",
+                     "64:ff9b:1:a9fe:a9:fe00::", "2002:a9fe:a9fe::1",
+                     "2001:0:4136:e378:8000:63bf:5601:5601"]
+
+
 @pytest.mark.parametrize("address", ["169.254.169.254", "169.254.0.1", "fe80::1%eth0",
-                                     "fd00:ec2::254", "::ffff:169.254.169.254"])
+                                     "fd00:ec2::254", *EMBEDDED_METADATA])
 def test_a_name_resolving_to_a_metadata_address_is_refused_when_connecting(
         address: str) -> None:
     resolver = Resolver({"metadata.example": [address]})
@@ -76,6 +83,24 @@ def test_a_name_resolving_to_a_metadata_address_is_refused_when_connecting(
     assert outcome.error == (f"refused: metadata.example resolves to {address}, a link-local "
                              "or cloud metadata address")
     assert resolver.asked == ["metadata.example"]
+
+
+@pytest.mark.parametrize("address", EMBEDDED_METADATA)
+def test_a_metadata_address_written_as_ipv6_is_refused_in_a_url(address: str) -> None:
+    resolver = Resolver({})
+    outcome = send_with(resolver, hook(f"https://[{address}]/hook"))
+    assert "link-local or cloud metadata" in (outcome.error or "")
+    assert resolver.asked == []
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::8.8.8.8", "2002:0808:0808::1", "::1",
+                                     "2001:db8::1"])
+def test_ipv6_that_embeds_an_ordinary_address_is_not_forbidden(address: str) -> None:
+    import ipaddress
+
+    from cometwatch.netpolicy import forbidden
+
+    assert not forbidden(ipaddress.ip_address(address))
 
 
 def test_of_the_addresses_a_name_has_only_an_allowed_one_is_connected_to(
@@ -284,6 +309,38 @@ def failing_outcomes(receiver: Receiver) -> list[Outcome]:
                 for url in urls]
     finally:
         sender.close()
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("ftp://deploy:P4SSW0RD@host/b?token=T0KEN", "ftp://***@host/b?token=***"),
+    ("htps://deploy:P4SSW0RD@host/b", "htps://***@host/b"),
+    ("https://hc-ping.example/8f14e45f-ceea-467f-a0e6-1c0ed0a1b2c3",
+     "https://hc-ping.example/***"),
+    ("https://hc-ping.example/8f14e45fceea467fa0e61c0ed0a1b2c3/start",
+     "https://hc-ping.example/***/…"),
+    ("https://discord.example/Ab3dEf6hIj9kLm2nOp5q", "https://discord.example/***"),
+    ("https://api.netlify.com/build_hooks/5f1a2b3c4d5e6f7a8b9c0d1e",
+     "https://api.netlify.com/build_hooks/…"),
+    ("https://x.org/?a=1&b&c=", "https://x.org/?a=***&***&c=***"),
+    ("https://x.org/hook#frag-T0KEN", "https://x.org/hook#…"),
+    ("https://[::1/hook?token=T0KEN", "https://[::1/hook?token=***"),
+    ("example.org/hook?token=T0KEN", "example.org/hook?token=***"),
+    ("https://build.example.org/deploy", "https://build.example.org/deploy"),
+    ("https://build.example.org", "https://build.example.org"),
+])
+def test_a_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
+    from cometwatch.redaction import redact_url
+
+    assert redact_url(url) == shown
+
+
+def test_every_url_in_a_line_of_text_is_redacted() -> None:
+    from cometwatch.redaction import redact_text
+
+    line = ("fatal: unable to access 'https://bot:ghp_T0KEN@git.example/site.git/': 403; "
+            "see http://u:P4SS@other.example/x?k=v")
+    assert redact_text(line) == ("fatal: unable to access 'https://***@git.example/site.git': "
+                                 "403; see http://***@other.example/x?k=***")
 
 
 def test_no_outcome_carries_the_secret(receiver: Receiver) -> None:

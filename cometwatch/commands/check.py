@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 
 def add_parser(sub: Any) -> None:
@@ -20,17 +19,6 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def redact_url(url: str) -> str:
-    """Build hook URLs carry their token in the path or query: show only where they go."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    first = parts.path.strip("/").split("/", 1)[0]
-    shown = f"{parts.scheme}://{host}/{first}"
-    return shown + ("/…" if parts.path.strip("/") != first or parts.query else "")
-
-
 def run(args: argparse.Namespace) -> int:
     import logging
     import time
@@ -38,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.engine import Engine
     from cometwatch.flow import shallow_warning, snapshot
+    from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
     config = load_config(args.config)
@@ -81,9 +70,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"webhook     {hook.name}: {redact_url(hook.url)} ({state}; "
               f"{len(hook.events)} events; {scope}; signing {'+'.join(hook.signing)}; "
               f"secret ********)")
+    print(_server_line(config.server))
     if args.probe:
         return _probe(config)
     return 0
+
+
+def _server_line(server: Any) -> str:
+    """The [server] settings, every token shown as ******** (how many, never what)."""
+    where = server.listen or "not listening (`cometwatch serve` uses 127.0.0.1:8750)"
+    from cometwatch.progress import counted
+
+    tokens = [counted(len(server.api_tokens), "API token") + " ********" * bool(server.api_tokens),
+              "admin token ********" if server.admin_token else "no admin token",
+              "metrics token ********" if server.metrics_token else "no metrics token"]
+    pushes = ", ".join(forge for forge, _ in server.push_secrets) or "none"
+    return (f"server      {where}{' (public)' if server.public else ''}; workspace "
+            f"{server.workspace}; {'; '.join(tokens)}; push secrets: {pushes}")
 
 
 def _probe(config: Any) -> int:

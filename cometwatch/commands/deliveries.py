@@ -7,6 +7,9 @@ import json
 import sys
 from typing import Any
 
+from cometwatch.commands import arguments
+from cometwatch.escape import escape, escape_lines
+
 STATUSES = ("pending", "failed", "ok", "dead", "skipped", "coalesced")
 
 
@@ -20,13 +23,13 @@ def add_parser(sub: Any) -> None:
                     "4 KiB of the answer.")
     parser.add_argument("--webhook", metavar="NAME", help="only this webhook's")
     parser.add_argument("--status", choices=STATUSES, help="only those in this state")
-    parser.add_argument("--limit", type=int, default=50, metavar="N",
+    parser.add_argument("--limit", type=arguments.limit, default=50, metavar="N",
                         help="at most N (default 50)")
     parser.add_argument("--json", action="store_true", help="a JSON array instead of a table")
     actions = parser.add_subparsers(dest="action", metavar="show ID")
     show = actions.add_parser("show", help="one delivery and every attempt",
                               description="One delivery and every attempt made.")
-    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("id", type=arguments.delivery_id, metavar="ID")
     show.add_argument("--json", dest="show_json", action="store_true", help="as JSON")
     parser.set_defaults(handler=run)
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             return _show(store, args.id, as_json)
         status = DeliveryStatus(args.status) if args.status else None
-        rows = store.deliveries(args.webhook, status, max(args.limit, 1))
+        rows = store.deliveries(args.webhook, status, args.limit)
         disabled = {name: (state.disabled_at, state.disabled_reason)
                     for name, state in store.webhook_states().items()
                     if state.disabled_at is not None}
@@ -57,17 +60,18 @@ def run(args: argparse.Namespace) -> int:
     table = [("ID", "WEBHOOK", "STATUS", "TRIES", "EVENT", "ENTRY", "CREATED", "LAST")]
     for d in rows:
         event = d.event
-        table.append((str(d.id), d.webhook, d.status.value, str(d.attempts), event.name,
-                      f"{event.collection}/{event.slug} ({event.entry_id})",
-                      moment(d.created_at), _last(d)))
+        table.append((str(d.id), escape(d.webhook), d.status.value, str(d.attempts),
+                      escape(event.name),
+                      escape(f"{event.collection}/{event.slug} ({event.entry_id})"),
+                      moment(d.created_at), escape(_last(d))))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-              + "  " + row[-1])
+              + "  " + row[-1])  # the cells are escaped
     for name in sorted({d.webhook for d in rows} & disabled.keys()):
         since, reason = disabled[name]
-        print(f"webhook {name} is DISABLED since {moment(since)}: {reason} "
-              f"(`cometwatch webhooks enable {name}`)")
+        print(escape(f"webhook {name} is DISABLED since {moment(since)}: {reason} "
+              f"(`cometwatch webhooks enable {name}`)"))
     _tell_held(config, waiting, args.webhook)
     return 0
 
@@ -81,8 +85,8 @@ def _tell_held(config: Any, waiting: dict[str, int], only: str | None) -> None:
     for name, count in sorted(waiting.items()):
         why = held(name, config.webhook(name))
         if why and only in (None, name):
-            print(f"{counted(count, 'open delivery', 'open deliveries')} for webhook "
-                  f"{name!r}, {why}")
+            print(escape(f"{counted(count, 'open delivery', 'open deliveries')} for webhook "
+                  f"{name!r}, {why}"))
 
 
 def _show(store: Any, delivery_id: int, as_json: bool) -> int:
@@ -102,26 +106,27 @@ def _show(store: Any, delivery_id: int, as_json: bool) -> int:
         print()
         return 0
     event = delivery.event
-    print(f"delivery  #{delivery.id} to {delivery.webhook}: {delivery.status.value}")
-    print(f"event     {event.name} {event.event_id}")
-    print(f"entry     {event.collection}/{event.slug} (id {event.entry_id}) at {event.path}")
+    print(escape(f"delivery  #{delivery.id} to {delivery.webhook}: {delivery.status.value}"))
+    print(escape(f"event     {event.name} {event.event_id}"))
+    print(escape(f"entry     {event.collection}/{event.slug} (id {event.entry_id}) at "
+                 f"{event.path}"))
     cause = (f"scheduled at {event.commit[3:]}" if event.commit.startswith("at:")
              else f"commit {event.commit[:12]}")
-    print(f"occurred  {moment(event.occurred_at)} ({cause})")
+    print(escape(f"occurred  {moment(event.occurred_at)} ({cause})"))
     print(f"created   {moment(delivery.created_at)}")
     if delivery.next_at is not None:
         print(f"next      {moment(delivery.next_at)}")
     if delivery.coalesced_into is not None:
         print(f"coalesced into #{delivery.coalesced_into}, which carried a later event")
     if delivery.last_error and delivery.status.value in ("skipped",):
-        print(f"why       {delivery.last_error}")
+        print(escape(f"why       {delivery.last_error}"))
     print(f"attempts  {len(attempts)}" + (":" if attempts else ""))
     for n, attempt in enumerate(attempts, start=1):
         code = str(attempt.code) if attempt.code is not None else "-"
         took = f"{attempt.duration * 1000:.0f} ms"
         line = f"  {n:>3}  {moment(attempt.started_at)}  {code:>3}  {took:>8}"
-        print(line + (f"  {attempt.error}" if attempt.error else ""))
-        for text in printable(attempt.answer).splitlines()[:64]:
+        print(escape(line + (f"  {attempt.error}" if attempt.error else "")))
+        for text in printable(attempt.answer).split("\n")[:64] if attempt.answer else []:
             print(f"       | {text}")
     if delivery.status.value in ("dead", "skipped"):
         print(f"send it again: cometwatch redeliver {delivery.id}")
@@ -148,12 +153,9 @@ def moment(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-
-
 def printable(answer: bytes) -> str:
-    """An answer body as text a terminal shows safely: control characters escaped."""
-    text = answer.decode("utf-8", "replace")
-    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text)
+    """An answer body as lines a terminal shows safely: control characters escaped."""
+    return escape_lines(answer.decode("utf-8", "replace")).rstrip("\n")
 
 
 def _last(d: Any) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cometwatch.commands import arguments
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -19,7 +21,7 @@ def add_parser(sub: Any) -> None:
                     "as it arrives, clean up.")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary folder and print where it is")
-    parser.add_argument("--timeout", type=float, default=20.0,
+    parser.add_argument("--timeout", type=arguments.duration, default=20.0,
                         help="seconds to wait for each delivery (default 20)")
     parser.set_defaults(handler=run)
 

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"note: {config.file} watches {config.repository.path}, not {repo.path}; "
                       "the hooks will scan what that config names", file=sys.stderr)
             state = Store.default_path(config, repo)
+            if state.exists():  # one the hooks' scans could not use (newer schema, unreadable)
+                Store.open(state, create=False).close()  # refuses: StateError, exit 1
             plan = hooks.HookPlan(
                 interpreter=sys.executable,
                 config=config_file.resolve() if config_file and config_file.is_file() else None,

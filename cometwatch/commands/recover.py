@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cometwatch.commands import arguments
+from cometwatch.escape import say
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -16,7 +19,7 @@ def add_parser(sub: Any) -> None:
                     "the events since then that it wants (stored while it had enabled = false "
                     "or was not in the config); and send them in order.")
     parser.add_argument("--webhook", metavar="NAME", required=True)
-    parser.add_argument("--since", metavar="TIME|REV", required=True,
+    parser.add_argument("--since", metavar="TIME|REV", required=True, type=arguments.since,
                         help="a UTC time (2026-05-01 or 2026-05-01T10:00), a duration ago "
                              "(2h, 3d), or a commit (its committer time)")
     parser.add_argument("--no-send", action="store_true",
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if not hook.enabled:
         raise CometwatchError(f"webhook {hook.name} has enabled = false in the config: set "
                               "enabled = true first")
-    since = parse_since(args.since, now, config)
+    since = parse_since(args.since, config)
     with Store.for_config(config, create=False) as store:
         state = store.webhook_states().get(hook.name)
         if state is not None and state.disabled_at is not None:
@@ -51,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
                                   f"`cometwatch webhooks enable {hook.name}` first")
         recovered = store.recover(hook.name, since, now, hook.wants)
         path = store.path
-    print(f"{hook.name}: {counted(len(recovered.reopened), 'delivery', 'deliveries')} dead or "
+    say(f"{hook.name}: {counted(len(recovered.reopened), 'delivery', 'deliveries')} dead or "
           f"skipped since {moment(since)} reopened; {len(recovered.created)} created for the "
           "events since then that were stored without one")
     if recovered.forgotten:
-        print(f"{counted(recovered.forgotten, 'event')} it wants, stored before the last purge of "
+        say(f"{counted(recovered.forgotten, 'event')} it wants, stored before the last purge of "
               "settled deliveries, left out: a delivery of each may have been sent and purged")
     ids = recovered.reopened + recovered.created
     if not ids or args.no_send:
@@ -63,25 +66,14 @@ def run(args: argparse.Namespace) -> int:
     return send_now(config, path, ids)
 
 
-def parse_since(text: str, now: float, config: Any) -> float:
-    """A moment: a duration ago, an ISO date or time (UTC unless it says), or a commit."""
-    from datetime import UTC, datetime
-
-    from cometwatch.config import parse_duration
-
-    try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    else:
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+def parse_since(since: arguments.Since, config: Any) -> float:
+    """The moment `--since` names: parsed already, or a commit's committer time."""
+    if since.moment is not None:
+        return since.moment
     from cometwatch.errors import UsageError
     from cometwatch.gitrepo import Repository
 
+    text = since.revision or ""
     with Repository(config.repository.path) as repo:
         sha = repo.resolve(text)
         if sha is None:

@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cometwatch.commands import arguments
+from cometwatch.escape import say
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -15,7 +18,7 @@ def add_parser(sub: Any) -> None:
                     "attempt fails. Anything else due is sent too. While `cometwatch run` is "
                     "delivering from the same state, it sends them within a second. An id "
                     "that is not found is an error (exit 1) once the others are queued.")
-    parser.add_argument("ids", nargs="+", type=int, metavar="ID",
+    parser.add_argument("ids", nargs="+", type=arguments.delivery_id, metavar="ID",
                         help="delivery ids, from `cometwatch deliveries`")
     parser.add_argument("--no-send", action="store_true",
                         help="only queue them (for the running daemon or the next scan)")
@@ -43,17 +46,17 @@ def run(args: argparse.Namespace) -> int:
                               "`cometwatch deliveries`; settled ones are purged after "
                               "[delivery] dead_retention)")
     for delivery_id in missing:  # the others are queued all the same
-        print(f"cometwatch: error: no delivery #{delivery_id}", file=sys.stderr)
+        say(f"cometwatch: error: no delivery #{delivery_id}", file=sys.stderr)
     blocked = sorted(hooks & disabled)
     for name in blocked:
-        print(f"webhook {name} is disabled: its deliveries wait until `cometwatch webhooks "
+        say(f"webhook {name} is disabled: its deliveries wait until `cometwatch webhooks "
               f"enable {name}`")
     for name in sorted(hooks):
         why = held(name, config.webhook(name))
         if why:
-            print(f"the deliveries for webhook {name!r}, {why}")
+            say(f"the deliveries for webhook {name!r}, {why}")
     if args.no_send:
-        print(f"queued {len(found)}")
+        say(f"queued {len(found)}")
         return 1 if missing else 0
     sent = send_now(config, path, found)
     return 1 if missing else sent
@@ -73,7 +76,7 @@ def send_now(config: Any, path: Path, ids: list[int]) -> int:
         dispatcher.close()
         sender.close()
     if dispatcher.busy:
-        print(f"queued {len(ids)}: the running cometwatch daemon sends them")
+        say(f"queued {len(ids)}: the running cometwatch daemon sends them")
         return 0
     from collections import Counter
 
@@ -94,7 +97,7 @@ def send_now(config: Any, path: Path, ids: list[int]) -> int:
                 line += f": {d.last_error}"
             if d.next_at is not None and d.attempts > d.retry_base:
                 line += f"; next attempt {moment(d.next_at)}"
-            print(line)
+            say(line)
     if len(ids) > 20:
-        print(", ".join(f"{count} {status}" for status, count in sorted(tally.items())))
+        say(", ".join(f"{count} {status}" for status, count in sorted(tally.items())))
     return 0 if tally["ok"] == sum(tally.values()) else 1

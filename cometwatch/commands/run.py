@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from cometwatch.cli import setup_logging
+    from cometwatch.cli import TextFormatter, setup_logging
     from cometwatch.config import find_config_file, load_config
     from cometwatch.daemon import Daemon
     from cometwatch.errors import UsageError
@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if stderr_is_journal():
         # journald adds time and unit name; the <N> prefix carries the priority.
         handler = logging.getLogger("cometwatch").handlers[0]
-        inner = handler.formatter if log_format == "json" else logging.Formatter("%(message)s")
-        handler.setFormatter(JournalFormatter(inner or logging.Formatter("%(message)s")))
+        inner = handler.formatter if log_format == "json" else TextFormatter("{message}")
+        handler.setFormatter(JournalFormatter(inner or TextFormatter("{message}")))
     for warning in config.warnings:
         logging.getLogger("cometwatch").warning("%s", warning)
     daemon = Daemon(config, args.config, signals, Notifier(), watch=not args.no_watch)

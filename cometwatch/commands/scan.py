@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from cometwatch.commands import arguments
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -25,8 +27,9 @@ def add_parser(sub: Any) -> None:
                         help="store the events and deliveries, send nothing")
     parser.add_argument("--wait", action="store_true",
                         help="keep sending until nothing is due any more, coalescing windows "
-                             "included (retries scheduled later are left for later)")
-    parser.add_argument("--timeout", metavar="S",
+                             "included; with --timeout, also the retries that fall due before "
+                             "it (without, retries are left for later)")
+    parser.add_argument("--timeout", metavar="S", type=arguments.duration,
                         help="stop sending after this long (seconds, or 30s, 5m)")
     parser.set_defaults(handler=run)
 
@@ -35,20 +38,13 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from cometwatch.config import load_config, parse_duration
-    from cometwatch.errors import UsageError
+    from cometwatch.config import load_config
     from cometwatch.progress import Progress, counted
     from cometwatch.scanner import Scanner
     from cometwatch.source import Source
     from cometwatch.store import Store
 
-    timeout = None
-    if args.timeout is not None:
-        try:
-            timeout = parse_duration(args.timeout)
-        except ValueError:
-            raise UsageError(f"--timeout {args.timeout!r}: not a duration (use 30, 30s or "
-                             "5m)") from None
+    timeout = args.timeout
     config = load_config(args.config, secrets=not args.no_deliver)
     log = logging.getLogger("cometwatch")
     for warning in config.warnings:

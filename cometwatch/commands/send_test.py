@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cometwatch.config import Webhook
-    from cometwatch.delivery import Sender
-
-TEST_COLLECTION = "test"
-TEST_ENTRY = "cometwatch-test"
-TEST_SLUG = "test"
+    from cometwatch.delivery import Outcome, Sender
 
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "send-test", help="send a signed test request to one webhook and show its answer",
-        description="Send one content.updated event for a test entry (type \"test\", id "
-                    "\"cometwatch-test\", slug \"test\", a fresh event id) to the webhook "
-                    "NAME, signed like every delivery, and print the answer: status, "
-                    "duration, its first bytes. Nothing is stored and nothing is retried. "
-                    "Exit 0 on a 2xx answer, 1 otherwise.")
+        description="Send the webhook.manual event of CometCMS's \"Run now\" (data "
+                    "{\"manual\": true, \"triggered_by\": {…}}, a fresh event id) to the "
+                    "webhook NAME, signed like every delivery, and print the answer: status, "
+                    "duration, its first bytes. It is no content event, so a build hook that "
+                    "triggers on updates does not rebuild. Nothing is stored and nothing is "
+                    "retried. Exit 0 on a 2xx answer, 1 otherwise.")
     parser.add_argument("name", metavar="NAME", help="the webhook's name in the config")
     parser.set_defaults(handler=run)
 
@@ -41,30 +41,54 @@ def run(args: argparse.Namespace) -> int:
     return send_test(hook)
 
 
-def send_test(hook: Webhook, sender: Sender | None = None) -> int:
-    """Send the test event to `hook`, print what happened; 0 on 2xx, else 1."""
+@dataclass(frozen=True, slots=True)
+class ManualRun:
+    """One manual test request and what it answered."""
+
+    event_id: str
+    body: bytes
+    outcome: Outcome
+
+
+def send_manual(hook: Webhook, username: str, role: str, sender: Sender | None = None,
+                clock: Callable[[], float] = time.time) -> ManualRun:
+    """Send CometCMS's manual event to `hook`, signed like every delivery; nothing stored."""
     import os
-    import time
-    from http import HTTPStatus
 
-    from cometwatch.commands.check import redact_url
     from cometwatch.delivery import Sender
+    from cometwatch.entry import utc_iso
     from cometwatch.identity import base62
-    from cometwatch.payload import ContentEvent, body
+    from cometwatch.payload import MANUAL_EVENT, encode_manual
 
-    event = ContentEvent(event_id="evt_" + base62(os.urandom(32), 22), name="content.updated",
-                         occurred_at=int(time.time()), collection=TEST_COLLECTION,
-                         entry_id=TEST_ENTRY, slug=TEST_SLUG, commit="send-test", path="")
+    event_id = "evt_" + base62(os.urandom(32), 22)
+    raw = encode_manual(utc_iso(int(clock())), None, username, role)
     own = sender is None
     sending = sender or Sender()
     try:
-        outcome = sending.send(hook, event.event_id, event.name, body(event))
+        outcome = sending.send(hook, event_id, MANUAL_EVENT, raw)
     finally:
         if own:
             sending.close()
+    return ManualRun(event_id, raw, outcome)
+
+
+def send_test(hook: Webhook, sender: Sender | None = None) -> int:
+    """Send the manual event to `hook` as the user at this terminal, print what happened;
+    0 on 2xx, else 1."""
+    import getpass
+    from http import HTTPStatus
+
+    from cometwatch.payload import MANUAL_EVENT
+    from cometwatch.redaction import redact_url
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "cli"
+    run = send_manual(hook, user, "cli", sender)
+    outcome = run.outcome
     print(f"webhook     {hook.name} ({redact_url(hook.url)})")
-    print(f"event       {event.name} {event.event_id} (test entry: type {TEST_COLLECTION}, "
-          f"id {TEST_ENTRY}, slug {TEST_SLUG})")
+    print(f"event       {MANUAL_EVENT} {run.event_id} (manual, triggered by {user})")
     took = f"{outcome.duration:.3f}s"
     if outcome.ok:
         assert outcome.status is not None
@@ -78,11 +102,11 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
     else:
         print(f"answer      {outcome.error} in {took}")
     if outcome.status is not None:
-        print(f"body        {_first_bytes(outcome.answer)}")
+        print(f"body        {first_bytes(outcome.answer)}")
     return 0 if outcome.ok else 1
 
 
-def _first_bytes(answer: bytes, limit: int = 200) -> str:
+def first_bytes(answer: bytes, limit: int = 200) -> str:
     if not answer:
         return "(empty)"
     text = answer[:limit * 4].decode("utf-8", "replace")

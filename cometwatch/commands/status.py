@@ -24,9 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.commands.deliveries import moment
     from cometwatch.config import load_config
     from cometwatch.daemon import fetch_failure
+    from cometwatch.escape import say
     from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
     from cometwatch.progress import counted
+    from cometwatch.redaction import redact_text
     from cometwatch.store import Store
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
@@ -67,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
         failure = None
     fetch = fetch_failure(path.parent)
     fetching = fetch and {"failing_since": moment(fetch["since"]),
-                          "last_try": moment(fetch["last_try"]), "error": fetch["error"]}
+                          "last_try": moment(fetch["last_try"]),
+                          "error": redact_text(fetch["error"])}
     hook_scan = failure and {"failed": failure.started and moment(failure.started),
-                             "error": failure.message, "log": str(failure.log_file)}
+                             "error": redact_text(failure.message),
+                             "log": str(failure.log_file)}
     if args.json:
         json.dump({
             "state": str(path),
@@ -83,23 +87,24 @@ def run(args: argparse.Namespace) -> int:
         }, sys.stdout, indent=2)
         print()
         return 0
-    print(f"state       {path}")
+    say(f"state       {path}")
     if not cursors:
-        print("cursor      none yet (the first scan takes a baseline)")
+        say("cursor      none yet (the first scan takes a baseline)")
     for c in cursors:
-        print(f"cursor      {c.branch} at {c.commit[:12]}; last scan {moment(c.scanned_at)} "
+        say(f"cursor      {c.branch} at {c.commit[:12]}; last scan {moment(c.scanned_at)} "
               f"({_ago(now - c.scanned_at)})")
     if fetching:
-        print(f"fetch       FAILING since {fetching['failing_since']} (last try "
+        say(f"fetch       FAILING since {fetching['failing_since']} (last try "
               f"{fetching['last_try']}): {fetching['error']}")
     if failure is not None:
         when = f" {moment(failure.started)} ({_ago(now - failure.started)})" \
             if failure.started is not None else ""
-        print(f"hook scan   FAILED{when}: {failure.message} (its output: {failure.log_file})")
-    print("next timer  " + (f"{moment(min(timers))} (a scheduled publish or expiry)" if timers
+        say(f"hook scan   FAILED{when}: {redact_text(failure.message)} "
+            f"(its output: {failure.log_file})")
+    say("next timer  " + (f"{moment(min(timers))} (a scheduled publish or expiry)" if timers
                             else "none scheduled"))
     if not hooks:
-        print("webhooks    none configured")
+        say("webhooks    none configured")
     for hook in hooks:
         tally = hook["deliveries"]
         line = (f"webhook     {hook['name']}: {tally.get('pending', 0)} pending, "
@@ -115,9 +120,9 @@ def run(args: argparse.Namespace) -> int:
             line += f"; failing since {hook['failing_since']}"
         if hook["last_success"]:
             line += f"; last success {hook['last_success']}"
-        print(line)
+        say(line)
         if hook["held"]:
-            print(f"            {counted(hook['held'], 'open delivery', 'open deliveries')} "
+            say(f"            {counted(hook['held'], 'open delivery', 'open deliveries')} "
                   f"for webhook {hook['name']!r}, {hook['held_reason']}")
     return 0
 

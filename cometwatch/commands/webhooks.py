@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from cometwatch.escape import say
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -26,13 +28,14 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
+    from cometwatch.errors import NoState
     from cometwatch.store import Store
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
     if args.action in (None, "list"):
         try:
             store = Store.for_config(config, create=False)
-        except Exception:  # no state yet: every webhook is as its config says
+        except NoState:  # nothing scanned yet: every webhook is as its config says
             return _list(config, {}, {})
         with store:
             return _list(config, store.webhook_states(), store.counts())
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         import time
 
         skipped = store.disable_webhook(name, args.reason, time.time())
-    print(f"webhook {name} disabled; {skipped} open deliveries skipped "
+    say(f"webhook {name} disabled; {skipped} open deliveries skipped "
           f"(`cometwatch webhooks enable {name}` turns it back on)")
     return 0
 
@@ -61,9 +64,9 @@ def _enable(store: Any, name: str, state: Any) -> int:
     from cometwatch.commands.deliveries import moment
 
     if not store.enable_webhook(name):
-        print(f"webhook {name} was not disabled")
+        say(f"webhook {name} was not disabled")
         return 0
-    print(f"webhook {name} enabled")
+    say(f"webhook {name} enabled")
     # From the start of the failure streak that led to the disabling (deliveries died during
     # it too), else from the disabling itself. `state` was read before enabling cleared it.
     began = min(t for t in (state.failing_since, state.disabled_at) if t is not None)
@@ -71,17 +74,17 @@ def _enable(store: Any, name: str, state: Any) -> int:
     waiting = sum(count for status, count in skipped.items() if status.value in ("skipped",
                                                                                  "dead"))
     if waiting:
-        print(f"{waiting} deliveries were skipped or died; to send those since it began "
+        say(f"{waiting} deliveries were skipped or died; to send those since it began "
               f"failing: cometwatch recover --webhook {name} --since {moment(began)}")
     return 0
 
 
 def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
-    from cometwatch.commands.check import redact_url
     from cometwatch.commands.deliveries import moment
+    from cometwatch.redaction import redact_url
 
     if not config.webhooks and not states and not counts:
-        print("no webhooks configured")
+        say("no webhooks configured")
         return 0
     for hook in config.webhooks:
         state = states.get(hook.name)
@@ -99,12 +102,12 @@ def _list(config: Any, states: dict[str, Any], counts: dict[str, Any]) -> int:
         tally = counts.get(hook.name, {})
         if tally:
             extra.append(", ".join(f"{n} {s.value}" for s, n in sorted(tally.items())))
-        print(f"{hook.name}  {redact_url(hook.url)}  {status}"
+        say(f"{hook.name}  {redact_url(hook.url)}  {status}"
               + (f"  ({'; '.join(extra)})" if extra else ""))
     for name in sorted((set(states) | set(counts)) - {hook.name for hook in config.webhooks}):
         tally = counts.get(name, {})
         waiting = sum(n for s, n in tally.items() if s.value in ("pending", "failed"))
-        print(f"{name}  (no longer in the config"
+        say(f"{name}  (no longer in the config"
               + (f"; {waiting} open deliveries kept, not sent, until it is back" if waiting
                  else "") + ")")
     return 0

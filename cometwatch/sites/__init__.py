@@ -1,0 +1,1 @@
+"""Site models: what each site tool builds, read from its own configuration."""

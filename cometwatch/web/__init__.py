@@ -1,0 +1,1 @@
+"""cometwatch's HTTP face: the Public API, the admin pages, push receivers and metrics."""
