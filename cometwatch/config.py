@@ -96,6 +96,7 @@ class ContentRules:
     strip_language_suffix: bool = False  # Hugo `name.fr.md`
     filename_dates: bool = False  # Jekyll: a `YYYY-MM-DD-` name prefix in the future hides it
     date_prefix: str = DATE_PREFIX  # removed from a slug; Zola also takes `_`
+    url_fields: tuple[str, ...] = ()  # a URL whose last segment is the slug (Hugo `url`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,8 @@ class RepositoryConfig:
     poll_interval: float = 30.0
     preset: str = "plain"
     rules: ContentRules = field(default_factory=ContentRules)
+    site_dir: str = ""  # the site's folder in the repository ("": its top level)
+    overrides: frozenset[str] = frozenset()  # the [repository] keys the file sets itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +343,7 @@ _REPOSITORY_KEYS = {
     "extensions", "trash_dir", "drafts_dirs", "drafts_collection", "language_dirs",
     "collections", "id_fields", "slug_field", "status_field", "published_values",
     "publish_date_fields", "expiry_date_fields", "future_date_fields", "timezone", "exclude",
+    "site_dir",
 }
 _WEBHOOK_KEYS = {
     "name", "url", "secret", "secret_env", "secret_file", "secrets", "events", "collections",
@@ -421,7 +425,10 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
     def pick(name: str, fallback: Any) -> Any:
         return preset.get(name, fallback)
 
+    site_dir = _clean_dir(r.text("site_dir", "") or "")
     content_dir = _clean_dir(r.text("content_dir", pick("content_dir", "")) or "")
+    if site_dir:  # content_dir (and trash_dir, drafts_dirs) are read inside the site's folder
+        content_dir = f"{site_dir}/{content_dir}" if content_dir else site_dir
     default_trash = f"{content_dir}/.trash" if content_dir else ".trash"
     trash_dir = _clean_dir(r.text("trash_dir", None) or default_trash)
     if content_dir and r.text("trash_dir") and not trash_dir.startswith(content_dir + "/"):
@@ -480,6 +487,8 @@ def _repository(r: _Reader, base: Path) -> RepositoryConfig:
         poll_interval=r.period("poll_interval", 30.0),
         preset=preset_name,
         rules=rules,
+        site_dir=site_dir,
+        overrides=frozenset(r.table),
     )
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from cometwatch.config import Config, load_config
 from cometwatch.errors import CometwatchError, ConfigError, StateError
 from cometwatch.notify import Notifier
+from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from cometwatch.source import Source
     from cometwatch.store import Store
     from cometwatch.watcher import RefWatcher
+    from cometwatch.web.metrics import Metrics
 
 log = logging.getLogger("cometwatch.daemon")
 
@@ -206,6 +208,7 @@ class Daemon:
         self._dispatch_stop = threading.Event()
         self._dispatch_wake = threading.Event()
         self._pid_file: PidFile | None = None
+        self._metrics: Metrics | None = None  # kept while [server] listen serves /metrics
         self._scan_backoff = Backoff("scanning")
         self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
         self._timer: float | None = None  # wall clock: the next scheduled transition
@@ -214,6 +217,12 @@ class Daemon:
         self._stop_deadline = float("inf")
         self._pinged = 0.0
         self._status_at = float("-inf")
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """The counters /metrics serves (the dispatcher's observer); None without [server]
+        listen."""
+        return self._metrics
 
     def poke(self) -> None:
         """A forge said the branch moved (POST /hooks/push): fetch now in remote mode, scan
@@ -280,7 +289,15 @@ class Daemon:
 
         assert self._source is not None and self._store is not None
         self._sender = Sender()
-        self._dispatcher = Dispatcher(self._config, self._store.path, self._sender)
+        if self._config.server.listen is not None:
+            from cometwatch.config import EVENT_NAMES
+            from cometwatch.web.metrics import Metrics
+
+            hooks = self._config.webhooks
+            self._metrics = Metrics(max((hook.timeout for hook in hooks), default=15.0))
+            self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
+        self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
+                                      observer=self._metrics or NO_OBSERVER)
         self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
                                                  daemon=True)
         self._dispatch_thread.start()
@@ -368,9 +385,11 @@ class Daemon:
     # -- one scan -------------------------------------------------------------------------
 
     def _scan(self) -> None:
-        assert self._scanner is not None
+        assert self._scanner is not None and self._store is not None
         now = time.time()
+        started = time.monotonic()
         try:
+            before = self._store.last_event_id() if self._metrics is not None else 0
             result = self._scanner.scan(now, progress=self._progress)
         except Stopping:
             log.info("stopping in the middle of a scan; nothing of it was stored, the next "
@@ -384,6 +403,8 @@ class Daemon:
             self._failed(f"{type(exc).__name__}: {exc}")
             return
         self._scan_backoff.succeeded()
+        if self._metrics is not None:
+            self._measured(time.monotonic() - started, before, result.events)
         self._retry_at = None
         self._last_scan = now
         self._cursor = result.cursor
@@ -395,6 +416,15 @@ class Daemon:
         if self._watcher is not None:
             self._watcher.refresh()
         self._notifier.status(self._status(force=bool(result.events)))
+
+    def _measured(self, seconds: float, before: int, events: int) -> None:
+        assert self._metrics is not None and self._store is not None
+        try:
+            names = self._store.event_names_after(before) if events else {}
+        except CometwatchError as exc:  # metrics never fail a scan
+            log.debug("cannot count the events stored: %s", exc)
+            names = {}
+        self._metrics.scanned(seconds, names)
 
     def _failed(self, message: str) -> None:
         delay = self._scan_backoff.failed(message, self._config.repository.poll_interval)

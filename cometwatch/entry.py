@@ -37,6 +37,28 @@ class Frontmatter:
     expire_at: float | None = None
     future_at: float | None = None  # a preset's `date` that hides an entry until it passes
     broken: str | None = None  # why the block could not be read; the other fields are unset
+    # Appended fields (a stored ledger row without them reads with these defaults):
+    render: str | None = None  # Hugo `build.render`: always, never, link
+    listed: str | None = None  # Hugo `build.list`: always, never, local
+    headless: bool = False  # Hugo `headless: true`
+    no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How the site tool decides publication for a location, as its own config says."""
+
+    drafts: bool = False  # drafts are built (Hugo buildDrafts)
+    future: bool = False  # future-dated entries are built (Hugo buildFuture, Jekyll future)
+    expired: bool = False  # expired entries are built (Hugo buildExpired)
+    unpublished: bool = False  # `published: false` is built (Jekyll unpublished)
+    render: str = "always"  # inherited `build.render` (Hugo cascade, Zola render = false)
+    listed: str = "always"  # inherited `build.list` (Hugo cascade)
+    draft: bool = False  # inherited `draft: true` (Hugo cascade, Jekyll defaults)
+    needs_block: bool = False  # only a file with frontmatter is a page (Jekyll)
+
+
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +71,11 @@ class Location:
     trashed: bool
     in_drafts: bool
     name_date: float | None = None  # Jekyll: the `YYYY-MM-DD-` prefix, when rules ask for it
+    locale: str | None = None  # the language of this variant; None on a site without any
+    key: str = ""  # translation key: the variants of one entry share it ("": no variants)
+    rank: int = 0  # language order (0: the default language); the lowest present leads
+    policy: Policy = DEFAULT_POLICY
+    section: bool = False  # a section's own page (`_index.md`), not a regular page
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -163,7 +190,7 @@ def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
     except Exception as exc:  # any parser failure is a broken block, by contract
         return Frontmatter(broken=_one_line(exc))
     if meta is None:
-        return Frontmatter()
+        return Frontmatter(no_block=True)
     try:
         return _facts(meta, rules)
     except ValueError as exc:
@@ -188,11 +215,16 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
             break
     slug_value = meta.get(rules.slug_field)
     slug = slugify(_scalar_text(slug_value)) if _is_scalar(slug_value) else None
+    if not slug:
+        slug = _slug_from_url(meta, rules.url_fields)
     status_value = meta.get(rules.status_field)
     status = _scalar_text(status_value).strip().lower() if _is_scalar(status_value) else None
     if rules.status_field in meta and status is None:
         status = ""
     zone = ZoneInfo(rules.timezone)
+    build = meta.get("build")
+    if not isinstance(build, dict):
+        build = {"render": "never"} if meta.get("render") is False else {}  # Zola
     return Frontmatter(
         explicit_id=explicit,
         slug=slug or None,
@@ -202,7 +234,30 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         publish_at=_first_date(meta, rules.publish_date_fields, zone),
         expire_at=_first_date(meta, rules.expiry_date_fields, zone),
         future_at=_first_date(meta, rules.future_date_fields, zone),
+        render=_build_option(build, "render"),
+        listed=_build_option(build, "list"),
+        headless=_truthy(meta.get("headless")),
     )
+
+
+def _build_option(build: dict[Any, Any], name: str) -> str | None:
+    value = build.get(name)
+    if isinstance(value, bool):  # Hugo's old boolean form: render = false is "never"
+        return "always" if value else "never"
+    return value.strip().lower() if isinstance(value, str) else None
+
+
+def _slug_from_url(meta: dict[Any, Any], fields: tuple[str, ...]) -> str | None:
+    """The last segment of a URL field (Hugo `url`, Jekyll `permalink`, Zola `path`); a
+    pattern with placeholders (`/:year/:title/`) names no slug."""
+    for name in fields:
+        value = meta.get(name)
+        if isinstance(value, str) and ":" not in value:
+            last = value.strip().rstrip("/").rpartition("/")[2]
+            last = re.sub(r"\.html?$", "", last)
+            if last:
+                return slugify(last) or None
+    return None
 
 
 def _is_scalar(value: object) -> bool:
@@ -253,21 +308,47 @@ def to_timestamp(value: object, zone: ZoneInfo) -> float | None:
     return None
 
 
-def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
-    """SPEC §1 Published, at `moment`. A broken block is decided by the caller (state before)."""
+DRAFT, PUBLISHED, SCHEDULED, EXPIRED, UNRENDERED = (
+    "draft", "published", "scheduled", "expired", "unrendered")
+
+
+def status_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> str:
+    """What the site tool does with the entry at `moment`: draft, scheduled, expired (none of
+    them built), unrendered (built without a page of its own: Hugo `build.render: never`,
+    headless bundles, `build.list: never`) or published."""
+    policy = where.policy
     if where.trashed or where.in_drafts:
-        return False
+        return DRAFT
     if front.status is not None:
         if front.status not in rules.published_values:
-            return False
-    elif front.draft or front.unpublished_flag:
-        return False
-    if front.publish_at is not None and front.publish_at > moment:
-        return False
-    future = front.future_at if front.future_at is not None else where.name_date
-    if future is not None and future > moment:
-        return False
-    return not (front.expire_at is not None and front.expire_at <= moment)
+            return DRAFT
+    elif ((front.draft or policy.draft) and not policy.drafts) or \
+            (front.unpublished_flag and not policy.unpublished):
+        return DRAFT
+    if not policy.future:
+        if front.publish_at is not None and front.publish_at > moment:
+            return SCHEDULED
+        future = front.future_at if front.future_at is not None else where.name_date
+        if future is not None and future > moment:
+            return SCHEDULED
+    if not policy.expired and front.expire_at is not None and front.expire_at <= moment:
+        return EXPIRED
+    render = front.render or policy.render
+    if front.headless or render == "never" or _unlisted(front, where):
+        return UNRENDERED
+    return PUBLISHED
+
+
+def _unlisted(front: Frontmatter, where: Location) -> bool:
+    return (front.listed or where.policy.listed) == "never"
+
+
+def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
+    """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
+    published` shows it). A broken block is decided by the caller (state before)."""
+    status = status_at(front, where, moment, rules)
+    return status == PUBLISHED or (status == UNRENDERED and not front.headless
+                                   and not _unlisted(front, where))
 
 
 def next_change(front: Frontmatter, where: Location, moment: float) -> float | None:
@@ -275,8 +356,9 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
     if where.trashed or where.in_drafts or front.broken:
         return None
     future = front.future_at if front.future_at is not None else where.name_date
-    later = [t for t in (front.publish_at, future, front.expire_at)
-             if t is not None and t > moment]
+    dates = (() if where.policy.future else (front.publish_at, future)) + \
+        (() if where.policy.expired else (front.expire_at,))
+    later = [t for t in dates if t is not None and t > moment]
     return min(later) if later else None
 
 

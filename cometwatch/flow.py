@@ -1,8 +1,9 @@
 """Where the repository meets the engine: the walk over a branch's history, save by save.
 
-One `git log` stream, blobs fetched in batches for a chunk of commits, each blob parsed once.
-`cometwatch events`, `check`, the scanner (and so the daemon and the hooks' baseline) all
-derive through `history` and `snapshot`, so they agree on every event and id.
+One `git log` stream, blobs fetched in batches for a chunk of commits, each blob parsed once;
+the site model brought to each commit that changes it. `cometwatch events`, `check`, the
+scanner (and so the daemon and the hooks' baseline) all derive through `history` and
+`read_tree`, so they agree on every event and id.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import NamedTuple
 from cometwatch.commits import Change, Commit
 from cometwatch.config import ContentRules
 from cometwatch.engine import Engine
-from cometwatch.entry import locate
+from cometwatch.entry import Location, locate
 from cometwatch.gitrepo import CommitMissing, Repository
 from cometwatch.identity import Record
 from cometwatch.payload import ContentEvent
@@ -48,6 +49,10 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
     """
     if base == tip:
         return
+    sites = engine.sites
+    if not sites.static and sites.commit != base:
+        # the site as it stood at the base: its steering files in the base's tree
+        sites.reset(repo.tree(base) if base else {}, _reader(repo), base)
     if base is None:
         warn_if_shallow(repo)
     else:
@@ -58,13 +63,17 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                         "comparing the entries it held with the tree of %s as one save",
                         base[:12], tip[:12])
             engine.ledger.load_all()  # the diff goes over every entry the ledger holds
-            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
-                                                            repo.tree(tip), engine.rules), now)
+            tree = repo.tree(tip)
+            _resite(repo, engine, tip, tree)
+            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries, tree,
+                                                            engine.rules, engine.locate), now)
             return
         if rewritten:
             log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
                         "trees as one save", base[:12], tip[:12])
-            yield _one_save(repo, engine, tip, repo.diff(base, tip), now)
+            changes = repo.diff(base, tip)
+            yield _one_save(repo, engine, tip, changes + _resite(repo, engine, tip, None,
+                                                                 changes), now)
             return
     chunk: list[Commit] = []
     for commit in repo.walk(base, tip):
@@ -73,18 +82,6 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             yield from _saves(repo, engine, chunk, on_commit, now)
             chunk = []
     yield from _saves(repo, engine, chunk, on_commit, now)
-
-
-def snapshot(repo: Repository, engine: Engine, tip: str, now: float,
-             warn_shallow: bool = True) -> int:
-    """The tree of `tip` as one save from nothing, evaluated at `now` (what `check` counts).
-    Returns how many files it read."""
-    if warn_shallow:
-        warn_if_shallow(repo)
-    changes = repo.diff(None, tip)
-    _learn(repo, engine, engine.wanted_blobs(changes))
-    engine.save(tip, int(now), changes, now)
-    return len(changes)
 
 
 def shallow_warning(repo: Repository) -> str | None:
@@ -101,11 +98,16 @@ def warn_if_shallow(repo: Repository) -> None:
 
 
 def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
-                 rules: ContentRules) -> tuple[Change, ...]:
+                 rules: ContentRules,
+                 where: Callable[[str, str], Location | None] | None = None
+                 ) -> tuple[Change, ...]:
     """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
     the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
     rename (a changed one is git's to pair, and git no longer can)."""
-    now = {path: held for path, held in tree.items() if locate(path, held[0], rules)}
+    def located(path: str, mode: str) -> Location | None:
+        return where(path, mode) if where is not None else locate(path, mode, rules)
+
+    now = {path: held for path, held in tree.items() if located(path, held[0])}
     added: dict[str, list[str]] = {}
     for path in sorted(now.keys() - entries.keys()):
         added.setdefault(now[path][1], []).append(path)
@@ -125,6 +127,17 @@ def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, st
     return tuple(changes)
 
 
+def read_tree(repo: Repository, engine: Engine, rev: str, moment: int) -> list[ContentEvent]:
+    """Every entry of the tree of `rev`, as one save from nothing at `moment`, under the site
+    that tree gives (`check`, `entries`). Its ids are the paths' own: `history` gives those a
+    branch has."""
+    tree = repo.tree(rev)
+    engine.sites.reset(tree, _reader(repo), rev)
+    changes = tree_changes({}, tree, engine.rules, engine.locate)
+    _learn(repo, engine, engine.wanted_blobs(changes))
+    return engine.save(rev, moment, changes)
+
+
 def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...],
               now: float | None) -> Save:
     _learn(repo, engine, engine.wanted_blobs(changes))
@@ -134,15 +147,59 @@ def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change,
 
 def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
            on_commit: Callable[[int], None] | None, now: float | None) -> Iterator[Save]:
-    wanted: list[str] = []
-    for commit in chunk:
-        wanted.extend(engine.wanted_blobs(commit.changes))
-    _learn(repo, engine, wanted)
-    for commit in chunk:
-        yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
-                                                         commit.changes, now))
-        if on_commit:
-            on_commit(1)
+    # the commits between two that change the site share one site: their blobs are read
+    # together; a commit that changes it is read under the site it leads to
+    sites = engine.sites
+    start = 0
+    while start < len(chunk):
+        end = start
+        while end < len(chunk) and not sites.steers(chunk[end].changes):
+            end += 1
+        run = chunk[start:end]
+        wanted: list[str] = []
+        for commit in run:
+            wanted.extend(engine.wanted_blobs(commit.changes))
+        _learn(repo, engine, wanted)
+        for commit in run:
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
+                                                             commit.changes, now))
+            if on_commit:
+                on_commit(1)
+        if end < len(chunk):
+            commit = chunk[end]
+            changes = commit.changes + _resite(repo, engine, commit.sha, None, commit.changes)
+            _learn(repo, engine, engine.wanted_blobs(changes))
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time, changes,
+                                                             now))
+            if on_commit:
+                on_commit(1)
+        start = end + 1
+
+
+def _resite(repo: Repository, engine: Engine, commit: str,
+            tree: Mapping[str, tuple[str, str]] | None,
+            changes: tuple[Change, ...] = ()) -> tuple[Change, ...]:
+    """Bring the engine's site to `commit` (its own changes, or its whole `tree`); when the site
+    it gives differs, the changes that read the rest of the tree again under it."""
+    sites = engine.sites
+    if sites.static:
+        return ()
+    before = engine.rules
+    if tree is not None:
+        changed = sites.reset(tree, _reader(repo), commit)
+    else:
+        changed = sites.apply(changes, _reader(repo), commit)
+    if not changed:
+        return ()
+    if engine.rules != before:
+        engine.forget_facts()  # dates, ids and fields are read under the new rules
+    return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
+
+
+def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
+    def read(shas: list[str]) -> Mapping[str, bytes]:
+        return repo.read_blobs(shas, HEAD_BYTES)
+    return read
 
 
 def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:

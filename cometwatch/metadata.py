@@ -35,8 +35,8 @@ class BrokenBlock(ValueError):
 
 
 def read_block(data: bytes, text_fields: Iterable[str] = ()) -> dict[str, Any] | None:
-    """The mapping of the block at the top of `data`, or None when there is no block (or an
-    empty one). `text_fields` whose values are scalars come back as their source text.
+    """The mapping of the block at the top of `data` (an empty block: {}), or None when
+    there is no block at all. `text_fields` whose values are scalars come back as their source text.
     Raises BrokenBlock, or whatever the parser raises, for a block that cannot be read."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -58,7 +58,7 @@ def read_block(data: bytes, text_fields: Iterable[str] = ()) -> dict[str, Any] |
         source = head[first + 1:end.start()].decode("utf-8")
         meta = tomllib.loads(source) if toml else yaml.load(source, Loader=_LOADER)
         if meta is None:
-            return None  # an empty block
+            return {}  # an empty block
         if not isinstance(meta, dict):
             raise BrokenBlock(f"frontmatter is a {_shape(meta)}, not a mapping of fields")
         written = _toml_text if toml else _yaml_text

@@ -202,7 +202,7 @@ class Scanner:
         `now`, and, with `moment`, the transitions already past it, its warnings at debug level
         (old news: what is new is warned about again). Returns it and the commits read."""
         warnings = _Warnings(quiet=True)
-        engine = Engine(self._config.repository.rules, warn=warnings)
+        engine = Engine.for_repository(self._config.repository, warn=warnings)
         commits = 0 if at is None else sum(
             1 for _ in history(self._source.repo, engine, None, at, progress, now))
         if moment is not None:
@@ -232,7 +232,7 @@ class Scanner:
                              "a newer cometwatch; upgrade cometwatch")
         # rows are read as the engine asks for them (DamagedLedger when one cannot be)
         ledger = Ledger.read(self._store.ledger_rows(self.branch), clock)
-        self._engine, self._generation = Engine(self._config.repository.rules, ledger), \
+        self._engine, self._generation = Engine.for_repository(self._config.repository, ledger), \
             state.generation
         return self._engine
 

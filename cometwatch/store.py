@@ -547,6 +547,25 @@ class Store:
         """Open deliveries (pending, or waiting for a retry) per webhook name."""
         return {row[0]: int(row[1]) for row in self._rows("open_counts")}
 
+    # -- (metrics) read at each scrape of /metrics -----------------------------------------
+
+    def outbox_gauges(self) -> list[tuple[str, str, int, float]]:
+        """(webhook, status, open deliveries, the earliest next_at) per webhook and open
+        state, through a covering index."""
+        return [(row[0], row[1], int(row[2]), float(row[3]))
+                for row in self._rows("outbox_gauges")]
+
+    def dead_counts(self) -> dict[str, int]:
+        """Dead deliveries (kept for `redeliver` until purged) per webhook."""
+        return {row[0]: int(row[1]) for row in self._rows("dead_counts")}
+
+    def last_event_id(self) -> int:
+        return int(self._rows("last_event")[0][0])
+
+    def event_names_after(self, event_id: int) -> dict[str, int]:
+        """How many events of each name were stored after the one numbered `event_id`."""
+        return {row[0]: int(row[1]) for row in self._rows("event_names_after", (event_id,))}
+
 
 def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
     if config.state_path is not None:

@@ -180,7 +180,19 @@ def test_frontmatter_formats_and_the_explicit_id(text: str, explicit_id: str) ->
     "",
 ])
 def test_text_without_frontmatter_is_empty_metadata(text: str) -> None:
-    assert front(text) == Frontmatter()
+    got = front(text)
+    assert got == Frontmatter(no_block=got.no_block)
+
+
+@pytest.mark.parametrize(("text", "no_block"), [
+    ("Just text, no frontmatter.\n", True),
+    ("---title\n---\n", True),
+    ("", True),
+    ("---\n---\nempty block\n", False),  # Jekyll's idiom for "a page, no fields"
+    ("---\ntitle: x\n---\n", False),
+])
+def test_a_file_without_a_frontmatter_block_says_so(text: str, no_block: bool) -> None:
+    assert front(text).no_block is no_block
 
 
 @pytest.mark.parametrize(("text", "reason"), [

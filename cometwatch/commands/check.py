@@ -20,12 +20,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
     import time
 
     from cometwatch.config import load_config
     from cometwatch.engine import Engine
-    from cometwatch.flow import shallow_warning, snapshot
+    from cometwatch.flow import read_tree, shallow_warning
     from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
@@ -43,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
         shallow = shallow_warning(source.repo)
         if shallow:
             problems.append(shallow)
-        engine = Engine(config.repository.rules, warn=problems.append)
-        files = snapshot(source.repo, engine, tip, time.time(), warn_shallow=False)
-    logging.getLogger("cometwatch").debug("read %d files", files)
+        engine = Engine.for_repository(config.repository, warn=problems.append)
+        read_tree(source.repo, engine, tip, int(time.time()))
     total: Counter[str] = Counter()
     published: Counter[str] = Counter()
     trashed = 0

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 base = repo.resolve_or_fail(args.since)
             else:
                 base = repo.resolve(f"{tip}^")
-        engine = Engine(config.repository.rules)
+        engine = Engine.for_repository(config.repository)
         # The whole first-parent history to the tip is read: a bar on stderr when it is a
         # terminal and the history is long, nothing otherwise.
         progress = Progress(repo.count(None, tip), "reading history")

@@ -246,3 +246,15 @@ DELETE FROM deliveries WHERE next_at IS NULL AND updated_at < ?;
 -- Open deliveries (pending, or failed and waiting for a retry) per webhook, through the
 -- partial index: as cheap with a long history as with none.
 SELECT webhook, count(*) FROM deliveries WHERE next_at IS NOT NULL GROUP BY webhook;
+
+-- (metrics) Read at each scrape of /metrics, through migration 5's covering indexes.
+
+-- name: outbox_gauges
+SELECT webhook, status, count(*), min(next_at) FROM deliveries WHERE next_at IS NOT NULL
+GROUP BY webhook, status;
+
+-- name: dead_counts
+SELECT webhook, count(*) FROM deliveries WHERE status = 'dead' GROUP BY webhook;
+
+-- name: event_names_after
+SELECT name, count(*) FROM events WHERE id > ? GROUP BY name;

@@ -115,7 +115,15 @@ WHERE EXISTS (SELECT 1 FROM events);
 -- deliveries to a build hook is one request.
 ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
 
--- migration: 5 event paths as the bytes git gave
+-- migration: 5 indexes for /metrics' outbox gauges
+-- Each scrape counts open deliveries per webhook and state, with the oldest due moment, and
+-- dead ones per webhook: covering indexes keep that a few milliseconds at 100,000 open
+-- deliveries (without them, 120 ms: a row lookup per delivery for its status).
+CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
+WHERE next_at IS NOT NULL;
+CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
+
+-- migration: 6 event paths as the bytes git gave
 -- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
 -- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
 UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
