@@ -481,7 +481,7 @@ def test_a_block_that_starts_like_front_matter_and_does_not_parse_is_broken(text
     "---title\n",  # not a delimiter line
 ])
 def test_a_template_tag_first_is_text_not_a_broken_block(text: str) -> None:
-    assert front(text) == Frontmatter()
+    assert front(text) == Frontmatter(no_block=True)
 
 
 # -- explicit ids verbatim, as written -----------------------------------------------------------
