@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from cometwatch.source import Source
     from cometwatch.store import Store
     from cometwatch.watcher import RefWatcher
+    from cometwatch.web.context import SiteContext
     from cometwatch.web.metrics import Metrics
+    from cometwatch.web.server import Server
 
 log = logging.getLogger("cometwatch.daemon")
 
@@ -209,6 +211,8 @@ class Daemon:
         self._dispatch_wake = threading.Event()
         self._pid_file: PidFile | None = None
         self._metrics: Metrics | None = None  # kept while [server] listen serves /metrics
+        self._site: SiteContext | None = None
+        self._server: Server | None = None
         self._scan_backoff = Backoff("scanning")
         self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
         self._timer: float | None = None  # wall clock: the next scheduled transition
@@ -307,6 +311,27 @@ class Daemon:
             self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
                                     self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
+        if self._config.server.listen is not None:
+            self._start_server()
+
+    def _start_server(self) -> None:
+        """[server] listen: the Public API, admin, push receivers and metrics, served from
+        this process. A push pokes a fetch (or a scan); /metrics reads the dispatcher's
+        counters. An address that cannot be bound stops the start (one line, exit 1)."""
+        from cometwatch.web.app import create_app
+        from cometwatch.web.context import SiteContext
+        from cometwatch.web.server import Server, is_loopback
+
+        site = SiteContext.open(self._config, poke=self.poke, metrics=self._metrics)
+        server = Server(create_app(site), self._config.server.host, self._config.server.port)
+        try:
+            server.start()
+        except BaseException:
+            site.close()
+            raise
+        self._site, self._server = site, server
+        where = "" if is_loopback(server.host) else " (PUBLIC: reachable from other machines)"
+        log.info("serving %s on %s%s", site.server.workspace, server.url, where)
 
     def _start_watcher(self) -> None:
         from cometwatch.watcher import RefWatcher
@@ -486,7 +511,8 @@ class Daemon:
     def _reload(self) -> None:
         self._notifier.send(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            config = load_config(self._config_file)
+            config = load_config(self._config_file,
+                                 serving=self._config.server.listen is not None)
         except ConfigError as exc:
             log.error("reload refused, the running config is kept: %s", exc)
             self._notifier.ready(self._status(force=True))
@@ -498,7 +524,8 @@ class Daemon:
             ("[repository] path", old.repository.path, new.repository.path),
             ("[repository] branch", old.repository.branch, new.repository.branch),
             ("[repository] remote", old.repository.remote, new.repository.remote),
-            ("[state] path", old.state_path, new.state_path)) if before != after]
+            ("[state] path", old.state_path, new.state_path),
+            ("[server]", old.server, new.server)) if before != after]
         if fixed:
             log.warning("%s changed: that takes a restart; until then the old value stays",
                         ", ".join(fixed))
@@ -521,6 +548,10 @@ class Daemon:
         self._notifier.stopping()
         if self._signals.stop:
             log.info("stopping")
+        if self._server is not None:
+            self._server.stop()
+        if self._site is not None:
+            self._site.close()
         if self._watcher is not None:
             self._watcher.stop()
         if self._fetcher is not None:

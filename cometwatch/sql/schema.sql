@@ -123,7 +123,18 @@ CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
 WHERE next_at IS NOT NULL;
 CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
 
--- migration: 6 event paths as the bytes git gave
+-- migration: 6 the Webhooks page's admin token, when [server] admin_token is not set
+-- Generated at the first start of the page and printed once; only its SHA-256 is kept.
+CREATE TABLE admin_token (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    sha256      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+-- Its 24-hour picture per webhook reads the last day's deliveries and attempts by time.
+CREATE INDEX deliveries_created ON deliveries (created_at);
+CREATE INDEX attempts_started ON attempts (started_at);
+
+-- migration: 7 event paths as the bytes git gave
 -- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
 -- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
 UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
