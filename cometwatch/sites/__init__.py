@@ -130,7 +130,9 @@ def tool_for(preset: str) -> Tool | None:
 
 
 # preset name → "module:class" of its Tool (imported when a config names the preset)
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    "hugo": "cometwatch.sites.hugo:Hugo",
+}
 
 
 __all__ = ["TOOLS", "RuleSite", "Site", "SiteBase", "SiteConfigError", "Steer", "Tool",
