@@ -140,6 +140,13 @@ class Repository:
         except (GitCommandError, ValueError) as exc:
             raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
 
+    def commit_subject(self, sha: str) -> str:
+        """The first line of a commit's message (the Webhooks page shows the cursor's)."""
+        try:
+            return str(self._git.show("-s", "--format=%s", sha)).strip()
+        except GitCommandError as exc:
+            raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
+
     def fetch(self, remote: str, branch: str) -> None:
         try:
             if self._git.rev_parse("--is-shallow-repository").strip() == "true":

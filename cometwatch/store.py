@@ -567,6 +567,41 @@ class Store:
         return {row[0]: int(row[1]) for row in self._rows("event_names_after", (event_id,))}
 
 
+    # -- the Webhooks page (cometwatch.web.admin) ------------------------------------------
+
+    def admin_token_hash(self) -> str | None:
+        """The SHA-256 (hex) of the generated admin token; None before the first start."""
+        rows = self._rows("admin_token")
+        return str(rows[0][0]) if rows else None
+
+    def put_admin_token_hash(self, sha256: str, now: float) -> bool:
+        """Keep the hash of a generated admin token; False when one was kept already (by
+        another process starting at the same moment): that one stands."""
+        with self._guard("keeping the admin token"), self._write() as db:
+            return int(db.execute(QUERIES["put_admin_token"], (sha256, now)).rowcount) > 0
+
+    def find_deliveries(self, webhook: str | None = None, status: DeliveryStatus | None = None,
+                        event: str | None = None, entry: str | None = None,
+                        before: int | None = None, limit: int = 50) -> list[Delivery]:
+        """The newest deliveries first, filtered; `entry` matches an entry's id, slug or path,
+        `before` pages on (ids below it)."""
+        rows = self._rows("find_deliveries", {
+            "hook": webhook, "status": status and status.value, "event": event,
+            "entry": entry, "before": before, "limit": limit})
+        return [_delivery(row) for row in rows]
+
+    def activity_since(self, since: float) -> tuple[list[tuple[str, float, str]],
+                                                    list[tuple[str, float, int | None, float,
+                                                               str | None]]]:
+        """Since `since`: every delivery (webhook, created_at, status) and every attempt
+        (webhook, started_at, code, duration, error), oldest first."""
+        deliveries = [(str(r[0]), float(r[1]), str(r[2]))
+                      for r in self._rows("deliveries_since", (since,))]
+        attempts = [(str(r[0]), float(r[1]), r[2], float(r[3]), r[4])
+                    for r in self._rows("attempts_since", (since,))]
+        return deliveries, attempts
+
+
 def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
     if config.state_path is not None:
         return config.state_path

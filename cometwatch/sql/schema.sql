@@ -122,3 +122,14 @@ ALTER TABLE deliveries ADD COLUMN alone INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX deliveries_open_status ON deliveries (webhook, status, next_at)
 WHERE next_at IS NOT NULL;
 CREATE INDEX deliveries_dead ON deliveries (webhook) WHERE status = 'dead';
+
+-- migration: 6 the Webhooks page's admin token, when [server] admin_token is not set
+-- Generated at the first start of the page and printed once; only its SHA-256 is kept.
+CREATE TABLE admin_token (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    sha256      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+-- Its 24-hour picture per webhook reads the last day's deliveries and attempts by time.
+CREATE INDEX deliveries_created ON deliveries (created_at);
+CREATE INDEX attempts_started ON attempts (started_at);
