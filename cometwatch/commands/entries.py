@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from cometwatch.config import load_config
-    from cometwatch.engine import Engine, read_tree
+    from cometwatch.engine import Engine
+    from cometwatch.flow import read_tree
     from cometwatch.source import Source
 
     config = load_config(args.config, secrets=False)
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _rows(engine: Any, repo: Any, now: int) -> list[dict[str, Any]]:
-    from cometwatch.engine import HEAD_BYTES
     from cometwatch.entry import frontmatter_block, status_at
+    from cometwatch.flow import HEAD_BYTES
 
     records = {path: record for path, record in engine.ledger.entries.items()
                if not record.trashed}
