@@ -100,7 +100,7 @@ class JsonFormatter(logging.Formatter):
         line = {"level": record.levelname.lower(), "logger": record.name,
                 "message": record.getMessage()}
         if record.exc_info:
-            line["traceback"] = self.formatException(record.exc_info)
+            line["traceback"] = record.exc_text or self.formatException(record.exc_info)
         return _json_line(line)
 
 
