@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from cometwatch.notify import Notifier
 from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
+from cometwatch.redaction import redact_text
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender
@@ -93,7 +95,7 @@ def fetch_failure(state_dir: Path) -> dict[str, Any] | None:
             isinstance(record.get(key), float | int) for key in ("since", "last_try")):
         return None
     return {"since": float(record["since"]), "last_try": float(record["last_try"]),
-            "error": str(record.get("error", ""))}
+            "error": redact_text(str(record.get("error", "")))}  # git names the remote
 
 
 class Fetcher:
@@ -332,6 +334,10 @@ class Daemon:
         self._site, self._server = site, server
         where = "" if is_loopback(server.host) else " (PUBLIC: reachable from other machines)"
         log.info("serving %s on %s%s", site.server.workspace, server.url, where)
+        from cometwatch.web.admin import announce
+
+        # Printed, not logged: the log redacts URLs' query strings, and this one is the point.
+        announce(site, server.url, lambda line: print(line, file=sys.stderr, flush=True))
 
     def _start_watcher(self) -> None:
         from cometwatch.watcher import RefWatcher

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from cometwatch.config import ContentRules
 from cometwatch.derive import CREATED, DELETED, PUBLISHED, RESTORED
-from cometwatch.entry import Frontmatter, Location, published_at, split_frontmatter
+from cometwatch.entry import Frontmatter, Location, published_at
 from cometwatch.identity import Record
+from cometwatch.metadata import MAX_FRONTMATTER, read_block
 from cometwatch.payload import ContentEvent
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 BODY_KEY = "body"  # where `data` carries the Markdown body (a frontmatter `body` is shadowed)
 HEAD_BYTES = 1 << 20  # of a blob, what is read for its frontmatter (it sits at the top)
 _TIMER = "at:"  # the commit of an event a scheduled date gave: not a save
+_YAML_END = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)  # as cometwatch.metadata ends blocks
+_TOML_END = re.compile(rb"^\+{3,}[ \t]*\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +195,11 @@ class Projector:
         deleted = (dates.deleted_at if dates.deleted_at is not None else updated) \
             if record.trashed else None
         return EntryRow(
-            path=path, entry_id=record.entry_id, collection=record.collection,
-            slug=record.slug, locale=where.locale, rank=where.rank, blob=record.sha,
+            path=path, entry_id=_clean(record.entry_id), collection=_clean(record.collection),
+            slug=_clean(record.slug), locale=where.locale, rank=where.rank, blob=record.sha,
             body_at=body_at,
             trashed=record.trashed, listed=listed, visible_from=starts, visible_until=until,
-            title=_text(meta.get("title")),
+            title=_clean(_text(meta.get("title"))),
             data=json.dumps(self._data(meta, front), ensure_ascii=False,
                             separators=(",", ":"), allow_nan=False),
             created_at=created, updated_at=updated,
@@ -215,6 +219,14 @@ class Projector:
                 break
         return {str(key): jsonable(value) for key, value in meta.items()
                 if str(key) not in mapped}
+
+
+def _clean(text: str) -> str:
+    """Text from a path git gave as bytes that are not UTF-8 (held with surrogateescape), as
+    JSON and SQLite can carry it: each such byte becomes U+FFFD."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _text(value: object) -> str:
@@ -247,3 +259,32 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)
+
+
+def split_frontmatter(data: bytes) -> tuple[dict[str, Any] | None, int]:
+    """A blob's frontmatter mapping (None: no block, or a broken one) and the byte offset at
+    which its body starts (0 without a block), the block found as cometwatch.metadata finds
+    it."""
+    try:
+        meta = read_block(data)
+    except Exception:  # broken, by any parser's error: the body is the whole file
+        return None, 0
+    if meta is None:
+        return None, 0
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    head = data[start:]
+    if head[:1] in (b"\r", b"\n"):
+        start += len(head) - len(head.lstrip(b" \t\r\n"))
+        head = data[start:]
+    if head.startswith(b"{"):
+        text = head[:MAX_FRONTMATTER].decode("utf-8", "surrogateescape")
+        _, end = json.JSONDecoder().raw_decode(text)
+        offset = start + len(text[:end].encode("utf-8", "surrogateescape"))
+    else:
+        first = head.find(b"\n")
+        pattern = _TOML_END if head.startswith(b"+++") else _YAML_END
+        closing = pattern.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
+        offset = start + (closing.end() if closing else len(head))
+    if data[offset:offset + 2] == b"\r\n":
+        return meta, offset + 2
+    return meta, offset + 1 if data[offset:offset + 1] == b"\n" else offset

@@ -273,7 +273,7 @@ class Store:
             for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
                 keys, values = [], []
                 for _, key, value in rows:
-                    keys.append(bytes(key).decode("utf-8", "surrogateescape"))
+                    keys.append(path_text(key))
                     values.append(value)
                 # one parse for the part, not one per row: a daemon starts faster
                 parts[part] = dict(zip(keys, json.loads(f"[{','.join(values)}]"), strict=True))
@@ -292,7 +292,7 @@ class Store:
         return LedgerRows(self, branch)
 
     def _ledger_row(self, branch: str, part: str, key: str) -> Any | None:
-        rows = self._rows("ledger_row", (branch, part, key.encode("utf-8", "surrogateescape")))
+        rows = self._rows("ledger_row", (branch, part, path_bytes(key)))
         if not rows:
             return None
         self.ledger_rows_read += 1
@@ -301,7 +301,7 @@ class Store:
     def _ledger_part(self, branch: str, part: str) -> dict[str, Any]:
         rows = self._rows("ledger_part", (branch, part))
         self.ledger_rows_read += len(rows)
-        keys = [bytes(key).decode("utf-8", "surrogateescape") for key, _ in rows]
+        keys = [path_text(key) for key, _ in rows]
         # one parse for the part, not one per row
         values = self._decoded(branch, f"[{','.join(value for _, value in rows)}]")
         return dict(zip(keys, values, strict=True))
@@ -343,7 +343,7 @@ class Store:
             floor = int(db.execute(QUERIES["last_event"]).fetchone()[0])
             added = db.executemany(QUERIES["insert_event"], (
                 (e.event_id, e.name, e.occurred_at, e.collection, e.entry_id, e.slug, e.commit,
-                 e.path, now) for e in events)).rowcount
+                 path_bytes(e.path), now) for e in events)).rowcount
             disabled = {name for (name,) in db.execute(QUERIES["disabled_names"])}
             touched: set[str] = set()
 
@@ -411,9 +411,9 @@ class Store:
         if mark is None:
             return None
         return str(mark[0]), int(mark[1]), [
-            EntryRow(r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]), bool(r[8]),
-                     bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]), float(r[15]),
-                     r[16], r[17], r[18]) for r in rows]
+            EntryRow(path_text(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]),
+                     bool(r[8]), bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]),
+                     float(r[15]), r[16], r[17], r[18]) for r in rows]
 
     # -- dispatching ----------------------------------------------------------------------
 
@@ -685,7 +685,7 @@ def _ledger_rows(changes: Mapping[str, Any]) -> _LedgerRows:
     put, drop = [], []
     for part, rows in changes.get("parts", {}).items():
         for key, value in rows.items():
-            encoded = key.encode("utf-8", "surrogateescape")
+            encoded = path_bytes(key)
             if value is None:
                 drop.append((part, encoded))
             else:
@@ -700,15 +700,25 @@ def _write_ledger(db: sqlite3.Connection, branch: str, rows: _LedgerRows) -> Non
     db.executemany(QUERIES["put_ledger_row"], ((branch, *row) for row in rows.put))
 
 
+def path_bytes(path: str) -> bytes:
+    """A path as stored: the bytes git gave (paths are decoded with surrogateescape, so any
+    byte, valid UTF-8 or not, comes back). SQLite TEXT must be UTF-8; a BLOB holds anything."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def path_text(stored: bytes | str) -> str:
+    """A stored path back as the engine holds it (TEXT from a state before migration 5)."""
+    return stored if isinstance(stored, str) else bytes(stored).decode("utf-8", "surrogateescape")
+
+
 def _write_entries(db: sqlite3.Connection, branch: str, entries: EntryRows) -> None:
     if entries.whole:
         db.execute(QUERIES["clear_entries"], (branch,))
         db.execute(QUERIES["mark_entries_built"], (branch,))
-    db.executemany(QUERIES["drop_entry"], ((branch, path) for path in entries.drop))
+    db.executemany(QUERIES["drop_entry"], ((branch, path_bytes(path)) for path in entries.drop))
     db.executemany(QUERIES["put_entry"], (
-        (branch, r.path, r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
-         r.body_at,
-         int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
+        (branch, path_bytes(r.path), r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
+         r.body_at, int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
          r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at)
         for r in entries.put))
 
@@ -740,6 +750,6 @@ def _webhook_state(row: Any) -> WebhookState:
 
 def _delivery(row: Any) -> Delivery:
     event = ContentEvent(row[11], row[12], int(row[13]), row[14], row[15], row[16], row[17],
-                         row[18])
+                         path_text(row[18]))
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
                     int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)

@@ -134,7 +134,12 @@ CREATE TABLE admin_token (
 CREATE INDEX deliveries_created ON deliveries (created_at);
 CREATE INDEX attempts_started ON attempts (started_at);
 
--- migration: 7 the entries at the cursor, for the Public API
+-- migration: 7 event paths as the bytes git gave
+-- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
+-- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
+UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
+
+-- migration: 8 the entries at the cursor, for the Public API
 -- A row per file the ledger holds, written in the transaction that stores a scan's events and
 -- moves its cursor (cometwatch.projection). `entries_built` marks a branch whose rows are
 -- complete: a state from before this migration has a cursor but no rows, and its next scan
