@@ -173,3 +173,19 @@ def test_locale_variants_are_one_entry_and_locale_selects_one() -> None:
     assert catalog.find("posts", "hello", False, T0, "de").row.title == "Hello"  # type: ignore[union-attr]
     assert catalog.find("posts", "E1", False, T0, "xx").row.title == "Hello"  # type: ignore[union-attr]
     assert catalog.find("posts", "hello", True, T0, "de").row.title == "Hallo"  # type: ignore[union-attr]
+
+
+def test_a_file_name_that_is_not_utf8_is_projected_and_served_as_text(rig: Rig) -> None:
+    import os
+
+    folder = os.fsencode(rig.site.root / "posts")
+    os.makedirs(folder, exist_ok=True)
+    with open(folder + b"/caf\xe9.md", "wb") as handle:
+        handle.write(b"---\ntitle: Latin-1 name\n---\n")
+    rig.site.commit()
+    rig.scan()
+    (row,) = rig.rows().values()
+    assert row.title == "Latin-1 name" and row.path.encode("utf-8", "surrogateescape") == \
+        b"posts/caf\xe9.md"
+    assert "\ufffd" in row.slug or row.slug.isascii()
+    row.slug.encode("utf-8")  # text JSON can carry
