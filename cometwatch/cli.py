@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
-COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
+COMMANDS = ("demo", "events", "entries", "init", "check", "scan", "run", "status", "deliveries",
+            "redeliver", "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
