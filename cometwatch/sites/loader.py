@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cometwatch.commits import Change
 from cometwatch.config import RepositoryConfig
-from cometwatch.gitrepo import Change
 from cometwatch.sites import RuleSite, Site, SiteBase, SiteConfigError, Steer, Tool, tool_for
 
 log = logging.getLogger("cometwatch.sites")
