@@ -203,6 +203,7 @@ def test_eleventy_permalink_false_is_unpublished_and_excluded_pages_are_unlisted
     site.write("src/notes/b.md", post("title: B\neleventyExcludeFromCollections: false"))
     site.write("src/wip/wip.11tydata.json", '{"draft": true}')
     site.write("src/wip/c.md", post("title: C"))
+    site.write("src/wip/d.md", post("title: D\ndraft: false"))
     site.commit()
     seen, warnings = entries(site, '[repository]\npreset = "eleventy"\n')
     assert warnings == []
@@ -214,6 +215,7 @@ def test_eleventy_permalink_false_is_unpublished_and_excluded_pages_are_unlisted
         "src/notes/a.md": (True, "unlisted"),
         "src/notes/b.md": (True, "published"),
         "src/wip/c.md": (False, "draft"),
+        "src/wip/d.md": (True, "published"),
     }
 
 
