@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
+from cometwatch import coalescing
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine, history
 from cometwatch.entry import utc_iso
@@ -212,12 +213,9 @@ class Scanner:
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
         hooks = [hook for hook in self._config.webhooks if hook.enabled]
-        windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
-                               else hook.max_wait)
-                   for hook in hooks if hook.coalesce}
         saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.changes(),
                                       engine.next_timer(), events, _routes(events, hooks),
-                                      windows, now, self._rules)
+                                      coalescing.windows(hooks), now, self._rules)
         engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation
