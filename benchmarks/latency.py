@@ -1,19 +1,30 @@
-"""Commit-to-webhook latency of `cometwatch run`, its idle CPU, and how fast the git hooks
-return.
+"""Commit-to-webhook latency of `cometwatch run`, its idle CPU, how fast the git hooks return,
+and push-to-webhook latency in remote mode with a forge's push webhook.
 
     .venv/bin/python benchmarks/latency.py [--commits 200] [--poll-commits 50]
                                            [--poll-interval 1] [--idle 10]
+                                           [--push-commits 100] [--fetch-commits 30]
+                                           [--fetch-interval 1]
 
 For each commit: the time from `git commit` returning to the request arriving at a loopback
 receiver (one commit at a time, so no queueing is measured), with inotify (the default) and
 with polling only (`run --no-watch`). Baselines measured in the same run: a direct POST to the
 same receiver (the floor any delivery pays) and `sh -c true` (the floor any hook pays).
 Targets: p50 ≤ 100 ms and p99 ≤ 300 ms with inotify, idle CPU < 1 % of a core, a hook < 50 ms.
+
+Remote mode: a local bare repository is the remote. Each commit is pushed to it and, as a forge
+does, a signed GitHub-style request goes to the daemon's `POST /hooks/push`; measured from
+`git push` returning to the webhook arriving. Against it, in the same run: the same daemon
+without push requests, found by its `fetch_interval` (commits at random moments of the
+interval). Target: push → webhook p50 ≤ 100 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
+import json
 import os
 import random
 import shutil
@@ -143,6 +154,70 @@ def latencies(site: Path, receiver: Receiver, commits: int, timeout: float,
     return out
 
 
+PUSH_SECRET = "bench-push-secret"
+
+
+def make_remote_site(folder: Path, url: str, fetch_interval: float) -> tuple[Path, Path, int]:
+    """An upstream working copy, a bare `origin` it pushes to, and a clone of origin that the
+    daemon follows in remote mode, serving /hooks/push on a free port."""
+    upstream = folder / "upstream"
+    (upstream / "posts").mkdir(parents=True)
+    git(upstream, "init", "-q", "-b", "main")
+    (upstream / "posts" / "bench.md").write_text("---\ntitle: Bench\n---\nRevision 0.\n")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-q", "-m", "start")
+    origin = folder / "origin.git"
+    git(folder, "clone", "-q", "--bare", str(upstream), str(origin))
+    git(upstream, "remote", "add", "origin", str(origin))
+    clone = folder / "clone"
+    git(folder, "clone", "-q", str(origin), str(clone))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = folder / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{clone}"\nremote = "origin"\n'
+                      f'fetch_interval = "{fetch_interval}s"\npoll_interval = "30s"\n'
+                      f'[server]\nlisten = "127.0.0.1:{port}"\n'
+                      f'[server.push_secrets]\ngithub = {{ value = "{PUSH_SECRET}" }}\n'
+                      f'[[webhooks]]\nname = "bench"\nurl = "{url}"\nsecret = "bench"\n'
+                      'events = ["content.updated"]\n')
+    return upstream, config, port
+
+
+def github_push(port: int) -> None:
+    """What GitHub sends on a push to main: the payload signed with X-Hub-Signature-256."""
+    body = json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": "1" * 40,
+                       "repository": {"full_name": "bench/site"}}).encode()
+    digest = hmac.new(PUSH_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/hooks/push", data=body, headers={
+            "Content-Type": "application/json", "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": "bench", "X-Hub-Signature-256": f"sha256={digest}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 202:
+            raise SystemExit(f"/hooks/push answered {answer.status}")
+
+
+def push_latencies(upstream: Path, receiver: Receiver, commits: int, timeout: float,
+                   port: int | None, jitter: float = 0.0) -> list[float]:
+    """git push → webhook arrival per commit; with `port`, a signed push request right after
+    the push (as the forge sends it), else nothing (the fetch interval finds it)."""
+    out = []
+    post = upstream / "posts" / "bench.md"
+    rand = random.Random(2)
+    for n in range(commits):
+        time.sleep(rand.uniform(0, jitter))  # a random phase of the fetch interval
+        post.write_text(f"---\ntitle: Bench\n---\nRevision {n + 1}.\n")
+        git(upstream, "commit", "-q", "-am", f"revision {n + 1}")
+        expected = receiver.count + 1
+        git(upstream, "push", "-q", "origin", "main")
+        pushed = time.monotonic()
+        if port is not None:
+            github_push(port)
+        out.append(receiver.wait_for(expected, timeout) - pushed)
+    return out
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     ordered = sorted(samples)
 
@@ -199,6 +274,9 @@ def main() -> int:
     parser.add_argument("--poll-commits", type=int, default=50)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
+    parser.add_argument("--push-commits", type=int, default=100)
+    parser.add_argument("--fetch-commits", type=int, default=30)
+    parser.add_argument("--fetch-interval", type=float, default=1.0)
     parser.add_argument("--keep", action="store_true", help="keep the folder (daemon logs)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="cometwatch-latency-"))
@@ -234,6 +312,28 @@ def main() -> int:
         print(f"polling:  {len(polled)} commits, poll_interval {args.poll_interval:g} s, "
               f"p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, p99 {p99 * ms:.0f} ms "
               f"(expected about poll_interval / 2)")
+
+        # Remote mode: a long fetch_interval, so only the push request can explain a fast
+        # delivery; then the fetch interval alone, at --fetch-interval.
+        upstream, config, port = make_remote_site(folder / "push", receiver.url, 3600.0)
+        with daemon(config):
+            pushed = push_latencies(upstream, receiver, args.push_commits, timeout=10,
+                                    port=port)
+        p50, p95, p99 = percentiles(pushed)
+        print(f"push:     {len(pushed)} pushes to a local bare remote, each followed by a signed "
+              f"GitHub push request; push→request p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, "
+              f"p99 {p99 * ms:.0f} ms, max {max(pushed) * ms:.0f} ms (target p50 ≤ 100) "
+              f"{'OK' if p50 <= 0.1 else 'MISSED'}")
+        upstream, config, port = make_remote_site(folder / "fetch", receiver.url,
+                                                  args.fetch_interval)
+        with daemon(config):
+            fetched = push_latencies(upstream, receiver, args.fetch_commits,
+                                     timeout=args.fetch_interval * 3 + 10, port=None,
+                                     jitter=args.fetch_interval)
+        p50, p95, p99 = percentiles(fetched)
+        print(f"fetch:    {len(fetched)} pushes, no push request, fetch_interval "
+              f"{args.fetch_interval:g} s: p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, "
+              f"p99 {p99 * ms:.0f} ms (expected about fetch_interval / 2 plus a fetch)")
 
         (folder / "stub").mkdir()
         stub = folder / "stub" / "cometwatch"

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 from cometwatch.config import Config, load_config
 from cometwatch.errors import CometwatchError, ConfigError, StateError
 from cometwatch.notify import Notifier
+from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
+from cometwatch.redaction import redact_text
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from cometwatch.source import Source
     from cometwatch.store import Store
     from cometwatch.watcher import RefWatcher
+    from cometwatch.web.context import SiteContext
+    from cometwatch.web.metrics import Metrics
+    from cometwatch.web.server import Server
 
 log = logging.getLogger("cometwatch.daemon")
 
@@ -89,7 +94,7 @@ def fetch_failure(state_dir: Path) -> dict[str, Any] | None:
             isinstance(record.get(key), float | int) for key in ("since", "last_try")):
         return None
     return {"since": float(record["since"]), "last_try": float(record["last_try"]),
-            "error": str(record.get("error", ""))}
+            "error": redact_text(str(record.get("error", "")))}  # git names the remote
 
 
 class Fetcher:
@@ -206,6 +211,9 @@ class Daemon:
         self._dispatch_stop = threading.Event()
         self._dispatch_wake = threading.Event()
         self._pid_file: PidFile | None = None
+        self._metrics: Metrics | None = None  # kept while [server] listen serves /metrics
+        self._site: SiteContext | None = None
+        self._server: Server | None = None
         self._scan_backoff = Backoff("scanning")
         self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
         self._timer: float | None = None  # wall clock: the next scheduled transition
@@ -214,6 +222,12 @@ class Daemon:
         self._stop_deadline = float("inf")
         self._pinged = 0.0
         self._status_at = float("-inf")
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """The counters /metrics serves (the dispatcher's observer); None without [server]
+        listen."""
+        return self._metrics
 
     def poke(self) -> None:
         """A forge said the branch moved (POST /hooks/push): fetch now in remote mode, scan
@@ -280,7 +294,15 @@ class Daemon:
 
         assert self._source is not None and self._store is not None
         self._sender = Sender()
-        self._dispatcher = Dispatcher(self._config, self._store.path, self._sender)
+        if self._config.server.listen is not None:
+            from cometwatch.config import EVENT_NAMES
+            from cometwatch.web.metrics import Metrics
+
+            hooks = self._config.webhooks
+            self._metrics = Metrics(max((hook.timeout for hook in hooks), default=15.0))
+            self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
+        self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
+                                      observer=self._metrics or NO_OBSERVER)
         self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
                                                  daemon=True)
         self._dispatch_thread.start()
@@ -290,6 +312,27 @@ class Daemon:
             self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
                                     self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
+        if self._config.server.listen is not None:
+            self._start_server()
+
+    def _start_server(self) -> None:
+        """[server] listen: the Public API, admin, push receivers and metrics, served from
+        this process. A push pokes a fetch (or a scan); /metrics reads the dispatcher's
+        counters. An address that cannot be bound stops the start (one line, exit 1)."""
+        from cometwatch.web.app import create_app
+        from cometwatch.web.context import SiteContext
+        from cometwatch.web.server import Server, is_loopback
+
+        site = SiteContext.open(self._config, poke=self.poke, metrics=self._metrics)
+        server = Server(create_app(site), self._config.server.host, self._config.server.port)
+        try:
+            server.start()
+        except BaseException:
+            site.close()
+            raise
+        self._site, self._server = site, server
+        where = "" if is_loopback(server.host) else " (PUBLIC: reachable from other machines)"
+        log.info("serving %s on %s%s", site.server.workspace, server.url, where)
 
     def _start_watcher(self) -> None:
         from cometwatch.watcher import RefWatcher
@@ -368,9 +411,11 @@ class Daemon:
     # -- one scan -------------------------------------------------------------------------
 
     def _scan(self) -> None:
-        assert self._scanner is not None
+        assert self._scanner is not None and self._store is not None
         now = time.time()
+        started = time.monotonic()
         try:
+            before = self._store.last_event_id() if self._metrics is not None else 0
             result = self._scanner.scan(now, progress=self._progress)
         except Stopping:
             log.info("stopping in the middle of a scan; nothing of it was stored, the next "
@@ -384,6 +429,8 @@ class Daemon:
             self._failed(f"{type(exc).__name__}: {exc}")
             return
         self._scan_backoff.succeeded()
+        if self._metrics is not None:
+            self._measured(time.monotonic() - started, before, result.events)
         self._retry_at = None
         self._last_scan = now
         self._cursor = result.cursor
@@ -395,6 +442,15 @@ class Daemon:
         if self._watcher is not None:
             self._watcher.refresh()
         self._notifier.status(self._status(force=bool(result.events)))
+
+    def _measured(self, seconds: float, before: int, events: int) -> None:
+        assert self._metrics is not None and self._store is not None
+        try:
+            names = self._store.event_names_after(before) if events else {}
+        except CometwatchError as exc:  # metrics never fail a scan
+            log.debug("cannot count the events stored: %s", exc)
+            names = {}
+        self._metrics.scanned(seconds, names)
 
     def _failed(self, message: str) -> None:
         delay = self._scan_backoff.failed(message, self._config.repository.poll_interval)
@@ -456,7 +512,8 @@ class Daemon:
     def _reload(self) -> None:
         self._notifier.send(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
-            config = load_config(self._config_file)
+            config = load_config(self._config_file,
+                                 serving=self._config.server.listen is not None)
         except ConfigError as exc:
             log.error("reload refused, the running config is kept: %s", exc)
             self._notifier.ready(self._status(force=True))
@@ -468,7 +525,8 @@ class Daemon:
             ("[repository] path", old.repository.path, new.repository.path),
             ("[repository] branch", old.repository.branch, new.repository.branch),
             ("[repository] remote", old.repository.remote, new.repository.remote),
-            ("[state] path", old.state_path, new.state_path)) if before != after]
+            ("[state] path", old.state_path, new.state_path),
+            ("[server]", old.server, new.server)) if before != after]
         if fixed:
             log.warning("%s changed: that takes a restart; until then the old value stays",
                         ", ".join(fixed))
@@ -491,6 +549,10 @@ class Daemon:
         self._notifier.stopping()
         if self._signals.stop:
             log.info("stopping")
+        if self._server is not None:
+            self._server.stop()
+        if self._site is not None:
+            self._site.close()
         if self._watcher is not None:
             self._watcher.stop()
         if self._fetcher is not None:

@@ -1,47 +1,35 @@
-"""The event engine: a branch's history, commit by commit, into ContentEvents.
+"""Pure: the event engine, a branch's history, save by save, into ContentEvents.
 
 `Engine` holds the ledger and applies one save (a commit's raw changes) at a time; it reads
 no git itself and is fed parsed blobs, so it runs the same over a live repository, a test
-fixture or a replay. `history` drives it over a repository: one `git log` stream, blobs
-fetched in batches for a chunk of commits, each blob parsed once.
+fixture or a replay. cometwatch.flow drives it over a repository.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
-from cometwatch.config import ContentRules
+from cometwatch.commits import Change
+from cometwatch.config import ContentRules, RepositoryConfig
 from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
     Frontmatter,
     Location,
-    locate,
     next_change,
     published_at,
     read_frontmatter,
 )
-from cometwatch.gitrepo import Change, Commit, CommitMissing, Repository
 from cometwatch.identity import Ledger, Record, event_id
 from cometwatch.payload import ContentEvent
+from cometwatch.sites import SiteBase
+from cometwatch.sites.loader import SiteLoader, loader_for
 
 log = logging.getLogger("cometwatch.engine")
 
-HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
-_CHUNK = 256  # commits whose blobs are fetched together
-_READ_SLICE = 1024  # blobs read and parsed before the next are read
 _FACTS_CACHE = 65536
 _MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
-
-
-class Save(NamedTuple):
-    """The events of one commit (or of a force-push diff), and the commit they lead to."""
-
-    commit: str
-    time: int
-    events: list[ContentEvent]
 
 
 @dataclass(slots=True)
@@ -59,12 +47,34 @@ class _Op:
 
 class Engine:
     def __init__(self, rules: ContentRules, ledger: Ledger | None = None,
-                 warn: Callable[[str], None] | None = None) -> None:
-        self.rules = rules
+                 warn: Callable[[str], None] | None = None,
+                 sites: SiteLoader | None = None) -> None:
         self.ledger = ledger if ledger is not None else Ledger()
         self._facts: dict[str, Frontmatter] = {}
         self._needed: set[str] = set()  # parsed blobs the saves about to run will look up
         self._warn = warn or log.warning
+        self._resited = False  # the save running follows a change of the site
+        # the site in force (its rules: `rules` with what the site tool's config says)
+        self.sites = sites if sites is not None else SiteLoader(None, SiteBase(rules=rules))
+        self.sites.warn = self._warning
+
+    @classmethod
+    def for_repository(cls, repository: RepositoryConfig, ledger: Ledger | None = None,
+                       warn: Callable[[str], None] | None = None) -> Engine:
+        """An engine reading the site as the config's preset (its tool's own config) says."""
+        return cls(repository.rules, ledger, warn, loader_for(repository))
+
+    def _warning(self, message: str) -> None:
+        self._warn(message)  # looked up at each call: the scanner quiets it during rebuilds
+
+    @property
+    def rules(self) -> ContentRules:
+        return self.sites.site.rules
+
+    def locate(self, path: str, mode: str | None) -> Location | None:
+        if mode not in ("100644", "100755"):
+            return None
+        return self.sites.site.locate(path)
 
     # -- blobs ----------------------------------------------------------------------------
 
@@ -72,7 +82,7 @@ class Engine:
         """The blobs this save will parse and has not parsed yet."""
         wanted = []
         for c in changes:
-            if c.new_sha and c.new_path and locate(c.new_path, c.new_mode, self.rules):
+            if c.new_sha and c.new_path and self.locate(c.new_path, c.new_mode):
                 if c.new_sha in self._facts:
                     self._needed.add(c.new_sha)
                 else:
@@ -102,7 +112,7 @@ class Engine:
         while (due := ledger.next_due()) is not None and due[0] <= moment:
             when, path = due
             record = ledger.entries[path]
-            where = locate(path, "100644", self.rules)
+            where = self.locate(path, "100644")
             if where is None:  # rules changed under a stored ledger
                 ledger.unschedule(path)
                 continue
@@ -119,10 +129,54 @@ class Engine:
 
     # -- saves ----------------------------------------------------------------------------
 
-    def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
-        """Apply one save; its blobs must have been learnt. Returns its events in order."""
+    def relocations(self, tree: Mapping[str, tuple[str, str]],
+                    changes: tuple[Change, ...]) -> tuple[Change, ...]:
+        """After the site changed (its tool's config did): the changes that read again, under
+        the new site, every file of `tree` (path → (mode, sha)) the commit's own `changes`
+        leave alone. Each entry whose type, slug or state the new site changes is saved by
+        the commit; a file the new site makes an entry is created, one it no longer reads as
+        an entry is deleted. Pass the result to `save` with the commit's changes."""
+        self._resited = True
+        self.ledger.load_all()
+        touched = {p for c in changes for p in (c.old_path, c.new_path) if p}
+        out: list[Change] = []
+        entries = self.ledger.entries
+        for path, (mode, sha) in tree.items():
+            if path in touched:
+                continue
+            old = entries.get(path)
+            new = self.locate(path, mode)
+            if old is None and new is not None:
+                out.append(Change("A", None, path, None, sha, None, mode))
+            elif old is not None and new is None:
+                out.append(Change("D", path, None, sha, None, mode, None))
+            elif old is not None:
+                out.append(Change("M", path, path, sha, sha, mode, mode))
+        for path, record in list(entries.items()):
+            if path not in tree and path not in touched:  # the ledger ran ahead of the tree
+                out.append(Change("D", path, None, record.sha, None, _MODE, None))
+        return tuple(out)
+
+    def forget_facts(self) -> None:
+        """Drop the parsed blobs: the rules they were read under changed."""
+        self._facts.clear()
+        self._needed.clear()
+
+    def save(self, commit: str, time: int, changes: tuple[Change, ...],
+             now: float | None = None) -> list[ContentEvent]:
+        """Apply one save dated `time`; its blobs must have been learnt. Returns its events in
+        order. States are evaluated at `time`, but never past `now` (the wall clock, when
+        known): a committer date in the future is not the present, so a commit dated 2100
+        does not publish every embargoed post; nor before a moment already evaluated."""
+        try:
+            return self._save(commit, time, changes, now)
+        finally:
+            self._resited = False
+
+    def _save(self, commit: str, time: int, changes: tuple[Change, ...],
+              now: float | None) -> list[ContentEvent]:
         self._needed.clear()  # every learn for the saves now running has happened
-        events = self.advance(time)
+        events = self.advance(time if now is None else min(time, now))
         moment = self.ledger.clock
         ops = self._ops(changes)
         for op in ops:  # detach first: renames within one save may chain (a→b, b→c)
@@ -141,12 +195,18 @@ class Engine:
     def _ops(self, changes: tuple[Change, ...]) -> list[_Op]:
         ops: list[_Op] = []
         for change in changes:
-            old_where = (locate(change.old_path, change.old_mode, self.rules)
+            old_where = (self.locate(change.old_path, change.old_mode)
                          if change.old_path else None)
-            new_where = (locate(change.new_path, change.new_mode, self.rules)
+            new_where = (self.locate(change.new_path, change.new_mode)
                          if change.new_path else None)
-            old = self.ledger.entries.get(change.old_path) if old_where and change.old_path \
-                else None
+            # a commit that changed the site looks up every path: an entry under the old
+            # site may be none under the new one
+            old = self.ledger.entries.get(change.old_path) \
+                if change.old_path and (old_where or self._resited) else None
+            if new_where is not None and new_where.policy.needs_block and change.new_sha:
+                front = self._facts.get(change.new_sha)
+                if front is not None and front.no_block:
+                    new_where = None  # the tool copies it as a static file: not a page
             if old is None and new_where is None:
                 continue
             ops.append(_Op(change.old_path if old else None, old,
@@ -193,7 +253,7 @@ class Engine:
             assert old is not None and op.old_path is not None
             last = op.old_path
             if old.trashed:
-                location = locate(op.old_path, "100644", self.rules)
+                location = self.locate(op.old_path, "100644")
                 last = self._mirror(location) if location else op.old_path
             ledger.forget(old, last)
             names = event_names(Side(old.trashed, old.published), None)
@@ -232,7 +292,9 @@ class Engine:
             None if old is None else Side(old.trashed, old.published),
             Side(where.trashed, published),
             restored=restored,
-            changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path,
+            changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path
+            or (old.collection, old.slug, old.published) != (record.collection, record.slug,
+                                                              published),
         )
         if where.trashed:
             assert old is not None or not names
@@ -245,89 +307,3 @@ def _keeps_id(front: Frontmatter | None, old: Record | None) -> bool:
     id, or neither has one (broken frontmatter tells nothing)."""
     return front is None or old is None or bool(front.broken) or \
         front.explicit_id == old.explicit_id
-
-
-def history(repo: Repository, engine: Engine, base: str | None, tip: str,
-            on_commit: Callable[[int], None] | None = None) -> Iterator[Save]:
-    """The saves from `base` (exclusive; None: the root) to `tip`, oldest first.
-
-    When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
-    save, dated by the tip, and a warning is logged. When `base` is gone from the repository
-    (a force push, then `git gc`), the entries the engine's ledger holds stand in for its tree.
-    """
-    if base == tip:
-        return
-    if base is not None:
-        try:
-            rewritten = not repo.is_ancestor(base, tip)
-        except CommitMissing:
-            log.warning("%s is gone from the repository (history was rewritten, then pruned): "
-                        "comparing the entries it held with the tree of %s as one save",
-                        base[:12], tip[:12])
-            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
-            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries,
-                                                            repo.tree(tip), engine.rules))
-            return
-        if rewritten:
-            log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
-                        "trees as one save", base[:12], tip[:12])
-            yield _one_save(repo, engine, tip, repo.diff(base, tip))
-            return
-    chunk: list[Commit] = []
-    for commit in repo.walk(base, tip):
-        chunk.append(commit)
-        if len(chunk) >= _CHUNK:
-            yield from _saves(repo, engine, chunk, on_commit)
-            chunk = []
-    yield from _saves(repo, engine, chunk, on_commit)
-
-
-def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
-                 rules: ContentRules) -> tuple[Change, ...]:
-    """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
-    the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
-    rename (a changed one is git's to pair, and git no longer can)."""
-    now = {path: held for path, held in tree.items() if locate(path, held[0], rules)}
-    added: dict[str, list[str]] = {}
-    for path in sorted(now.keys() - entries.keys()):
-        added.setdefault(now[path][1], []).append(path)
-    changes = []
-    for path in sorted(entries):
-        sha = entries[path].sha
-        if path in now:
-            if now[path][1] != sha:
-                changes.append(Change("M", path, path, sha, now[path][1], _MODE, now[path][0]))
-        elif added.get(sha):
-            moved = added[sha].pop(0)
-            changes.append(Change("R", path, moved, sha, sha, _MODE, now[moved][0]))
-        else:
-            changes.append(Change("D", path, None, sha, None, _MODE, None))
-    changes += [Change("A", None, path, None, sha, None, now[path][0])
-                for sha, paths in added.items() for path in paths]
-    return tuple(changes)
-
-
-def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...]) -> Save:
-    _learn(repo, engine, engine.wanted_blobs(changes))
-    time = repo.commit_time(tip)
-    return Save(tip, time, engine.save(tip, time, changes))
-
-
-def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
-           on_commit: Callable[[int], None] | None) -> Iterator[Save]:
-    wanted: list[str] = []
-    for commit in chunk:
-        wanted.extend(engine.wanted_blobs(commit.changes))
-    _learn(repo, engine, wanted)
-    for commit in chunk:
-        yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
-                                                         commit.changes))
-        if on_commit:
-            on_commit(1)
-
-
-def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
-    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
-    wanted = list(dict.fromkeys(wanted))
-    for start in range(0, len(wanted), _READ_SLICE):
-        engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))

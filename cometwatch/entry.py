@@ -8,7 +8,6 @@ two at a moment T.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,37 +16,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
-
 from cometwatch.config import ContentRules
-
-MAX_FRONTMATTER = 256 * 1024  # bytes of frontmatter read; a block past this is refused as broken
+from cometwatch.metadata import BrokenBlock, read_block
 
 _JEKYLL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
-_YAML_END = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)
-_TOML_END = re.compile(rb"^\+{3,}[ \t]*\r?$", re.MULTILINE)
-_JSON_END = re.compile(rb"^}[ \t]*\r?$", re.MULTILINE)
 _SLUG_JUNK = re.compile(r"[^\w-]+|_{2,}")
 _DASHES = re.compile(r"-{2,}")
-
-
-class _TOMLHandler(BaseHandler):
-    """python-frontmatter's TOML handler needs the `toml` package; the standard library's
-    tomllib reads TOML 1.0 and is already here."""
-
-    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
-    START_DELIMITER = END_DELIMITER = "+++"
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        import tomllib
-
-        return tomllib.loads(fm)
-
-
-_YAML: BaseHandler = YAMLHandler()
-_TOML: BaseHandler = _TOMLHandler()
-_JSON: BaseHandler = JSONHandler()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +37,28 @@ class Frontmatter:
     expire_at: float | None = None
     future_at: float | None = None  # a preset's `date` that hides an entry until it passes
     broken: str | None = None  # why the block could not be read; the other fields are unset
+    # Appended fields (a stored ledger row without them reads with these defaults):
+    render: str | None = None  # Hugo `build.render`: always, never, link
+    listed: str | None = None  # Hugo `build.list`: always, never, local
+    headless: bool = False  # Hugo `headless: true`
+    no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How the site tool decides publication for a location, as its own config says."""
+
+    drafts: bool = False  # drafts are built (Hugo buildDrafts)
+    future: bool = False  # future-dated entries are built (Hugo buildFuture, Jekyll future)
+    expired: bool = False  # expired entries are built (Hugo buildExpired)
+    unpublished: bool = False  # `published: false` is built (Jekyll unpublished)
+    render: str = "always"  # inherited `build.render` (Hugo cascade, Zola render = false)
+    listed: str = "always"  # inherited `build.list` (Hugo cascade)
+    draft: bool = False  # inherited `draft: true` (Hugo cascade, Jekyll defaults)
+    needs_block: bool = False  # only a file with frontmatter is a page (Jekyll)
+
+
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +71,11 @@ class Location:
     trashed: bool
     in_drafts: bool
     name_date: float | None = None  # Jekyll: the `YYYY-MM-DD-` prefix, when rules ask for it
+    locale: str | None = None  # the language of this variant; None on a site without any
+    key: str = ""  # translation key: the variants of one entry share it ("": no variants)
+    rank: int = 0  # language order (0: the default language); the lowest present leads
+    policy: Policy = DEFAULT_POLICY
+    section: bool = False  # a section's own page (`_index.md`), not a regular page
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -110,8 +111,18 @@ def _locate(path: str, rules: ContentRules) -> Location | None:
     name_date = None
     if rules.filename_dates and _JEKYLL_DATE.match(stem):
         name_date = to_timestamp(stem[:10], ZoneInfo(rules.timezone))
-    return Location(path=path, collection=collection, slug=_slug_from_name(stem, folders, rules),
+    return Location(path=path, collection=readable(collection),
+                    slug=_slug_from_name(readable(stem), [readable(f) for f in folders], rules),
                     trashed=trashed, in_drafts=in_drafts, name_date=name_date)
+
+
+def readable(name: str) -> str:
+    """A path's text as a payload shows it: the bytes git gave decoded as UTF-8, each byte
+    that is not (a path holds it as a surrogate escape) as U+FFFD. The path itself, its ids
+    and the stored state keep the bytes."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _under(path: str, folder: str) -> bool:
@@ -175,64 +186,23 @@ def slugify(text: str) -> str:
 def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
     """The facts of one blob. Never raises: a block that cannot be read gives `broken`."""
     try:
-        meta = _metadata(data)
+        meta = read_block(data, (*rules.id_fields, rules.slug_field, rules.status_field))
     except Exception as exc:  # any parser failure is a broken block, by contract
         return Frontmatter(broken=_one_line(exc))
     if meta is None:
-        return Frontmatter()
-    if not isinstance(meta, dict):
-        return Frontmatter()  # a `---` rule around prose, as python-frontmatter reads it
+        return Frontmatter(no_block=True)
     try:
         return _facts(meta, rules)
     except ValueError as exc:
         return Frontmatter(broken=str(exc))
 
 
-def _metadata(data: bytes) -> Any:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    head = data.lstrip(b" \t\r\n") if data[:1] in (b"\r", b"\n") else data
-    if head.startswith(b"---"):
-        handler, end = _YAML, _YAML_END
-    elif head.startswith(b"+++"):
-        handler, end = _TOML, _TOML_END
-    elif head.startswith(b"{"):
-        handler, end = _JSON, _JSON_END
-    else:
-        return None
-    first = head.find(b"\n")
-    if first < 0:
-        return None
-    if handler is _JSON and head[:first].strip(b" \t\r") != b"{":
-        # `{"title": "x"}` on one line is JSON frontmatter as Hugo reads it; a first line
-        # such as `{{< shortcode >}}` or `{% include %}` is text, not a broken block
-        try:
-            meta, _ = json.JSONDecoder().raw_decode(
-                head[:MAX_FRONTMATTER].decode("utf-8", "replace"))
-        except ValueError:
-            return None
-        return meta
-    if handler is not _JSON and head[:first].strip(b" \t\r").strip(b"-+"):
-        return None  # `---title` is text, not a delimiter
-    closing = end.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
-    if closing is None:
-        if len(head) - first > MAX_FRONTMATTER:
-            raise ValueError(f"frontmatter longer than {MAX_FRONTMATTER // 1024} KiB")
-        raise ValueError("frontmatter block is not closed")
-    if handler is _JSON:
-        block = head[:closing.end()].decode("utf-8")
-        return json.loads(block)
-    block = head[first + 1:closing.start()].decode("utf-8")
-    if handler is _YAML:
-        return yaml.load(block, Loader=yaml.CSafeLoader if yaml.__with_libyaml__
-                         else yaml.SafeLoader)
-    return handler.load(block)
-
-
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "frontmatter is not UTF-8"
     text = " ".join(str(exc).split())
+    if isinstance(exc, BrokenBlock):
+        return text[:300]
     return f"{type(exc).__name__}: {text}"[:300]
 
 
@@ -245,11 +215,16 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
             break
     slug_value = meta.get(rules.slug_field)
     slug = slugify(_scalar_text(slug_value)) if _is_scalar(slug_value) else None
+    if not slug:
+        slug = _slug_from_url(meta, rules.url_fields)
     status_value = meta.get(rules.status_field)
     status = _scalar_text(status_value).strip().lower() if _is_scalar(status_value) else None
     if rules.status_field in meta and status is None:
         status = ""
     zone = ZoneInfo(rules.timezone)
+    build = meta.get("build")
+    if not isinstance(build, dict):
+        build = {"render": "never"} if meta.get("render") is False else {}  # Zola
     return Frontmatter(
         explicit_id=explicit,
         slug=slug or None,
@@ -259,7 +234,30 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         publish_at=_first_date(meta, rules.publish_date_fields, zone),
         expire_at=_first_date(meta, rules.expiry_date_fields, zone),
         future_at=_first_date(meta, rules.future_date_fields, zone),
+        render=_build_option(build, "render"),
+        listed=_build_option(build, "list"),
+        headless=_truthy(meta.get("headless")),
     )
+
+
+def _build_option(build: dict[Any, Any], name: str) -> str | None:
+    value = build.get(name)
+    if isinstance(value, bool):  # Hugo's old boolean form: render = false is "never"
+        return "always" if value else "never"
+    return value.strip().lower() if isinstance(value, str) else None
+
+
+def _slug_from_url(meta: dict[Any, Any], fields: tuple[str, ...]) -> str | None:
+    """The last segment of a URL field (Hugo `url`, Jekyll `permalink`, Zola `path`); a
+    pattern with placeholders (`/:year/:title/`) names no slug."""
+    for name in fields:
+        value = meta.get(name)
+        if isinstance(value, str) and ":" not in value:
+            last = value.strip().rstrip("/").rpartition("/")[2]
+            last = re.sub(r"\.html?$", "", last)
+            if last:
+                return slugify(last) or None
+    return None
 
 
 def _is_scalar(value: object) -> bool:
@@ -310,21 +308,47 @@ def to_timestamp(value: object, zone: ZoneInfo) -> float | None:
     return None
 
 
-def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
-    """SPEC §1 Published, at `moment`. A broken block is decided by the caller (state before)."""
+DRAFT, PUBLISHED, SCHEDULED, EXPIRED, UNRENDERED = (
+    "draft", "published", "scheduled", "expired", "unrendered")
+
+
+def status_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> str:
+    """What the site tool does with the entry at `moment`: draft, scheduled, expired (none of
+    them built), unrendered (built without a page of its own: Hugo `build.render: never`,
+    headless bundles, `build.list: never`) or published."""
+    policy = where.policy
     if where.trashed or where.in_drafts:
-        return False
+        return DRAFT
     if front.status is not None:
         if front.status not in rules.published_values:
-            return False
-    elif front.draft or front.unpublished_flag:
-        return False
-    if front.publish_at is not None and front.publish_at > moment:
-        return False
-    future = front.future_at if front.future_at is not None else where.name_date
-    if future is not None and future > moment:
-        return False
-    return not (front.expire_at is not None and front.expire_at <= moment)
+            return DRAFT
+    elif ((front.draft or policy.draft) and not policy.drafts) or \
+            (front.unpublished_flag and not policy.unpublished):
+        return DRAFT
+    if not policy.future:
+        if front.publish_at is not None and front.publish_at > moment:
+            return SCHEDULED
+        future = front.future_at if front.future_at is not None else where.name_date
+        if future is not None and future > moment:
+            return SCHEDULED
+    if not policy.expired and front.expire_at is not None and front.expire_at <= moment:
+        return EXPIRED
+    render = front.render or policy.render
+    if front.headless or render == "never" or _unlisted(front, where):
+        return UNRENDERED
+    return PUBLISHED
+
+
+def _unlisted(front: Frontmatter, where: Location) -> bool:
+    return (front.listed or where.policy.listed) == "never"
+
+
+def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
+    """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
+    published` shows it). A broken block is decided by the caller (state before)."""
+    status = status_at(front, where, moment, rules)
+    return status == PUBLISHED or (status == UNRENDERED and not front.headless
+                                   and not _unlisted(front, where))
 
 
 def next_change(front: Frontmatter, where: Location, moment: float) -> float | None:
@@ -332,8 +356,9 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
     if where.trashed or where.in_drafts or front.broken:
         return None
     future = front.future_at if front.future_at is not None else where.name_date
-    later = [t for t in (front.publish_at, future, front.expire_at)
-             if t is not None and t > moment]
+    dates = (() if where.policy.future else (front.publish_at, future)) + \
+        (() if where.policy.expired else (front.expire_at,))
+    later = [t for t in dates if t is not None and t > moment]
     return min(later) if later else None
 
 

@@ -274,7 +274,7 @@ class Store:
             for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
                 keys, values = [], []
                 for _, key, value in rows:
-                    keys.append(bytes(key).decode("utf-8", "surrogateescape"))
+                    keys.append(path_text(key))
                     values.append(value)
                 # one parse for the part, not one per row: a daemon starts faster
                 parts[part] = dict(zip(keys, json.loads(f"[{','.join(values)}]"), strict=True))
@@ -293,7 +293,7 @@ class Store:
         return LedgerRows(self, branch)
 
     def _ledger_row(self, branch: str, part: str, key: str) -> Any | None:
-        rows = self._rows("ledger_row", (branch, part, key.encode("utf-8", "surrogateescape")))
+        rows = self._rows("ledger_row", (branch, part, path_bytes(key)))
         if not rows:
             return None
         self.ledger_rows_read += 1
@@ -302,7 +302,7 @@ class Store:
     def _ledger_part(self, branch: str, part: str) -> dict[str, Any]:
         rows = self._rows("ledger_part", (branch, part))
         self.ledger_rows_read += len(rows)
-        keys = [bytes(key).decode("utf-8", "surrogateescape") for key, _ in rows]
+        keys = [path_text(key) for key, _ in rows]
         # one parse for the part, not one per row
         values = self._decoded(branch, f"[{','.join(value for _, value in rows)}]")
         return dict(zip(keys, values, strict=True))
@@ -343,7 +343,7 @@ class Store:
             floor = int(db.execute(QUERIES["last_event"]).fetchone()[0])
             added = db.executemany(QUERIES["insert_event"], (
                 (e.event_id, e.name, e.occurred_at, e.collection, e.entry_id, e.slug, e.commit,
-                 e.path, now) for e in events)).rowcount
+                 path_bytes(e.path), now) for e in events)).rowcount
             disabled = {name for (name,) in db.execute(QUERIES["disabled_names"])}
             touched: set[str] = set()
 
@@ -544,6 +544,60 @@ class Store:
         """Open deliveries (pending, or waiting for a retry) per webhook name."""
         return {row[0]: int(row[1]) for row in self._rows("open_counts")}
 
+    # -- (metrics) read at each scrape of /metrics -----------------------------------------
+
+    def outbox_gauges(self) -> list[tuple[str, str, int, float]]:
+        """(webhook, status, open deliveries, the earliest next_at) per webhook and open
+        state, through a covering index."""
+        return [(row[0], row[1], int(row[2]), float(row[3]))
+                for row in self._rows("outbox_gauges")]
+
+    def dead_counts(self) -> dict[str, int]:
+        """Dead deliveries (kept for `redeliver` until purged) per webhook."""
+        return {row[0]: int(row[1]) for row in self._rows("dead_counts")}
+
+    def last_event_id(self) -> int:
+        return int(self._rows("last_event")[0][0])
+
+    def event_names_after(self, event_id: int) -> dict[str, int]:
+        """How many events of each name were stored after the one numbered `event_id`."""
+        return {row[0]: int(row[1]) for row in self._rows("event_names_after", (event_id,))}
+
+
+    # -- the Webhooks page (cometwatch.web.admin) ------------------------------------------
+
+    def admin_token_hash(self) -> str | None:
+        """The SHA-256 (hex) of the generated admin token; None before the first start."""
+        rows = self._rows("admin_token")
+        return str(rows[0][0]) if rows else None
+
+    def put_admin_token_hash(self, sha256: str, now: float) -> bool:
+        """Keep the hash of a generated admin token; False when one was kept already (by
+        another process starting at the same moment): that one stands."""
+        with self._guard("keeping the admin token"), self._write() as db:
+            return int(db.execute(QUERIES["put_admin_token"], (sha256, now)).rowcount) > 0
+
+    def find_deliveries(self, webhook: str | None = None, status: DeliveryStatus | None = None,
+                        event: str | None = None, entry: str | None = None,
+                        before: int | None = None, limit: int = 50) -> list[Delivery]:
+        """The newest deliveries first, filtered; `entry` matches an entry's id, slug or path,
+        `before` pages on (ids below it)."""
+        rows = self._rows("find_deliveries", {
+            "hook": webhook, "status": status and status.value, "event": event,
+            "entry": entry, "before": before, "limit": limit})
+        return [_delivery(row) for row in rows]
+
+    def activity_since(self, since: float) -> tuple[list[tuple[str, float, str]],
+                                                    list[tuple[str, float, int | None, float,
+                                                               str | None]]]:
+        """Since `since`: every delivery (webhook, created_at, status) and every attempt
+        (webhook, started_at, code, duration, error), oldest first."""
+        deliveries = [(str(r[0]), float(r[1]), str(r[2]))
+                      for r in self._rows("deliveries_since", (since,))]
+        attempts = [(str(r[0]), float(r[1]), r[2], float(r[3]), r[4])
+                    for r in self._rows("attempts_since", (since,))]
+        return deliveries, attempts
+
 
 def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
     if config.state_path is not None:
@@ -582,7 +636,7 @@ def _ledger_rows(changes: Mapping[str, Any]) -> _LedgerRows:
     put, drop = [], []
     for part, rows in changes.get("parts", {}).items():
         for key, value in rows.items():
-            encoded = key.encode("utf-8", "surrogateescape")
+            encoded = path_bytes(key)
             if value is None:
                 drop.append((part, encoded))
             else:
@@ -595,6 +649,17 @@ def _write_ledger(db: sqlite3.Connection, branch: str, rows: _LedgerRows) -> Non
         db.execute(QUERIES["clear_ledger"], (branch,))
     db.executemany(QUERIES["drop_ledger_row"], ((branch, *row) for row in rows.drop))
     db.executemany(QUERIES["put_ledger_row"], ((branch, *row) for row in rows.put))
+
+
+def path_bytes(path: str) -> bytes:
+    """A path as stored: the bytes git gave (paths are decoded with surrogateescape, so any
+    byte, valid UTF-8 or not, comes back). SQLite TEXT must be UTF-8; a BLOB holds anything."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def path_text(stored: bytes | str) -> str:
+    """A stored path back as the engine holds it (TEXT from a state before migration 5)."""
+    return stored if isinstance(stored, str) else bytes(stored).decode("utf-8", "surrogateescape")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -624,6 +689,6 @@ def _webhook_state(row: Any) -> WebhookState:
 
 def _delivery(row: Any) -> Delivery:
     event = ContentEvent(row[11], row[12], int(row[13]), row[14], row[15], row[16], row[17],
-                         row[18])
+                         path_text(row[18]))
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
                     int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)

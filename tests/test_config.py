@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Site
@@ -522,3 +523,169 @@ def test_check_lists_the_server_settings_with_tokens_redacted(site: Site) -> Non
     assert "no metrics token" in line and "push secrets: gitea" in line
     for secret in ("api-t0ken-value", "adm1n-value", "pu5h-value"):
         assert secret not in result.stdout + result.stderr
+
+
+# -- every key declared once, with its range -------------------------------------------------
+
+
+def _numeric_keys() -> list[tuple[str, str, Any]]:
+    """(how to write the section, key, kind) of every number and duration key the config
+    declares: a key added later is walked too."""
+    from cometwatch.config.kinds import Duration, Durations, Whole
+    from cometwatch.config.model import (
+        ContentRules,
+        DaemonConfig,
+        DeliveryConfig,
+        RepositoryConfig,
+        ServerConfig,
+        Webhook,
+    )
+    from cometwatch.config.reader import declared
+
+    sections = [("[repository]\n", RepositoryConfig), ("[repository]\n", ContentRules),
+                ("[delivery]\n", DeliveryConfig), ("[daemon]\n", DaemonConfig),
+                ("[server]\n", ServerConfig), (HOOK, Webhook)]
+    return [(head, item.name, spec.kind) for head, cls in sections
+            for item, spec in declared(cls) if isinstance(spec.kind, (Duration, Durations, Whole))]
+
+
+NUMERIC_KEYS = _numeric_keys()
+BAD_NUMBERS = ["nan", "inf", "-inf", "-1", "0", '"99999999999d"', "1e300", "10000000000",
+               '"-5s"', '"1e3s"', '""']
+
+
+def test_the_walk_covers_every_number_and_duration_key_the_issue_names() -> None:
+    names = {name for _, name, _ in NUMERIC_KEYS}
+    assert names >= {"retry_schedule", "coalesce", "max_wait", "disable_after", "poll_interval",
+                     "fetch_interval", "shutdown_timeout", "dead_retention", "timeout",
+                     "connect_timeout", "max_in_flight"}
+
+
+@pytest.mark.parametrize(("head", "name", "kind"), NUMERIC_KEYS,
+                         ids=[f"{h.split(chr(10))[0]}{n}" for h, n, _ in NUMERIC_KEYS])
+def test_every_number_and_duration_key_refuses_values_out_of_its_range(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], head: str, name: str,
+        kind: Any) -> None:
+    from cometwatch.cli import main
+    from cometwatch.config.kinds import Duration, Durations
+
+    section = "webhooks[0]" if head == HOOK else head.strip("[]\n")
+    zero_ok = isinstance(kind, Durations) or (isinstance(kind, Duration) and kind.zero)
+    config = tmp_path / "webhooks.toml"
+    for value in BAD_NUMBERS:
+        written = f'["0s", {value}]' if isinstance(kind, Durations) else value
+        config.write_text(f"{head}{name} = {written}\n")
+        if value == "0" and zero_ok:
+            parse_config_text(config.read_text(), config, {})  # zero is a value here
+            continue
+        code = main(["--config", str(config), "check"])
+        out, err = capsys.readouterr()
+        assert code == 2, (name, value, err)
+        assert out == "" and err.count("\n") == 1, (name, value, err)
+        assert err.startswith(f"cometwatch: error: {config}: {section}.{name}: "), err
+
+
+@pytest.mark.parametrize("value", ['"99999999999d"', "nan", "inf", "1e309"])
+def test_a_duration_too_large_is_refused_by_parse_duration_too(value: str) -> None:
+    import tomllib
+
+    with pytest.raises(ValueError):
+        parse_duration(tomllib.loads(f"x = {value}")["x"] if value != '"99999999999d"' else
+                       "9" * 400 + "d")
+
+
+def test_max_in_flight_is_capped(tmp_path: Path) -> None:
+    from cometwatch.config import MAX_IN_FLIGHT
+
+    assert parse(HOOK + f"max_in_flight = {MAX_IN_FLIGHT}\n", tmp_path).webhooks[0] \
+        .max_in_flight == MAX_IN_FLIGHT
+    with pytest.raises(ConfigError, match=rf"max_in_flight: .*at most {MAX_IN_FLIGHT}"):
+        parse(HOOK + "max_in_flight = 2000\n", tmp_path)
+
+
+def test_the_rules_a_preset_sets_are_keys_any_config_can_set(tmp_path: Path) -> None:
+    rules = parse('[repository]\npreset = "hugo"\nstrip_language_suffix = false\n'
+                  'filename_dates = true\ndate_prefix = "\\\\d{8}_"\ndraft_field = "hidden"\n'
+                  'published_field = "live"\n', tmp_path).repository.rules
+    assert (rules.strip_language_suffix, rules.filename_dates, rules.date_prefix) == (
+        False, True, r"\d{8}_")
+    assert (rules.draft_field, rules.published_field) == ("hidden", "live")
+    assert rules.content_dir == "content"  # the rest of the preset still applies
+
+
+def test_every_preset_sets_only_keys_declared_for_presets(tmp_path: Path) -> None:
+    from cometwatch.config.model import ContentRules
+    from cometwatch.config.reader import declared
+    from cometwatch.presets import PRESETS
+
+    settable = {item.name for item, spec in declared(ContentRules) if spec.preset}
+    for name, preset in PRESETS.items():
+        assert set(preset) - {"markers"} <= settable, name
+        parse(f'[repository]\npreset = "{name}"\n', tmp_path)
+
+
+def test_the_defaults_come_from_the_declaration(tmp_path: Path) -> None:
+    from cometwatch.config import ContentRules, DaemonConfig, DeliveryConfig
+
+    config = parse("", tmp_path)
+    assert config.repository.rules == ContentRules()
+    assert config.delivery == DeliveryConfig() and config.daemon == DaemonConfig()
+
+
+def test_a_webhook_is_the_delivery_defaults_with_its_own_keys_replaced(tmp_path: Path) -> None:
+    config = parse('[delivery]\ntimeout = "20s"\nretry_schedule = ["1s"]\nmax_in_flight = 2\n'
+                   'disable_after = "1d"\nconnect_timeout = "3s"\n' + HOOK +
+                   'max_in_flight = 9\n', tmp_path)
+    hook = config.webhooks[0]
+    assert (hook.timeout, hook.retry_schedule, hook.disable_after, hook.connect_timeout) == (
+        20.0, (1.0,), 86400.0, 3.0)
+    assert hook.max_in_flight == 9
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [
+    (HOOK.replace('secret = "s3cret"',
+                  'secrets = [{ value = "A", env = "HOME", file = "/etc/hostname" }]'),
+     "webhooks[0].secrets[0]", "more than one of value, env, file"),
+    (HOOK.replace('secret = "s3cret"', 'secrets = [{}]'), "webhooks[0].secrets[0]",
+     "has no source"),
+    (HOOK.replace('secret = "s3cret"', 'secrets = [{ value = 5 }]'),
+     "webhooks[0].secrets[0].value", "must be a string"),
+    (HOOK.replace('secret = "s3cret"', 'secret_env = 5'), "webhooks[0].secret_env",
+     "must be a string"),
+    ('[repository]\ndate_prefix = "(["\n', "repository.date_prefix",
+     "not a regular expression"),
+    ('[repository]\nfilename_dates = "yes"\n', "repository.filename_dates", "true or false"),
+])
+def test_a_secret_source_or_rule_that_is_wrong_is_refused(tmp_path: Path, text: str, key: str,
+                                                           words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'webhooks.toml'}: {key}: ")
+    assert words in str(caught.value)
+
+
+def test_a_secret_file_that_is_not_utf8_is_refused_naming_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cometwatch.cli import main
+
+    (tmp_path / "bad.secret").write_bytes(b"\xff\xfe secret \x80\n")
+    (tmp_path / "bad.secret").chmod(0o600)
+    text = HOOK.replace('secret = "s3cret"', 'secret_file = "bad.secret"')
+    with pytest.raises(ConfigError, match=r"webhooks\[0\]\.secret_file: .*bad\.secret is not "
+                                          "UTF-8 text"):
+        parse(text, tmp_path)
+    (tmp_path / "webhooks.toml").write_text(text)
+    assert main(["--config", str(tmp_path / "webhooks.toml"), "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not UTF-8 text" in err and "Traceback" not in err
+    hook = parse(text, tmp_path, secrets=False).webhooks[0]  # status, deliveries: no secret
+    assert hook.secrets == ()
+    with pytest.raises(ConfigError, match=r"bad\.secret is not UTF-8 text"):
+        hook.secret  # noqa: B018
+
+
+def test_the_secret_of_a_webhook_loaded_without_secrets_is_a_clear_error() -> None:
+    from cometwatch.config import Webhook
+
+    with pytest.raises(ConfigError, match="webhook h: has no secret loaded"):
+        Webhook("h", "https://example.org/", ()).secret  # noqa: B018

@@ -6,8 +6,6 @@ import argparse
 from collections import Counter
 from typing import Any
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -22,11 +20,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
     import time
 
     from cometwatch.config import load_config
-    from cometwatch.engine import HEAD_BYTES, Engine
+    from cometwatch.engine import Engine
+    from cometwatch.flow import read_tree, shallow_warning
     from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
@@ -41,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"branch      {source.branch} ({source.ref} at {tip[:12]})")
         print(f"preset      {config.repository.preset}; content in "
               f"{config.repository.rules.content_dir or '(the root)'}/")
-        engine = Engine(config.repository.rules, warn=problems.append)
-        changes = source.repo.diff(EMPTY_TREE, tip)
-        engine.learn(source.repo.read_blobs(engine.wanted_blobs(changes), HEAD_BYTES))
-        engine.save(tip, int(time.time()), changes)
-    logging.getLogger("cometwatch").debug("read %d files", len(changes))
+        shallow = shallow_warning(source.repo)
+        if shallow:
+            problems.append(shallow)
+        engine = Engine.for_repository(config.repository, warn=problems.append)
+        read_tree(source.repo, engine, tip, int(time.time()))
     total: Counter[str] = Counter()
     published: Counter[str] = Counter()
     trashed = 0

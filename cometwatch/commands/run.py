@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
                          "$COMETWATCH_CONFIG names one; `cometwatch init` writes one, or pass "
                          "--config")
     config = load_config(args.config)  # a broken config: one line, exit 2 (cli.py)
+    if config.server.listen is not None:  # it serves: its tokens and push secrets must load
+        config = load_config(args.config, serving=True)
     log_format = args.log_format or config.daemon.log_format
     setup_logging(args.verbose, log_format)
     if stderr_is_journal():

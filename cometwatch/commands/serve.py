@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"serving {site.server.workspace!r} ({site.branch}) on {server.url}"
                   f"{where}: {server.url}/api/v1/workspaces/{site.server.workspace}/health",
                   flush=True)
+            from cometwatch.web.admin import announce
+            announce(site, server.url)
             while not signals.stop:
                 signals.wake.wait(3600.0)
                 signals.wake.clear()

@@ -247,3 +247,44 @@ DELETE FROM deliveries WHERE next_at IS NULL AND updated_at < ?;
 -- Open deliveries (pending, or failed and waiting for a retry) per webhook, through the
 -- partial index: as cheap with a long history as with none.
 SELECT webhook, count(*) FROM deliveries WHERE next_at IS NOT NULL GROUP BY webhook;
+
+-- (metrics) Read at each scrape of /metrics, through migration 5's covering indexes.
+
+-- name: outbox_gauges
+SELECT webhook, status, count(*), min(next_at) FROM deliveries WHERE next_at IS NOT NULL
+GROUP BY webhook, status;
+
+-- name: dead_counts
+SELECT webhook, count(*) FROM deliveries WHERE status = 'dead' GROUP BY webhook;
+
+-- name: event_names_after
+SELECT name, count(*) FROM events WHERE id > ? GROUP BY name;
+
+-- The Webhooks page (cometwatch.web.admin).
+
+-- name: admin_token
+SELECT sha256 FROM admin_token WHERE id = 1;
+
+-- name: put_admin_token
+INSERT OR IGNORE INTO admin_token (id, sha256, created_at) VALUES (1, ?, ?);
+
+-- name: find_deliveries
+SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_code,
+       d.last_error, d.coalesced_into, d.created_at, d.updated_at, e.event_id, e.name,
+       e.occurred_at, e.collection, e.entry_id, e.slug, e.commit_sha, e.path
+FROM deliveries AS d JOIN events AS e ON e.id = d.event
+WHERE (:hook IS NULL OR d.webhook = :hook) AND (:status IS NULL OR d.status = :status)
+  AND (:event IS NULL OR e.name = :event)
+  AND (:entry IS NULL OR e.entry_id = :entry OR e.slug = :entry OR e.path = :entry)
+  AND (:before IS NULL OR d.id < :before)
+ORDER BY d.id DESC
+LIMIT :limit;
+
+-- name: attempts_since
+SELECT d.webhook, a.started_at, a.code, a.duration, a.error
+FROM attempts AS a JOIN deliveries AS d ON d.id = a.delivery
+WHERE a.started_at >= ?
+ORDER BY a.started_at;
+
+-- name: deliveries_since
+SELECT webhook, created_at, status FROM deliveries WHERE created_at >= ? ORDER BY created_at;

@@ -36,8 +36,12 @@ def create_app(site: SiteContext) -> Flask:
     # One line per blueprint (each module's `blueprint(site)` returns a flask.Blueprint).
     from cometwatch.web import api
     app.register_blueprint(api.blueprint(site), url_prefix="/api/v1")
+    from cometwatch.web import admin
+    app.register_blueprint(admin.blueprint(site), url_prefix="/admin")
     from cometwatch.web import push
     app.register_blueprint(push.blueprint(site), url_prefix="/hooks")
+    from cometwatch.web import metrics
+    app.register_blueprint(metrics.blueprint(site), url_prefix="/metrics")
 
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

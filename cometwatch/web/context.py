@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cometwatch.config import Config
     from cometwatch.gitrepo import Repository
     from cometwatch.store import Store
+    from cometwatch.web.metrics import Metrics
 
 BLOB_CACHE_BYTES = 32 * 1024 * 1024  # bodies kept decoded; a blob never changes under its sha
 
@@ -71,12 +72,15 @@ class SiteContext:
     blobs: Blobs
     poke: Callable[[], None] | None = None  # wake the daemon (a push arrived); None: `serve`
     clock: Callable[[], float] = time.time
+    # The daemon's counters (its dispatcher's observer); under `serve`, a fresh set.
+    metrics: Metrics = field(default_factory=lambda: _new_metrics())
     _readers: threading.local = field(default_factory=threading.local)
 
     @classmethod
     def open(cls, config: Config, poke: Callable[[], None] | None = None,
              clock: Callable[[], float] = time.time,
-             server: ServerConfig | None = None) -> SiteContext:
+             server: ServerConfig | None = None,
+             metrics: Metrics | None = None) -> SiteContext:
         """The context of the site `config` describes. Raises RepositoryError."""
         from cometwatch.source import Source
         from cometwatch.store import Store
@@ -88,7 +92,7 @@ class SiteContext:
             source.close()
             raise
         return cls(config, server or config.server, path, source.branch,
-                   Blobs(source.repo), poke, clock)
+                   Blobs(source.repo), poke, clock, metrics or _new_metrics())
 
     def reader(self) -> Store:
         """This thread's read-only connection to the state. Raises StateError."""
@@ -102,3 +106,9 @@ class SiteContext:
 
     def close(self) -> None:
         self.blobs.close()
+
+
+def _new_metrics() -> Metrics:
+    from cometwatch.web.metrics import Metrics
+
+    return Metrics()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 
@@ -31,14 +30,11 @@ log = logging.getLogger("cometwatch.push")
 
 MAX_BODY = 3 * 1024 * 1024  # forges' push payloads are far smaller; GitHub caps its own at 25 MB
 
-# What the metrics count a push request as (a bounded set: it is a label).
-PushRecorder = Callable[[str, str], None]  # (forge or "unknown", result)
 
-
-def blueprint(site: SiteContext, record: PushRecorder | None = None) -> Blueprint:
-    """The /hooks blueprint. `record(forge, result)` is told of every request (metrics)."""
+def blueprint(site: SiteContext) -> Blueprint:
+    """The /hooks blueprint; each request is counted in site.metrics by forge and result."""
     routes = Blueprint("push", __name__)
-    counted: PushRecorder = record or (lambda forge, result: None)
+    counted = site.metrics.push_request
 
     @routes.post("/push")
     def push() -> Response:

@@ -1,0 +1,129 @@
+"""Where a secret or token comes from: `{ file = … }`, `{ env = … }` or `{ value = … }`, and a
+webhook's `secret`, `secret_env`, `secret_file` or `secrets`.
+
+A secret is text: a file is read as UTF-8 (one that is not is refused, naming the file) with
+the whitespace around it removed; its UTF-8 bytes are the key a signature is made with.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cometwatch.config.model import Secret
+from cometwatch.config.reader import Where, table_of
+from cometwatch.errors import ConfigError
+
+_ONE_OF = 'give exactly one of { file = "…" }, { env = "…" } or { value = "…" }'
+
+
+class Unavailable(ConfigError):
+    """A secret whose environment variable or file is not there or not readable text (as
+    opposed to a config that is wrong): refused only where it is needed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What secrets are read with: the config's folder, the environment, and the warnings."""
+
+    base: Path
+    environ: Mapping[str, str]
+    warnings: list[str]
+
+    def item(self, where: Where, item: object, expires: bool = False,
+             flat: str = "") -> Secret:
+        """One `{ file | env | value [, expires] }` table at `where`; `flat` names the
+        webhook key it was written as (secret_env = …), where problems are reported."""
+        known = {"value", "env", "file"} | ({"expires"} if expires else set())
+        table = table_of(where, item, known)
+        given = [k for k in ("value", "env", "file") if k in table]
+        if len(given) != 1:
+            raise ConfigError(where.file, where.prefix, "has no source" if not given else
+                              "has more than one of " + ", ".join(given), _ONE_OF)
+        when = _timestamp(where, table["expires"]) if "expires" in table else None
+        return Secret(self._read(where, flat or given[0], given[0], table[given[0]]), when)
+
+    def webhook(self, where: Where, table: Mapping[str, Any], need: bool,
+                ) -> tuple[tuple[Secret, ...], Unavailable | None]:
+        """A webhook's secrets, newest first; without `need`, those that can be read and why
+        the others could not."""
+        given = [k for k in ("secret", "secret_env", "secret_file", "secrets") if k in table]
+        if len(given) != 1:
+            problem = "has no secret" if not given else "has more than one of " + ", ".join(given)
+            raise where.fail("secret", problem, "set exactly one of secret, secret_env (an "
+                             "environment variable) or secret_file")
+        if given == ["secrets"]:
+            raw = table["secrets"]
+            if not isinstance(raw, list) or not raw:
+                raise where.fail("secrets", "must be a non-empty list",
+                                 'newest first: [{ env = "NEW" }, { env = "OLD", expires = "…" }]')
+            items = [(where.inner(f"secrets[{i}]"), item, "") for i, item in enumerate(raw)]
+        else:
+            source = {"secret": "value", "secret_env": "env", "secret_file": "file"}[given[0]]
+            items = [(where, {source: table[given[0]]}, given[0])]
+        out, missing = [], None
+        for place, item, flat in items:
+            try:
+                out.append(self.item(place, item, expires=not flat, flat=flat))
+            except Unavailable as exc:
+                if need:
+                    raise
+                missing = missing or exc
+        return tuple(out), missing
+
+    def _read(self, where: Where, name: str, source: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise where.fail(name, "must be a string", f'write it as {name} = "…"')
+        if source == "env":
+            if not self.environ.get(value):
+                raise Unavailable(where.file, where.key(name),
+                                  f"environment variable {value} is not set or empty",
+                                  f"export {value}=… before starting cometwatch")
+            value = self.environ[value]
+        elif source == "file":
+            value = self._file(where.file, where.key(name), value)
+        if not value:
+            raise where.fail(name, "the secret is empty", "use a long random string")
+        return value
+
+    def _file(self, file: str, label: str, name: str) -> str:
+        path = self.base / Path(name).expanduser()
+        credentials = self.environ.get("CREDENTIALS_DIRECTORY")
+        if not path.is_file() and credentials:
+            path = Path(credentials) / name
+        try:
+            raw = path.read_bytes()
+            mode = path.stat().st_mode
+        except OSError as exc:
+            raise Unavailable(file, label, f"cannot read {path}: {exc.strerror}",
+                              "check the path and its permissions") from None
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise Unavailable(file, label, f"{path} is not UTF-8 text",
+                              "a secret is text: write one such as `openssl rand -hex 32` "
+                              "gives") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            self.warnings.append(f"{file}: {label}: {path} is readable by group or others "
+                                 f"(chmod 600 {path})")
+        return text
+
+
+def _timestamp(where: Where, value: object) -> float:
+    fix = 'write it as "2026-12-31T00:00:00Z"'
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise where.fail("expires", f"not a date and time: {value!r}", fix) from None
+    else:
+        raise where.fail("expires", "must be a date and time", fix)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
