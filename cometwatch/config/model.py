@@ -180,6 +180,9 @@ class ContentRules:
     filename_dates: bool = key(Flag(), False, preset=True)  # Jekyll: a future name prefix
     date_prefix: str = key(Text(check=_pattern), DATE_PREFIX, preset=True)  # left off slugs
     url_fields: tuple[str, ...] = key(_FIELDS, (), preset=True)  # a URL ending in the slug
+    # not a key: front matter fields a site model decides by (Decap's filter fields,
+    # Eleventy's permalink), kept in Frontmatter.fields
+    extra_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
