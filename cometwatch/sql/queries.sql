@@ -288,3 +288,36 @@ ORDER BY a.started_at;
 
 -- name: deliveries_since
 SELECT webhook, created_at, status FROM deliveries WHERE created_at >= ? ORDER BY created_at;
+
+-- name: entries_built
+SELECT 1 FROM entries_built WHERE branch = ?;
+
+-- name: mark_entries_built
+INSERT OR IGNORE INTO entries_built (branch) VALUES (?);
+
+-- name: clear_entries
+DELETE FROM entries WHERE branch = ?;
+
+-- name: drop_entry
+DELETE FROM entries WHERE branch = ? AND path = ?;
+
+-- name: put_entry
+INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, rank, blob,
+                                body_at, trashed, listed, visible_from, visible_until, title,
+                                data, created_at, updated_at, published_at, published_since,
+                                deleted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: entry_dates
+SELECT entry_id, created_at, updated_at, published_since, deleted_at
+FROM entries WHERE branch = ? AND entry_id IN (/*ids*/);
+
+-- name: entries
+SELECT path, entry_id, collection, slug, locale, rank, blob, body_at, trashed, listed,
+       visible_from,
+       visible_until, title, data, created_at, updated_at, published_at, published_since,
+       deleted_at
+FROM entries WHERE branch = ?;
+
+-- name: cursor_mark
+SELECT commit_sha, generation FROM cursors WHERE branch = ?;
