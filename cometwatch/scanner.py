@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
+from cometwatch import coalescing
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine
 from cometwatch.entry import utc_iso
@@ -218,9 +219,6 @@ class Scanner:
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
         hooks = [hook for hook in self._config.webhooks if hook.enabled]
-        windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
-                               else hook.max_wait)
-                   for hook in hooks if hook.coalesce}
         changes = engine.ledger.changes()
         entries = self._projector.rows(
             engine, changes, events, commit,
@@ -228,7 +226,7 @@ class Scanner:
             rebuild=not self._store.entries_built(self.branch))
         saved = self._store.save_scan(self.branch, expected, commit, changes,
                                       engine.next_timer(), events, _routes(events, hooks),
-                                      windows, now, self._rules, entries)
+                                      coalescing.windows(hooks), now, self._rules, entries)
         engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation

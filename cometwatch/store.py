@@ -30,9 +30,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cometwatch.coalescing import Window, burst_due
 from cometwatch.errors import NoState, StateError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
 from cometwatch.payload import ContentEvent
+from cometwatch.retry import health_after
 from cometwatch.sql import MIGRATIONS, QUERIES
 
 if TYPE_CHECKING:
@@ -331,8 +333,8 @@ class Store:
 
         `expected` is the cursor generation the scan started from (None: no cursor); if the
         stored one differs, nothing is written and CursorMoved is raised. `windows` holds the
-        coalescing webhooks' (window, max_wait): their fresh deliveries all become due together,
-        `window` after the newest, but no later than `max_wait` after the oldest.
+        coalescing webhooks' (window, max_wait) (cometwatch.coalescing.windows): their fresh
+        deliveries all become due together, when coalescing.burst_due says.
         """
         changes = _ledger_rows(ledger)  # encoded before the write lock is taken
         with self._guard("storing the scan"), self._write() as db:
@@ -360,9 +362,9 @@ class Store:
 
             created = db.executemany(QUERIES["insert_delivery"], rows()).rowcount
             for hook in sorted(touched & windows.keys()):
-                window, max_wait = windows[hook]
-                db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": now + window,
-                                                        "max_wait": max_wait})
+                oldest = db.execute(QUERIES["oldest_fresh"], (hook,)).fetchone()[0]
+                due = burst_due(now if oldest is None else oldest, now, Window(*windows[hook]))
+                db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": due})
             generation = (found or 0) + 1
             _write_ledger(db, branch, changes)
             if entries is not None:
@@ -484,15 +486,10 @@ class Store:
                 row = db.execute(QUERIES["webhook_state"], (name,)).fetchone()
                 state = _webhook_state(row) if row else WebhookState(name, None, None, None,
                                                                      None)
-                failing, success = state.failing_since, state.last_success
-                for r in results:
-                    if r.delivery.webhook != name:
-                        continue
-                    when = r.attempt.started_at
-                    if r.status is DeliveryStatus.OK:
-                        failing, success = None, max(success or when, when)
-                    elif failing is None:
-                        failing = when
+                failing, success = health_after(
+                    state.failing_since, state.last_success,
+                    ((r.attempt.started_at, r.status is DeliveryStatus.OK) for r in results
+                     if r.delivery.webhook == name))
                 db.execute(QUERIES["save_webhook_health"], (name, failing, success))
                 states[name] = WebhookState(name, state.disabled_at, state.disabled_reason,
                                             failing, success)

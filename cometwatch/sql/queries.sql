@@ -75,14 +75,15 @@ INSERT OR IGNORE INTO deliveries
     (event, webhook, entry_id, status, next_at, last_error, created_at, updated_at)
 SELECT id, ?, entry_id, ?, ?, ?, ?, ? FROM events WHERE event_id = ? AND id > ?;
 
+-- name: oldest_fresh
+-- When the oldest fresh delivery of a coalescing webhook (pending, not redelivered) was stored.
+SELECT min(updated_at) FROM deliveries
+WHERE webhook = ? AND status = 'pending' AND next_at IS NOT NULL AND NOT alone;
+
 -- name: coalesce_window
--- A coalescing webhook's fresh deliveries fall due together: a window after the newest, but
--- no later than max_wait after the oldest. A redelivered one stays due now.
-UPDATE deliveries
-SET next_at = min(:due, (SELECT min(updated_at) FROM deliveries
-                         WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL
-                           AND NOT alone)
-                        + :max_wait)
+-- A coalescing webhook's fresh deliveries fall due together (cometwatch.coalescing says when).
+-- A redelivered one stays due now.
+UPDATE deliveries SET next_at = :due
 WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL AND NOT alone;
 
 -- name: due
