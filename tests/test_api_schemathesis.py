@@ -8,7 +8,6 @@ entries, so the generated queries reach the list and entry code, not only the 40
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
