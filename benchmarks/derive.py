@@ -329,7 +329,8 @@ def events_run(config: Path) -> tuple[float, float, float]:
 def one_commit(repo: Path, repeat: int) -> dict[str, float]:
     """The engine's work for the last commit, the ledger of everything before it in hand."""
     from cometwatch.config import parse_config_text
-    from cometwatch.engine import Engine, history
+    from cometwatch.engine import Engine
+    from cometwatch.flow import history
     from cometwatch.gitrepo import Repository
     from cometwatch.identity import Ledger
 

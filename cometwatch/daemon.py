@@ -28,6 +28,7 @@ from cometwatch.notify import Notifier
 from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
+from cometwatch.redaction import redact_text
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -95,7 +96,7 @@ def fetch_failure(state_dir: Path) -> dict[str, Any] | None:
             isinstance(record.get(key), float | int) for key in ("since", "last_try")):
         return None
     return {"since": float(record["since"]), "last_try": float(record["last_try"]),
-            "error": str(record.get("error", ""))}
+            "error": redact_text(str(record.get("error", "")))}  # git names the remote
 
 
 class Fetcher:

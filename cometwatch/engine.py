@@ -1,29 +1,26 @@
-"""The event engine: a branch's history, commit by commit, into ContentEvents.
+"""Pure: the event engine, a branch's history, save by save, into ContentEvents.
 
 `Engine` holds the ledger and applies one save (a commit's raw changes) at a time; it reads
 no git itself and is fed parsed blobs, so it runs the same over a live repository, a test
-fixture or a replay. `history` drives it over a repository: one `git log` stream, blobs
-fetched in batches for a chunk of commits, each blob parsed once.
+fixture or a replay. cometwatch.flow drives it over a repository.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
+from cometwatch.commits import Change
 from cometwatch.config import ContentRules, RepositoryConfig
 from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
     Frontmatter,
     Location,
-    locate,
     next_change,
     published_at,
     read_frontmatter,
 )
-from cometwatch.gitrepo import Change, Commit, CommitMissing, Repository
 from cometwatch.identity import Ledger, Record, event_id
 from cometwatch.payload import ContentEvent
 from cometwatch.sites import SiteBase
@@ -31,19 +28,8 @@ from cometwatch.sites.loader import SiteLoader, loader_for
 
 log = logging.getLogger("cometwatch.engine")
 
-HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
-_CHUNK = 256  # commits whose blobs are fetched together
-_READ_SLICE = 1024  # blobs read and parsed before the next are read
 _FACTS_CACHE = 65536
 _MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
-
-
-class Save(NamedTuple):
-    """The events of one commit (or of a force-push diff), and the commit they lead to."""
-
-    commit: str
-    time: int
-    events: list[ContentEvent]
 
 
 @dataclass(slots=True)
@@ -176,16 +162,21 @@ class Engine:
         self._facts.clear()
         self._needed.clear()
 
-    def save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
-        """Apply one save; its blobs must have been learnt. Returns its events in order."""
+    def save(self, commit: str, time: int, changes: tuple[Change, ...],
+             now: float | None = None) -> list[ContentEvent]:
+        """Apply one save dated `time`; its blobs must have been learnt. Returns its events in
+        order. States are evaluated at `time`, but never past `now` (the wall clock, when
+        known): a committer date in the future is not the present, so a commit dated 2100
+        does not publish every embargoed post; nor before a moment already evaluated."""
         try:
-            return self._save(commit, time, changes)
+            return self._save(commit, time, changes, now)
         finally:
             self._resited = False
 
-    def _save(self, commit: str, time: int, changes: tuple[Change, ...]) -> list[ContentEvent]:
+    def _save(self, commit: str, time: int, changes: tuple[Change, ...],
+              now: float | None) -> list[ContentEvent]:
         self._needed.clear()  # every learn for the saves now running has happened
-        events = self.advance(time)
+        events = self.advance(time if now is None else min(time, now))
         moment = self.ledger.clock
         ops = self._ops(changes)
         for op in ops:  # detach first: renames within one save may chain (a→b, b→c)
@@ -316,155 +307,3 @@ def _keeps_id(front: Frontmatter | None, old: Record | None) -> bool:
     id, or neither has one (broken frontmatter tells nothing)."""
     return front is None or old is None or bool(front.broken) or \
         front.explicit_id == old.explicit_id
-
-
-def history(repo: Repository, engine: Engine, base: str | None, tip: str,
-            on_commit: Callable[[int], None] | None = None) -> Iterator[Save]:
-    """The saves from `base` (exclusive; None: the root) to `tip`, oldest first.
-
-    When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
-    save, dated by the tip, and a warning is logged. When `base` is gone from the repository
-    (a force push, then `git gc`), the entries the engine's ledger holds stand in for its tree.
-    """
-    if base == tip:
-        return
-    sites = engine.sites
-    if not sites.static and sites.commit != base:
-        # the site as it stood at the base: its steering files in the base's tree
-        sites.reset(repo.tree(base) if base else {}, _reader(repo), base)
-    if base is not None:
-        try:
-            rewritten = not repo.is_ancestor(base, tip)
-        except CommitMissing:
-            log.warning("%s is gone from the repository (history was rewritten, then pruned): "
-                        "comparing the entries it held with the tree of %s as one save",
-                        base[:12], tip[:12])
-            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
-            tree = repo.tree(tip)
-            _resite(repo, engine, tip, tree)
-            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries, tree,
-                                                            engine.rules, engine.locate))
-            return
-        if rewritten:
-            log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
-                        "trees as one save", base[:12], tip[:12])
-            changes = repo.diff(base, tip)
-            yield _one_save(repo, engine, tip, changes + _resite(repo, engine, tip, None,
-                                                                 changes))
-            return
-    chunk: list[Commit] = []
-    for commit in repo.walk(base, tip):
-        chunk.append(commit)
-        if len(chunk) >= _CHUNK:
-            yield from _saves(repo, engine, chunk, on_commit)
-            chunk = []
-    yield from _saves(repo, engine, chunk, on_commit)
-
-
-def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
-                 rules: ContentRules,
-                 where: Callable[[str, str], Location | None] | None = None
-                 ) -> tuple[Change, ...]:
-    """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
-    the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
-    rename (a changed one is git's to pair, and git no longer can)."""
-    def located(path: str, mode: str) -> Location | None:
-        return where(path, mode) if where is not None else locate(path, mode, rules)
-
-    now = {path: held for path, held in tree.items() if located(path, held[0])}
-    added: dict[str, list[str]] = {}
-    for path in sorted(now.keys() - entries.keys()):
-        added.setdefault(now[path][1], []).append(path)
-    changes = []
-    for path in sorted(entries):
-        sha = entries[path].sha
-        if path in now:
-            if now[path][1] != sha:
-                changes.append(Change("M", path, path, sha, now[path][1], _MODE, now[path][0]))
-        elif added.get(sha):
-            moved = added[sha].pop(0)
-            changes.append(Change("R", path, moved, sha, sha, _MODE, now[moved][0]))
-        else:
-            changes.append(Change("D", path, None, sha, None, _MODE, None))
-    changes += [Change("A", None, path, None, sha, None, now[path][0])
-                for sha, paths in added.items() for path in paths]
-    return tuple(changes)
-
-
-def read_tree(repo: Repository, engine: Engine, rev: str, moment: int) -> list[ContentEvent]:
-    """Every entry of the tree of `rev`, as one save from nothing at `moment`, under the site
-    that tree gives (`check`, `entries`)."""
-    tree = repo.tree(rev)
-    engine.sites.reset(tree, _reader(repo), rev)
-    changes = tree_changes({}, tree, engine.rules, engine.locate)
-    _learn(repo, engine, engine.wanted_blobs(changes))
-    return engine.save(rev, moment, changes)
-
-
-def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...]) -> Save:
-    _learn(repo, engine, engine.wanted_blobs(changes))
-    time = repo.commit_time(tip)
-    return Save(tip, time, engine.save(tip, time, changes))
-
-
-def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
-           on_commit: Callable[[int], None] | None) -> Iterator[Save]:
-    # the commits between two that change the site share one site: their blobs are read
-    # together; a commit that changes it is read under the site it leads to
-    sites = engine.sites
-    start = 0
-    while start < len(chunk):
-        end = start
-        while end < len(chunk) and not sites.steers(chunk[end].changes):
-            end += 1
-        run = chunk[start:end]
-        wanted: list[str] = []
-        for commit in run:
-            wanted.extend(engine.wanted_blobs(commit.changes))
-        _learn(repo, engine, wanted)
-        for commit in run:
-            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
-                                                             commit.changes))
-            if on_commit:
-                on_commit(1)
-        if end < len(chunk):
-            commit = chunk[end]
-            changes = commit.changes + _resite(repo, engine, commit.sha, None, commit.changes)
-            _learn(repo, engine, engine.wanted_blobs(changes))
-            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time, changes))
-            if on_commit:
-                on_commit(1)
-        start = end + 1
-
-
-def _resite(repo: Repository, engine: Engine, commit: str,
-            tree: Mapping[str, tuple[str, str]] | None,
-            changes: tuple[Change, ...] = ()) -> tuple[Change, ...]:
-    """Bring the engine's site to `commit` (its own changes, or its whole `tree`); when the site
-    it gives differs, the changes that read the rest of the tree again under it."""
-    sites = engine.sites
-    if sites.static:
-        return ()
-    before = engine.rules
-    if tree is not None:
-        changed = sites.reset(tree, _reader(repo), commit)
-    else:
-        changed = sites.apply(changes, _reader(repo), commit)
-    if not changed:
-        return ()
-    if engine.rules != before:
-        engine.forget_facts()  # dates, ids and fields are read under the new rules
-    return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
-
-
-def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
-    def read(shas: list[str]) -> Mapping[str, bytes]:
-        return repo.read_blobs(shas, HEAD_BYTES)
-    return read
-
-
-def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
-    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
-    wanted = list(dict.fromkeys(wanted))
-    for start in range(0, len(wanted), _READ_SLICE):
-        engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))

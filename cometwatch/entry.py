@@ -8,7 +8,6 @@ two at a moment T.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,40 +16,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
-
 from cometwatch.config import ContentRules
-
-MAX_FRONTMATTER = 256 * 1024  # bytes of frontmatter read; a block past this is refused as broken
+from cometwatch.metadata import BrokenBlock, read_block
 
 _JEKYLL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
-_YAML_END = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)
-_TOML_END = re.compile(rb"^\+{3,}[ \t]*\r?$", re.MULTILINE)
-_JSON_END = re.compile(rb"^}[ \t]*\r?$", re.MULTILINE)
 _SLUG_JUNK = re.compile(r"[^\w-]+|_{2,}")
 _DASHES = re.compile(r"-{2,}")
-
-
-NO_BLOCK: Any = object()  # what `_metadata` gives for a file without a frontmatter block
-
-
-class _TOMLHandler(BaseHandler):
-    """python-frontmatter's TOML handler needs the `toml` package; the standard library's
-    tomllib reads TOML 1.0 and is already here."""
-
-    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
-    START_DELIMITER = END_DELIMITER = "+++"
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        import tomllib
-
-        return tomllib.loads(fm)
-
-
-_YAML: BaseHandler = YAMLHandler()
-_TOML: BaseHandler = _TOMLHandler()
-_JSON: BaseHandler = JSONHandler()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +111,18 @@ def _locate(path: str, rules: ContentRules) -> Location | None:
     name_date = None
     if rules.filename_dates and _JEKYLL_DATE.match(stem):
         name_date = to_timestamp(stem[:10], ZoneInfo(rules.timezone))
-    return Location(path=path, collection=collection, slug=_slug_from_name(stem, folders, rules),
+    return Location(path=path, collection=readable(collection),
+                    slug=_slug_from_name(readable(stem), [readable(f) for f in folders], rules),
                     trashed=trashed, in_drafts=in_drafts, name_date=name_date)
+
+
+def readable(name: str) -> str:
+    """A path's text as a payload shows it: the bytes git gave decoded as UTF-8, each byte
+    that is not (a path holds it as a surrogate escape) as U+FFFD. The path itself, its ids
+    and the stored state keep the bytes."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _under(path: str, folder: str) -> bool:
@@ -205,66 +186,23 @@ def slugify(text: str) -> str:
 def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
     """The facts of one blob. Never raises: a block that cannot be read gives `broken`."""
     try:
-        meta = _metadata(data)
+        meta = read_block(data, (*rules.id_fields, rules.slug_field, rules.status_field))
     except Exception as exc:  # any parser failure is a broken block, by contract
         return Frontmatter(broken=_one_line(exc))
-    if meta is NO_BLOCK:
-        return Frontmatter(no_block=True)
     if meta is None:
-        return Frontmatter()
-    if not isinstance(meta, dict):
-        return Frontmatter()  # a `---` rule around prose, as python-frontmatter reads it
+        return Frontmatter(no_block=True)
     try:
         return _facts(meta, rules)
     except ValueError as exc:
         return Frontmatter(broken=str(exc))
 
 
-def _metadata(data: bytes) -> Any:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    head = data.lstrip(b" \t\r\n") if data[:1] in (b"\r", b"\n") else data
-    if head.startswith(b"---"):
-        handler, end = _YAML, _YAML_END
-    elif head.startswith(b"+++"):
-        handler, end = _TOML, _TOML_END
-    elif head.startswith(b"{"):
-        handler, end = _JSON, _JSON_END
-    else:
-        return NO_BLOCK
-    first = head.find(b"\n")
-    if first < 0:
-        return NO_BLOCK
-    if handler is _JSON and head[:first].strip(b" \t\r") != b"{":
-        # `{"title": "x"}` on one line is JSON frontmatter as Hugo reads it; a first line
-        # such as `{{< shortcode >}}` or `{% include %}` is text, not a broken block
-        try:
-            meta, _ = json.JSONDecoder().raw_decode(
-                head[:MAX_FRONTMATTER].decode("utf-8", "replace"))
-        except ValueError:
-            return NO_BLOCK
-        return meta
-    if handler is not _JSON and head[:first].strip(b" \t\r").strip(b"-+"):
-        return NO_BLOCK  # `---title` is text, not a delimiter
-    closing = end.search(head, first + 1, first + 1 + MAX_FRONTMATTER)
-    if closing is None:
-        if len(head) - first > MAX_FRONTMATTER:
-            raise ValueError(f"frontmatter longer than {MAX_FRONTMATTER // 1024} KiB")
-        raise ValueError("frontmatter block is not closed")
-    if handler is _JSON:
-        block = head[:closing.end()].decode("utf-8")
-        return json.loads(block)
-    block = head[first + 1:closing.start()].decode("utf-8")
-    if handler is _YAML:
-        return yaml.load(block, Loader=yaml.CSafeLoader if yaml.__with_libyaml__
-                         else yaml.SafeLoader)
-    return handler.load(block)
-
-
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "frontmatter is not UTF-8"
     text = " ".join(str(exc).split())
+    if isinstance(exc, BrokenBlock):
+        return text[:300]
     return f"{type(exc).__name__}: {text}"[:300]
 
 

@@ -7,19 +7,19 @@ per file. Every git failure leaves this module as a RepositoryError.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import git
 from git.exc import GitCommandError, GitError, InvalidGitRepositoryError, NoSuchPathError
 
+from cometwatch.commits import Change, Commit
 from cometwatch.errors import RepositoryError
 
-NULL_SHA = "0" * 40
-REGULAR_MODES = frozenset({"100644", "100755"})
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a root commit is diffed against
 _BATCH = 512  # cat-file requests in flight: 512 × 41 bytes stays inside a pipe buffer
 # git log over a long history otherwise keeps up to 96 MB of delta bases and maps whole packs
 # (200 MB resident for 10,000 commits); these caps cost it no measurable time. cat-file keeps
@@ -30,26 +30,6 @@ _LEAN_HISTORY = ("-c", "core.deltaBaseCacheLimit=32m", "-c", "core.packedGitWind
 
 class CommitMissing(RepositoryError):
     """A commit named by its sha is not in the repository (any more)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One raw change between two trees; old_* or new_* is None when absent."""
-
-    status: str  # A, D, M, R, T
-    old_path: str | None
-    new_path: str | None
-    old_sha: str | None
-    new_sha: str | None
-    old_mode: str | None
-    new_mode: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    sha: str
-    time: int  # committer time, seconds since the epoch
-    changes: tuple[Change, ...]
 
 
 class Repository:
@@ -140,6 +120,14 @@ class Repository:
         except (GitCommandError, ValueError) as exc:
             raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
 
+    @property
+    def shallow(self) -> bool:
+        """A shallow clone: its history stops at a grafted commit, not at the root."""
+        try:
+            return str(self._git.rev_parse("--is-shallow-repository")).strip() == "true"
+        except GitCommandError:
+            return False
+
     def commit_subject(self, sha: str) -> str:
         """The first line of a commit's message (the Webhooks page shows the cursor's)."""
         try:
@@ -168,15 +156,16 @@ class Repository:
                 "--format=%x01%H %ct", revs, "--"]
         yield from self._stream_commits(args)
 
-    def diff(self, old: str, new: str) -> tuple[Change, ...]:
-        """The raw changes from tree `old` to tree `new`, as one save."""
+    def diff(self, old: str | None, new: str) -> tuple[Change, ...]:
+        """The raw changes from tree `old` (None: the empty tree) to tree `new`, as one save."""
+        old = old or EMPTY_TREE
         try:
             out = self._git.diff("--raw", "-M", "-l20000", "--no-abbrev", "-z", "--no-color",
                                  "--no-ext-diff", old, new, "--", stdout_as_string=False)
         except GitCommandError as exc:
             raise RepositoryError(f"cannot diff {old[:12]} and {new[:12]}: "
                                   f"{_stderr(exc)}") from exc
-        return tuple(_parse_changes(out.split(b"\0")))
+        return tuple(parse_changes(out.split(b"\0")))
 
     def tree(self, rev: str) -> dict[str, tuple[str, str]]:
         """Every file in the tree of `rev`: path → (mode, blob sha), in one call."""
@@ -184,13 +173,7 @@ class Repository:
             out = self._git.ls_tree("-r", "-z", "--full-tree", rev, stdout_as_string=False)
         except GitCommandError as exc:
             raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
-        files: dict[str, tuple[str, str]] = {}
-        for line in out.split(b"\0"):
-            meta, _, path = line.partition(b"\t")
-            fields = meta.split()  # mode, type, sha; submodules are commits, not blobs
-            if len(fields) == 3 and fields[1] == b"blob":
-                files[_path(path)] = (fields[0].decode(), fields[2].decode())
-        return files
+        return parse_tree(out)
 
     def _stream_commits(self, args: list[str]) -> Iterator[Commit]:
         try:
@@ -202,27 +185,8 @@ class Repository:
         popen = proc.proc
         assert popen is not None and popen.stdout is not None
         stdout: IO[bytes] = popen.stdout
-        header: bytes | None = None
-        tokens: list[bytes] = []
-        rest = b""
         try:
-            while True:
-                chunk = stdout.read(1 << 16)
-                if not chunk:
-                    break
-                parts = (rest + chunk).split(b"\0")
-                rest = parts.pop()
-                for token in parts:
-                    if token.startswith((b"\x01", b"\n\x01")):
-                        if header is not None:
-                            yield _commit(header, tokens)
-                        header, tokens = token.lstrip(b"\n")[1:], []
-                    else:
-                        tokens.append(token)
-            if rest.strip():
-                tokens.append(rest)
-            if header is not None:
-                yield _commit(header, tokens)
+            yield from parse_log(_tokens(stdout))
         finally:
             stdout.close()
             stderr = popen.stderr.read() if popen.stderr else b""
@@ -313,39 +277,96 @@ def _stderr(exc: GitCommandError) -> str:
     return "; ".join(errors or lines[-1:]) or f"exit {exc.status}"
 
 
-def _commit(header: bytes, tokens: list[bytes]) -> Commit:
-    sha, _, when = header.decode().strip().partition(" ")
-    return Commit(sha=sha, time=int(when), changes=tuple(_parse_changes(tokens)))
+def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    """The NUL-separated tokens of a `-z` output stream, read 64 KiB at a time."""
+    rest = b""
+    while chunk := stream.read(1 << 16):
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
 
 
-def _parse_changes(tokens: list[bytes]) -> Iterator[Change]:
-    i, n = 0, len(tokens)
-    while i < n:
-        meta = tokens[i].lstrip(b"\n")
-        i += 1
-        if not meta.startswith(b":"):
+# git's structure, never a file name: a path is only ever read where the grammar puts one, by
+# count (one after a change line, two after a rename), so no name can pass for a commit or a
+# change, whatever its bytes.
+_HEADER = re.compile(rb"\n?\x01([0-9a-f]{40,64}) (-?\d+)")
+_RAW = re.compile(rb"\n?:([0-7]{6}) ([0-7]{6}) ([0-9a-f]{40,64}) ([0-9a-f]{40,64}) ([A-Z])\d*")
+
+
+def parse_log(tokens: Iterable[bytes]) -> Iterator[Commit]:
+    """Commits from `git log -z --raw --format=%x01%H %ct` tokens, by its grammar:
+    (header change*)* where a header is `\x01SHA TIME` and a change is
+    `:mode mode sha sha status` followed by its path (two for a rename or copy)."""
+    stream = iter(tokens)
+    sha: str | None = None
+    when = 0
+    changes: list[Change] = []
+    for token in stream:
+        raw = _RAW.fullmatch(token)
+        if raw is not None:
+            if sha is None:
+                raise RepositoryError("unexpected git log output: a change before any commit")
+            changes.append(_change(raw, stream))
             continue
-        old_mode, new_mode, old_sha, new_sha, status = meta[1:].decode().split(" ")
-        kind = status[0]
-        old_path: str | None
-        if kind in ("R", "C"):
-            old_path, new_path = _path(tokens[i]), _path(tokens[i + 1])
-            i += 2
+        header = _HEADER.fullmatch(token)
+        if header is None:
+            if not token.strip():
+                continue  # the newline git ends a commit without changes with
+            raise RepositoryError(f"unexpected git log output: {token[:60]!r}")
+        if sha is not None:
+            yield Commit(sha, when, tuple(changes))
+        sha, when, changes = header[1].decode(), int(header[2]), []
+    if sha is not None:
+        yield Commit(sha, when, tuple(changes))
+
+
+def parse_changes(tokens: Iterable[bytes]) -> Iterator[Change]:
+    """Changes from `git diff --raw -z` tokens: change lines, each followed by its paths."""
+    stream = iter(tokens)
+    for token in stream:
+        raw = _RAW.fullmatch(token)
+        if raw is not None:
+            yield _change(raw, stream)
+        elif token.strip():
+            raise RepositoryError(f"unexpected git diff output: {token[:60]!r}")
+
+
+def parse_tree(data: bytes) -> dict[str, tuple[str, str]]:
+    """`git ls-tree -r -z` output: path → (mode, blob sha). A record is `mode type sha\tpath`;
+    the first tab ends the fields, so a tab (or anything else) in a name stays in the name."""
+    files: dict[str, tuple[str, str]] = {}
+    for record in data.split(b"\0"):
+        meta, tab, path = record.partition(b"\t")
+        fields = meta.split(b" ")  # mode, type, sha; submodules are commits, not blobs
+        if tab and len(fields) == 3 and fields[1] == b"blob":
+            files[_path(path)] = (fields[0].decode(), fields[2].decode())
+    return files
+
+
+def _change(raw: re.Match[bytes], stream: Iterator[bytes]) -> Change:
+    old_mode, new_mode, old_sha, new_sha, status = (part.decode() for part in raw.groups())
+    try:
+        if status in ("R", "C"):
+            old_path, new_path = _path(next(stream)), _path(next(stream))
         else:
-            old_path = new_path = _path(tokens[i])
-            i += 1
-        if kind == "C":  # copies are never asked for; treat as an add
-            kind, old_path = "A", None
-        yield Change(
-            status=kind,
-            old_path=None if kind == "A" else old_path,
-            new_path=None if kind == "D" else new_path,
-            old_sha=None if kind == "A" else old_sha,
-            new_sha=None if kind == "D" else new_sha,
-            old_mode=None if kind == "A" else old_mode,
-            new_mode=None if kind == "D" else new_mode,
-        )
+            old_path = new_path = _path(next(stream))
+    except StopIteration:
+        raise RepositoryError("unexpected git output: a change without its path") from None
+    if status == "C":  # copies are never asked for; treat as an add
+        status = "A"
+    return Change(
+        status=status,
+        old_path=None if status == "A" else old_path,
+        new_path=None if status == "D" else new_path,
+        old_sha=None if status == "A" else old_sha,
+        new_sha=None if status == "D" else new_sha,
+        old_mode=None if status == "A" else old_mode,
+        new_mode=None if status == "D" else new_mode,
+    )
 
 
 def _path(raw: bytes) -> str:
+    # lossless: any byte git gives comes back from .encode("utf-8", "surrogateescape")
     return raw.decode("utf-8", "surrogateescape")

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
 from cometwatch.config import Config, ContentRules, Webhook
-from cometwatch.engine import Engine, history
+from cometwatch.engine import Engine
 from cometwatch.entry import utc_iso
 from cometwatch.errors import StateError
+from cometwatch.flow import history
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.progress import noun
@@ -125,11 +126,11 @@ class Scanner:
             # A backfill starts from an empty ledger, built silently up to its base, so its
             # ids are exactly those of `cometwatch events --all`.
             base = None if backfill == "all" else repo.resolve_or_fail(backfill)
-            engine, _ = self._silent(base, progress)
+            engine, _ = self._silent(base, progress, now)
         commits = stored = created = 0
         first: int | None = None  # when the earliest event stored occurred
         batch: list[ContentEvent] = []
-        for save in history(repo, engine, base, tip, progress):
+        for save in history(repo, engine, base, tip, progress, now):
             commits += 1
             batch.extend(save.events)
             if len(batch) >= FLUSH_EVENTS:
@@ -162,7 +163,7 @@ class Scanner:
     def _baseline(self, now: float, tip: str,
                   progress: Callable[[int], None] | None) -> ScanResult:
         # transitions already past belong to the baseline, not the news
-        engine, commits = self._silent(tip, progress, now)
+        engine, commits = self._silent(tip, progress, now, now)
         self._save(None, tip, engine, [], now)
         return ScanResult(commits, 0, 0, tip, True)
 
@@ -179,7 +180,7 @@ class Scanner:
         """
         repo = self._source.repo
         at = base if repo.resolve(base) is not None else tip
-        engine, _ = self._silent(at, progress, old.ledger.clock if at == base else now)
+        engine, _ = self._silent(at, progress, now, old.ledger.clock if at == base else now)
         engine.ledger.keep_ids(old.ledger)
         if at == base:
             log.warning("the content rules of %r changed since its last scan: read it again "
@@ -195,15 +196,15 @@ class Scanner:
                         tip[:12])
         return engine, at
 
-    def _silent(self, at: str | None, progress: Callable[[int], None] | None,
+    def _silent(self, at: str | None, progress: Callable[[int], None] | None, now: float,
                 moment: float | None = None) -> tuple[Engine, int]:
-        """An engine built from the history up to `at` (None: none) and, with `moment`, the
-        transitions already past it, its warnings at debug level (old news: what is new is
-        warned about again). Returns it and the commits read."""
+        """An engine built from the history up to `at` (None: none), evaluated no later than
+        `now`, and, with `moment`, the transitions already past it, its warnings at debug level
+        (old news: what is new is warned about again). Returns it and the commits read."""
         warnings = _Warnings(quiet=True)
         engine = Engine.for_repository(self._config.repository, warn=warnings)
         commits = 0 if at is None else sum(
-            1 for _ in history(self._source.repo, engine, None, at, progress))
+            1 for _ in history(self._source.repo, engine, None, at, progress, now))
         if moment is not None:
             engine.advance(moment)
         warnings.quiet = False

@@ -272,7 +272,7 @@ class Store:
             for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
                 keys, values = [], []
                 for _, key, value in rows:
-                    keys.append(bytes(key).decode("utf-8", "surrogateescape"))
+                    keys.append(path_text(key))
                     values.append(value)
                 # one parse for the part, not one per row: a daemon starts faster
                 parts[part] = dict(zip(keys, json.loads(f"[{','.join(values)}]"), strict=True))
@@ -291,7 +291,7 @@ class Store:
         return LedgerRows(self, branch)
 
     def _ledger_row(self, branch: str, part: str, key: str) -> Any | None:
-        rows = self._rows("ledger_row", (branch, part, key.encode("utf-8", "surrogateescape")))
+        rows = self._rows("ledger_row", (branch, part, path_bytes(key)))
         if not rows:
             return None
         self.ledger_rows_read += 1
@@ -300,7 +300,7 @@ class Store:
     def _ledger_part(self, branch: str, part: str) -> dict[str, Any]:
         rows = self._rows("ledger_part", (branch, part))
         self.ledger_rows_read += len(rows)
-        keys = [bytes(key).decode("utf-8", "surrogateescape") for key, _ in rows]
+        keys = [path_text(key) for key, _ in rows]
         # one parse for the part, not one per row
         values = self._decoded(branch, f"[{','.join(value for _, value in rows)}]")
         return dict(zip(keys, values, strict=True))
@@ -341,7 +341,7 @@ class Store:
             floor = int(db.execute(QUERIES["last_event"]).fetchone()[0])
             added = db.executemany(QUERIES["insert_event"], (
                 (e.event_id, e.name, e.occurred_at, e.collection, e.entry_id, e.slug, e.commit,
-                 e.path, now) for e in events)).rowcount
+                 path_bytes(e.path), now) for e in events)).rowcount
             disabled = {name for (name,) in db.execute(QUERIES["disabled_names"])}
             touched: set[str] = set()
 
@@ -639,7 +639,7 @@ def _ledger_rows(changes: Mapping[str, Any]) -> _LedgerRows:
     put, drop = [], []
     for part, rows in changes.get("parts", {}).items():
         for key, value in rows.items():
-            encoded = key.encode("utf-8", "surrogateescape")
+            encoded = path_bytes(key)
             if value is None:
                 drop.append((part, encoded))
             else:
@@ -652,6 +652,17 @@ def _write_ledger(db: sqlite3.Connection, branch: str, rows: _LedgerRows) -> Non
         db.execute(QUERIES["clear_ledger"], (branch,))
     db.executemany(QUERIES["drop_ledger_row"], ((branch, *row) for row in rows.drop))
     db.executemany(QUERIES["put_ledger_row"], ((branch, *row) for row in rows.put))
+
+
+def path_bytes(path: str) -> bytes:
+    """A path as stored: the bytes git gave (paths are decoded with surrogateescape, so any
+    byte, valid UTF-8 or not, comes back). SQLite TEXT must be UTF-8; a BLOB holds anything."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def path_text(stored: bytes | str) -> str:
+    """A stored path back as the engine holds it (TEXT from a state before migration 5)."""
+    return stored if isinstance(stored, str) else bytes(stored).decode("utf-8", "surrogateescape")
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -681,6 +692,6 @@ def _webhook_state(row: Any) -> WebhookState:
 
 def _delivery(row: Any) -> Delivery:
     event = ContentEvent(row[11], row[12], int(row[13]), row[14], row[15], row[16], row[17],
-                         row[18])
+                         path_text(row[18]))
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
                     int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)

@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cometwatch.config import ContentRules
-from cometwatch.engine import Engine, history
+from cometwatch.engine import Engine
+from cometwatch.flow import history
 from cometwatch.gitrepo import Repository
 from cometwatch.identity import Ledger
 from cometwatch.payload import ContentEvent

@@ -17,9 +17,11 @@ import pytest
 from conftest import GIT_ENV, Site, post
 
 from cometwatch import engine as engine_module
+from cometwatch import flow as flow_module
 from cometwatch.config import ContentRules
-from cometwatch.engine import Engine, history, tree_changes
+from cometwatch.engine import Engine
 from cometwatch.entry import Frontmatter
+from cometwatch.flow import history, tree_changes
 from cometwatch.gitrepo import Repository
 from cometwatch.identity import Ledger, Record, derived_id
 from cometwatch.payload import ContentEvent, body
@@ -934,7 +936,7 @@ def test_ids_kept_from_an_old_ledger_stay_and_are_never_minted_again() -> None:
 def test_a_rename_after_the_parsed_blob_cache_was_emptied_still_works(
         site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "_FACTS_CACHE", 2)
-    monkeypatch.setattr(engine_module, "_CHUNK", 4)
+    monkeypatch.setattr(flow_module, "_CHUNK", 4)
     for i in range(6):
         site.write(f"posts/p{i}.md", post(f"title: {i}"))
         site.commit()

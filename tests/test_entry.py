@@ -174,7 +174,6 @@ def test_frontmatter_formats_and_the_explicit_id(text: str, explicit_id: str) ->
 @pytest.mark.parametrize("text", [
     "Just text, no frontmatter.\n",
     "---title\n---\n",  # not a delimiter line
-    "---\n- a list\n- not a mapping\n---\n",  # a `---` rule around prose
     "---\n---\nempty block\n",
     "{{< youtube dQw4w9WgXcQ >}}\n\nA Hugo shortcode first, no frontmatter.\n",
     "{% include note.html %}\nLiquid first, no frontmatter.\n",
@@ -206,6 +205,8 @@ def test_a_file_without_a_frontmatter_block_says_so(text: str, no_block: bool) -
     ("---\nexpiryDate: next tuesday\n---\n", "expiryDate: not a date"),
     ("---\npublishDate: 1700000000\n---\n", "publishDate: not a date"),
     ("---\n" + "k: v\n" * 70_000 + "---\n", "longer than 256 KiB"),
+    ("---\n- a list\n- not a mapping\n---\n", "a list, not a mapping"),
+    ("---\ndraft true\n---\n", "a str, not a mapping"),  # a colon forgotten
 ])
 def test_broken_frontmatter_says_why_in_one_line(text: str | bytes, reason: str) -> None:
     got = front(text)
@@ -450,3 +451,86 @@ def test_a_path_claim_ignores_a_deleted_entry_that_had_an_explicit_id() -> None:
     ledger.forget(_record("2" * 40, "d2"), "posts/a.md")
     claimed = ledger.claim_deleted("posts/a.md", None)
     assert claimed is not None and claimed.derived_id == "d2"
+
+
+# -- a block that starts like front matter and does not parse is broken, whatever its shape ------
+
+@pytest.mark.parametrize("text", [
+    '{"title": "x", "draft": true,}\nBody.\n',  # one line, a trailing comma
+    '{"title": "x", "draft": true,}',  # the whole file, no newline
+    '{"title": "x",\n "draft": true,\n}\nBody.\n',  # several lines
+    '{ "title": "x", "draft": true }}\n',  # closed, then a stray brace: read, not broken
+    "{title: x, draft: true}\nBody.\n",  # not JSON at all
+    "+++\ntitle = 'x'\ndraft = true,\n+++\n",
+    "+++\ntitle = 'x'\n",  # TOML never closed
+    "---\ntitle: x\ndraft: [true\n---\n",
+    "---",  # a delimiter and nothing else
+])
+def test_a_block_that_starts_like_front_matter_and_does_not_parse_is_broken(text: str) -> None:
+    got = front(text)
+    if text.startswith("{ \"title\": \"x\", \"draft\": true }"):
+        assert got.broken is None and got.draft
+    else:
+        assert got.broken is not None and "\n" not in got.broken
+
+
+@pytest.mark.parametrize("text", [
+    "{{< youtube dQw4w9WgXcQ >}}\n",  # Hugo shortcode
+    "{% include note.html %}\n",  # Liquid
+    "{# a Nunjucks comment #}\n",
+    "---title\n",  # not a delimiter line
+])
+def test_a_template_tag_first_is_text_not_a_broken_block(text: str) -> None:
+    assert front(text) == Frontmatter(no_block=True)
+
+
+# -- explicit ids verbatim, as written -----------------------------------------------------------
+
+IDS_AS_WRITTEN = ["007", "7", "1.10", "1.1", "12:30:00", "0x1F", "31", "1e3", "0o17",
+                  "2024-01-01", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00+00:00", "true",
+                  "yes", "True", "1_000", ".5", "+1", "-0", "0b101"]
+
+
+@pytest.mark.parametrize("written", IDS_AS_WRITTEN)
+def test_a_yaml_id_is_the_text_as_written(written: str) -> None:
+    assert front(f"---\nid: {written}\n---\n").explicit_id == written
+
+
+@pytest.mark.parametrize("written", ["7", "1.10", "0x1F", "0o17", "0b101", "1_000", "1e3",
+                                     "+1", "-0", "true", "1979-05-27T07:32:00Z",
+                                     "1979-05-27 07:32:00", "1979-05-27", "07:32:00", "inf",
+                                     "nan"])
+def test_a_toml_id_is_the_text_as_written(written: str) -> None:
+    got = front(f"+++\ntitle = 'x'\nid = {written}  # a comment\n[params]\nid = 9\n+++\n")
+    assert got.explicit_id == written
+
+
+@pytest.mark.parametrize("written", ["7", "1.10", "1e3", "-0", "1.0E+2", "true"])
+def test_a_json_id_is_the_text_as_written(written: str) -> None:
+    assert front(f'{{"id": {written}}}\n').explicit_id == written
+    assert front(f'{{\n  "id": {written}\n}}\n').explicit_id == written
+
+
+def test_two_spellings_of_one_number_never_give_one_id() -> None:
+    ids = {front(f"---\nid: {written}\n---\n").explicit_id for written in IDS_AS_WRITTEN}
+    assert len(ids) == len(IDS_AS_WRITTEN)
+
+
+def test_a_slug_and_a_status_are_read_as_written_too() -> None:
+    got = front("---\nslug: 1.10\nstatus: yes\n---\n")
+    assert (got.slug, got.status) == ("1-10", "yes")
+
+
+def test_a_toml_line_inside_a_multiline_string_is_not_the_id() -> None:
+    got = front("+++\nbody = '''\nid = 5\n'''\nid = 0x05\n+++\n")
+    assert got.explicit_id == "0x05"
+
+
+# -- paths that are not UTF-8 --------------------------------------------------------------------
+
+def test_a_path_that_is_not_utf8_gives_a_readable_collection_and_slug() -> None:
+    path = b"caf\xe9/bad\xffname.md".decode("utf-8", "surrogateescape")
+    where = locate(path, "100644", RULES)
+    assert where is not None
+    assert (where.collection, where.slug) == ("caf\ufffd", "bad-name")
+    assert where.path == path  # the path itself keeps git's bytes

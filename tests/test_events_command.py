@@ -12,7 +12,8 @@ import pytest
 from conftest import Site, post
 
 from cometwatch.config import ContentRules
-from cometwatch.engine import Engine, history
+from cometwatch.engine import Engine
+from cometwatch.flow import history
 from cometwatch.gitrepo import Repository
 from cometwatch.payload import body
 

@@ -116,6 +116,7 @@ def test_init_detects_each_tool_by_its_config_file(site: Site, marker: str, pres
 
 def test_eleventy_reads_the_project_root_and_leaves_build_folders_alone(site: Site) -> None:
     site.write("eleventy.config.js", "export default function () {}\n")
+    site.write(".eleventyignore", "README.md\n")  # Eleventy renders a README unless ignored
     site.write("README.md", "# the repository readme\n")
     site.write("_includes/layout.md", post("title: a layout"))
     site.write("_site/posts/first/index.md", post("title: build output"))
@@ -134,7 +135,7 @@ def test_eleventy_reads_the_project_root_and_leaves_build_folders_alone(site: Si
 
 
 def test_docusaurus_docs_blog_and_pages(site: Site) -> None:
-    site.write("docusaurus.config.js", "module.exports = {}\n")
+    site.write("docusaurus.config.js", "module.exports = {presets: ['classic']}\n")
     site.write("docs/intro.md", post("title: Intro"))
     site.write("docs/guides/install.mdx", post("title: Install\nslug: /setup"))
     site.write("blog/2021-08-26-welcome/index.md", post("title: Welcome"))

@@ -378,3 +378,86 @@ def test_a_mock_transport_sees_the_secret_only_as_a_signature() -> None:
     [request] = seen
     assert SECRET not in str(request.url) and SECRET.encode() not in request.content
     assert all(SECRET not in value for value in request.headers.values())
+
+
+# -- a planted secret and URL password reach no output channel --------------------------------
+
+PLANTED = ("PLANTED-S3CRET-VALUE", "PLANTED-PASSW0RD", "PLANTED-T0KEN", "PLANTED-L0CATION",
+           "PLANTED-REM0TE")
+
+
+def test_a_planted_secret_and_url_password_reach_no_output_channel(
+        tmp_path: Path, receiver: Receiver) -> None:
+    import json
+    import signal
+    import time
+
+    from conftest import Site, post
+
+    site = Site(tmp_path / "site")
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    url = receiver.url_for("/hook").replace(
+        "http://", "http://deploy:PLANTED-PASSW0RD@") + "?token=PLANTED-T0KEN"
+    good = ('[delivery]\nretry_schedule = ["0s"]\n[[webhooks]]\nname = "build"\n'
+            f'url = "{url}"\nsecret = "PLANTED-S3CRET-VALUE"\n')
+    broken = good.replace("http://deploy", "htps://deploy")
+    config = site.root / "webhooks.toml"
+    config.write_text(good)
+    receiver.script("/hook?token=PLANTED-T0KEN", *[Answer(302, {"Location": "https://x.example/?k=PLANTED-L0CATION"})
+                               ] * 2, Answer(500))
+    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
+    seen: list[str] = []
+
+    def cometwatch(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
+                                capture_output=True, text=True, env=environ, timeout=120)
+        seen.append(f"$ {args}\n{result.stdout}{result.stderr}")
+        return result
+
+    assert cometwatch("scan").returncode == 0  # the baseline
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    cometwatch("-v", "scan")
+    site.write("posts/c.md", post("title: C"))
+    site.commit()
+    cometwatch("--log-format", "json", "-v", "scan")
+    for args in (("check",), ("status",), ("status", "--json"), ("deliveries",),
+                 ("deliveries", "--json"), ("deliveries", "show", "1"),
+                 ("deliveries", "show", "1", "--json"), ("webhooks", "list"), ("events",),
+                 ("send-test", "build"), ("--log-format", "json", "send-test", "build")):
+        cometwatch(*args)
+    state_dir = site.root / ".git" / "cometwatch"
+    (state_dir / "hook-scan.log").write_text(  # as a cometwatch before redaction wrote it
+        f"# cometwatch scan started by post-commit at {time.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+        f"cometwatch: error: webhooks.toml: webhooks[0].url: not an http(s) URL: '{url}'\n")
+    (state_dir / "fetch-failing.json").write_text(json.dumps({
+        "since": time.time(), "last_try": time.time(), "error":
+        "fatal: unable to access 'https://bot:PLANTED-REM0TE@git.example/site.git/'"}))
+    assert "FAILED" in cometwatch("status").stdout
+    cometwatch("status", "--json")
+    config.write_text(broken)
+    for args in (("check",), ("--log-format", "json", "check"), ("scan",), ("status",)):
+        assert cometwatch(*args).returncode == 2
+    config.write_text(good)
+    log = tmp_path / "daemon.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen([sys.executable, "-m", "cometwatch", "run"], cwd=site.root,
+                                  stdout=out, stderr=subprocess.STDOUT, env=environ)
+    try:
+        deadline = time.monotonic() + 60
+        while "watching" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        config.write_text(broken)
+        daemon.send_signal(signal.SIGHUP)
+        while "reload refused" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    seen.append(log.read_text())
+    everything = "\n".join(seen)
+    assert "reload refused" in everything and "not an http(s) URL" in everything
+    assert "***@" in everything and "redirect to" in everything
+    for planted in PLANTED:
+        assert planted not in everything, (planted, everything)

@@ -13,8 +13,9 @@ from typing import Any
 from conftest import Site, post
 
 from cometwatch.config import ContentRules
-from cometwatch.engine import Engine, history
+from cometwatch.engine import Engine
 from cometwatch.entry import Location, locate
+from cometwatch.flow import history
 from cometwatch.gitrepo import Repository
 from cometwatch.sites import SiteBase, SiteConfigError, Steer
 from cometwatch.sites.loader import SiteLoader

@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from cometwatch.config import load_config
-    from cometwatch.engine import Engine, read_tree
+    from cometwatch.engine import Engine
+    from cometwatch.flow import read_tree, shallow_warning
     from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
@@ -38,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"branch      {source.branch} ({source.ref} at {tip[:12]})")
         print(f"preset      {config.repository.preset}; content in "
               f"{config.repository.rules.content_dir or '(the root)'}/")
+        shallow = shallow_warning(source.repo)
+        if shallow:
+            problems.append(shallow)
         engine = Engine.for_repository(config.repository, warn=problems.append)
         read_tree(source.repo, engine, tip, int(time.time()))
     total: Counter[str] = Counter()

@@ -26,9 +26,12 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from cometwatch.config import load_config
-    from cometwatch.engine import Engine, history
+    from cometwatch.engine import Engine
     from cometwatch.errors import UsageError
+    from cometwatch.flow import history
     from cometwatch.payload import body
     from cometwatch.progress import Progress
     from cometwatch.source import Source
@@ -54,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
         # The whole first-parent history to the tip is read: a bar on stderr when it is a
         # terminal and the history is long, nothing otherwise.
         progress = Progress(repo.count(None, tip), "reading history")
+        # A commit dated in the future is evaluated now, as a scan now would evaluate it.
+        now = time.time()
         try:
             if base is not None:  # ids and states at the base come from the history before it
-                for _ in history(repo, engine, None, base, progress):
+                for _ in history(repo, engine, None, base, progress, now):
                     pass
             out = sys.stdout.buffer
-            for save in history(repo, engine, base, tip, progress):
+            for save in history(repo, engine, base, tip, progress, now):
                 for event in save.events:
                     if args.with_ids:
                         out.write(f"{event.event_id} {event.commit} ".encode())

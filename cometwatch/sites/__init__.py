@@ -130,7 +130,11 @@ def tool_for(preset: str) -> Tool | None:
 
 
 # preset name → "module:class" of its Tool (imported when a config names the preset)
-TOOLS: dict[str, str] = {}
+TOOLS: dict[str, str] = {
+    "docusaurus": "cometwatch.sites.jstools:Docusaurus",
+    "astro": "cometwatch.sites.jstools:Astro",
+    "eleventy": "cometwatch.sites.jstools:Eleventy",
+}
 
 
 __all__ = ["TOOLS", "RuleSite", "Site", "SiteBase", "SiteConfigError", "Steer", "Tool",

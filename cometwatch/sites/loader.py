@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cometwatch.commits import Change
 from cometwatch.config import RepositoryConfig
-from cometwatch.gitrepo import Change
 from cometwatch.sites import RuleSite, Site, SiteBase, SiteConfigError, Steer, Tool, tool_for
 
 log = logging.getLogger("cometwatch.sites")
@@ -35,6 +35,7 @@ class SiteLoader:
         self._good: dict[str, tuple[str, Any]] = {}  # path → (sha, its last good parse)
         self._sites: dict[tuple[Any, ...], Site] = {}
         self._told: set[str] = set()  # the bad blobs already warned about
+        self._said: set[str] = set()  # the sites' own warnings (a key not read) already said
         self.commit: str | None = None  # the commit `site` stands at (None: the empty tree)
         self.site: Site = RuleSite(base.rules) if tool is None else self._build()
 
@@ -140,6 +141,10 @@ class SiteLoader:
                 self._sites.clear()
             site = self._sites[key] = self.tool.build(parsed, frozenset(self._present),
                                                       self.base)
+            for warning in getattr(site, "warnings", ()):  # once each, not at every build
+                if warning not in self._said:
+                    self._said.add(warning)
+                    self.warn(warning)
         return site
 
     def _tell(self, relative: str, sha: str, error: SiteConfigError, commit: str | None,

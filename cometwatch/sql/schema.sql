@@ -133,3 +133,8 @@ CREATE TABLE admin_token (
 -- Its 24-hour picture per webhook reads the last day's deliveries and attempts by time.
 CREATE INDEX deliveries_created ON deliveries (created_at);
 CREATE INDEX attempts_started ON attempts (started_at);
+
+-- migration: 7 event paths as the bytes git gave
+-- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
+-- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
+UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';

@@ -1,0 +1,209 @@
+"""Where the repository meets the engine: the walk over a branch's history, save by save.
+
+One `git log` stream, blobs fetched in batches for a chunk of commits, each blob parsed once;
+the site model brought to each commit that changes it. `cometwatch events`, `check`, the
+scanner (and so the daemon and the hooks' baseline) all derive through `history` and
+`read_tree`, so they agree on every event and id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
+
+from cometwatch.commits import Change, Commit
+from cometwatch.config import ContentRules
+from cometwatch.engine import Engine
+from cometwatch.entry import Location, locate
+from cometwatch.gitrepo import CommitMissing, Repository
+from cometwatch.identity import Record
+from cometwatch.payload import ContentEvent
+
+log = logging.getLogger("cometwatch.engine")
+
+HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
+_CHUNK = 256  # commits whose blobs are fetched together
+_READ_SLICE = 1024  # blobs read and parsed before the next are read
+_MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
+
+
+class Save(NamedTuple):
+    """The events of one commit (or of a force-push diff), and the commit they lead to."""
+
+    commit: str
+    time: int
+    events: list[ContentEvent]
+
+
+def history(repo: Repository, engine: Engine, base: str | None, tip: str,
+            on_commit: Callable[[int], None] | None = None,
+            now: float | None = None) -> Iterator[Save]:
+    """The saves from `base` (exclusive; None: the root) to `tip`, oldest first, states
+    evaluated no later than `now` (the wall clock; None: the commit times alone).
+
+    When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
+    save, dated by the tip, and a warning is logged. When `base` is gone from the repository
+    (a force push, then `git gc`), the entries the engine's ledger holds stand in for its tree.
+    A walk from the root of a shallow clone warns: its ids come from a truncated history.
+    """
+    if base == tip:
+        return
+    sites = engine.sites
+    if not sites.static and sites.commit != base:
+        # the site as it stood at the base: its steering files in the base's tree
+        sites.reset(repo.tree(base) if base else {}, _reader(repo), base)
+    if base is None:
+        warn_if_shallow(repo)
+    else:
+        try:
+            rewritten = not repo.is_ancestor(base, tip)
+        except CommitMissing:
+            log.warning("%s is gone from the repository (history was rewritten, then pruned): "
+                        "comparing the entries it held with the tree of %s as one save",
+                        base[:12], tip[:12])
+            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
+            tree = repo.tree(tip)
+            _resite(repo, engine, tip, tree)
+            yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries, tree,
+                                                            engine.rules, engine.locate), now)
+            return
+        if rewritten:
+            log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
+                        "trees as one save", base[:12], tip[:12])
+            changes = repo.diff(base, tip)
+            yield _one_save(repo, engine, tip, changes + _resite(repo, engine, tip, None,
+                                                                 changes), now)
+            return
+    chunk: list[Commit] = []
+    for commit in repo.walk(base, tip):
+        chunk.append(commit)
+        if len(chunk) >= _CHUNK:
+            yield from _saves(repo, engine, chunk, on_commit, now)
+            chunk = []
+    yield from _saves(repo, engine, chunk, on_commit, now)
+
+
+def shallow_warning(repo: Repository) -> str | None:
+    if not repo.shallow:
+        return None
+    return (f"{repo.path} is a shallow clone: derived ids come from a truncated history and "
+            "differ from a full clone's; `git fetch --unshallow` gives the stable ones")
+
+
+def warn_if_shallow(repo: Repository) -> None:
+    warning = shallow_warning(repo)
+    if warning is not None:
+        log.warning("%s", warning)
+
+
+def tree_changes(entries: Mapping[str, Record], tree: Mapping[str, tuple[str, str]],
+                 rules: ContentRules,
+                 where: Callable[[str, str], Location | None] | None = None
+                 ) -> tuple[Change, ...]:
+    """The raw changes from the entries a ledger holds to a tree (path → (mode, blob)), where
+    the old tree itself is gone: an entry whose blob reappears, unchanged, at a new path is a
+    rename (a changed one is git's to pair, and git no longer can)."""
+    def located(path: str, mode: str) -> Location | None:
+        return where(path, mode) if where is not None else locate(path, mode, rules)
+
+    now = {path: held for path, held in tree.items() if located(path, held[0])}
+    added: dict[str, list[str]] = {}
+    for path in sorted(now.keys() - entries.keys()):
+        added.setdefault(now[path][1], []).append(path)
+    changes = []
+    for path in sorted(entries):
+        sha = entries[path].sha
+        if path in now:
+            if now[path][1] != sha:
+                changes.append(Change("M", path, path, sha, now[path][1], _MODE, now[path][0]))
+        elif added.get(sha):
+            moved = added[sha].pop(0)
+            changes.append(Change("R", path, moved, sha, sha, _MODE, now[moved][0]))
+        else:
+            changes.append(Change("D", path, None, sha, None, _MODE, None))
+    changes += [Change("A", None, path, None, sha, None, now[path][0])
+                for sha, paths in added.items() for path in paths]
+    return tuple(changes)
+
+
+def read_tree(repo: Repository, engine: Engine, rev: str, moment: int) -> list[ContentEvent]:
+    """Every entry of the tree of `rev`, as one save from nothing at `moment`, under the site
+    that tree gives (`check`, `entries`). Its ids are the paths' own: `history` gives those a
+    branch has."""
+    tree = repo.tree(rev)
+    engine.sites.reset(tree, _reader(repo), rev)
+    changes = tree_changes({}, tree, engine.rules, engine.locate)
+    _learn(repo, engine, engine.wanted_blobs(changes))
+    return engine.save(rev, moment, changes)
+
+
+def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...],
+              now: float | None) -> Save:
+    _learn(repo, engine, engine.wanted_blobs(changes))
+    time = repo.commit_time(tip)
+    return Save(tip, time, engine.save(tip, time, changes, now))
+
+
+def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
+           on_commit: Callable[[int], None] | None, now: float | None) -> Iterator[Save]:
+    # the commits between two that change the site share one site: their blobs are read
+    # together; a commit that changes it is read under the site it leads to
+    sites = engine.sites
+    start = 0
+    while start < len(chunk):
+        end = start
+        while end < len(chunk) and not sites.steers(chunk[end].changes):
+            end += 1
+        run = chunk[start:end]
+        wanted: list[str] = []
+        for commit in run:
+            wanted.extend(engine.wanted_blobs(commit.changes))
+        _learn(repo, engine, wanted)
+        for commit in run:
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
+                                                             commit.changes, now))
+            if on_commit:
+                on_commit(1)
+        if end < len(chunk):
+            commit = chunk[end]
+            changes = commit.changes + _resite(repo, engine, commit.sha, None, commit.changes)
+            _learn(repo, engine, engine.wanted_blobs(changes))
+            yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time, changes,
+                                                             now))
+            if on_commit:
+                on_commit(1)
+        start = end + 1
+
+
+def _resite(repo: Repository, engine: Engine, commit: str,
+            tree: Mapping[str, tuple[str, str]] | None,
+            changes: tuple[Change, ...] = ()) -> tuple[Change, ...]:
+    """Bring the engine's site to `commit` (its own changes, or its whole `tree`); when the site
+    it gives differs, the changes that read the rest of the tree again under it."""
+    sites = engine.sites
+    if sites.static:
+        return ()
+    before = engine.rules
+    if tree is not None:
+        changed = sites.reset(tree, _reader(repo), commit)
+    else:
+        changed = sites.apply(changes, _reader(repo), commit)
+    if not changed:
+        return ()
+    if engine.rules != before:
+        engine.forget_facts()  # dates, ids and fields are read under the new rules
+    return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
+
+
+def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
+    def read(shas: list[str]) -> Mapping[str, bytes]:
+        return repo.read_blobs(shas, HEAD_BYTES)
+    return read
+
+
+def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
+    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
+    wanted = list(dict.fromkeys(wanted))
+    for start in range(0, len(wanted), _READ_SLICE):
+        engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))
