@@ -42,6 +42,7 @@ class Frontmatter:
     listed: str | None = None  # Hugo `build.list`: always, never, local
     headless: bool = False  # Hugo `headless: true`
     no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
+    draft_set: bool = False  # the draft field is written (`draft: false` beats a cascade)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,16 @@ def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
         return Frontmatter(broken=str(exc))
 
 
+NO_BLOCK: Any = object()  # what `frontmatter_block` gives for a file without a block
+
+
+def frontmatter_block(data: bytes) -> Any:
+    """The frontmatter block of a file as data (NO_BLOCK when it has none); raises what the
+    parsers raise. For files that steer a site model (Hugo's `_index.md` cascade)."""
+    meta = read_block(data)
+    return NO_BLOCK if meta is None else meta
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "frontmatter is not UTF-8"
@@ -237,6 +248,7 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         render=_build_option(build, "render"),
         listed=_build_option(build, "list"),
         headless=_truthy(meta.get("headless")),
+        draft_set=rules.draft_field in meta,
     )
 
 
@@ -322,7 +334,7 @@ def status_at(front: Frontmatter, where: Location, moment: float, rules: Content
     if front.status is not None:
         if front.status not in rules.published_values:
             return DRAFT
-    elif ((front.draft or policy.draft) and not policy.drafts) or \
+    elif ((front.draft or (policy.draft and not front.draft_set)) and not policy.drafts) or \
             (front.unpublished_flag and not policy.unpublished):
         return DRAFT
     if not policy.future:

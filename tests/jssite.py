@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from conftest import Site
 
 from cometwatch.config import parse_config_text
-from cometwatch.engine import Engine, history, read_tree
+from cometwatch.engine import Engine
+from cometwatch.flow import history, read_tree
 from cometwatch.gitrepo import Repository
 
 

@@ -684,6 +684,16 @@ def test_a_secret_file_that_is_not_utf8_is_refused_naming_the_file(
         hook.secret  # noqa: B018
 
 
+def test_a_secret_variable_that_is_not_utf8_is_refused_naming_the_variable(
+        tmp_path: Path) -> None:
+    text = HOOK.replace('secret = "s3cret"', 'secret_env = "RAW_SECRET"')
+    environ = {"RAW_SECRET": b"\xff\xfe".decode("utf-8", "surrogateescape")}
+    with pytest.raises(ConfigError, match=r"secret_env: environment variable RAW_SECRET is "
+                                          "not UTF-8 text"):
+        parse(text, tmp_path, environ)
+    assert parse(text, tmp_path, environ, secrets=False).webhooks[0].secrets == ()
+
+
 def test_the_secret_of_a_webhook_loaded_without_secrets_is_a_clear_error() -> None:
     from cometwatch.config import Webhook
 

@@ -343,6 +343,24 @@ def test_every_url_in_a_line_of_text_is_redacted() -> None:
                                  "403; see http://***@other.example/x?k=***")
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_log_record_and_its_traceback_are_redacted_in_both_formats(
+        fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from cometwatch.cli import setup_logging
+
+    setup_logging(True, fmt)
+    log = logging.getLogger("cometwatch.test")
+    try:
+        raise ValueError("cannot reach https://u:PLANTED-PASSW0RD@h.example/x?t=PLANTED-T0KEN")
+    except ValueError:
+        log.exception("fetching %s failed", "https://u:PLANTED-PASSW0RD@h.example/")
+    err = capsys.readouterr().err
+    assert "ValueError" in err and "https://***@h.example/x?t=***" in err
+    assert "PLANTED" not in err
+
+
 def test_no_outcome_carries_the_secret(receiver: Receiver) -> None:
     outcomes = failing_outcomes(receiver)
     assert [o.ok for o in outcomes] == [False] * 7
