@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -346,6 +347,10 @@ class Daemon:
         self._site, self._server = site, server
         where = "" if is_loopback(server.host) else " (PUBLIC: reachable from other machines)"
         log.info("serving %s on %s%s", site.server.workspace, server.url, where)
+        from cometwatch.web.admin import announce
+
+        # Printed, not logged: the log redacts URLs' query strings, and this one is the point.
+        announce(site, server.url, lambda line: print(line, file=sys.stderr, flush=True))
 
     def _start_watcher(self) -> None:
         from cometwatch.watcher import RefWatcher
