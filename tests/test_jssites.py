@@ -3,8 +3,13 @@ repositories: the entries cometwatch sees at a commit are the pages the tool bui
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from conftest import Site, post
 from jssite import entries, events
+
+from cometwatch.cli import main
 
 DOCUSAURUS_CONFIG = """import type {Config} from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
@@ -226,3 +231,27 @@ def test_docusaurus_unlisted_docs_are_published_and_say_so(site: Site) -> None:
     seen, _ = entries(site, DOCUSAURUS_TOML)
     assert (seen["docs/secret.md"].published, seen["docs/secret.md"].status) == (True,
                                                                                  "unlisted")
+
+
+def test_entries_json_lists_docusaurus_pages_with_versions_and_locales(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    docusaurus_site(site)
+    site.write("webhooks.toml", DOCUSAURUS_TOML)
+    site.commit()
+    capsys.readouterr()
+    assert main(["--config", str(site.root / "webhooks.toml"), "entries", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    rows = {row["path"]: row for row in map(json.loads, out.splitlines())}
+    assert {path: (r["type"], r["version"], r["locale"]) for path, r in rows.items()} == {
+        "docs/intro.md": ("docs", "current", "en"),
+        "docs/guides/setup.md": ("docs", "current", "en"),
+        "website/versioned_docs/version-1.0/intro.md": ("docs", "1.0", "en"),
+        "website/i18n/fr/docusaurus-plugin-content-docs/current/intro.md":
+            ("docs", "current", "fr"),
+        "website/community/support.md": ("community", None, "en"),
+        "website/blog/2024-01-02-release.md": ("blog", None, "en"),
+        "website/blog/2024-02-01-draft.md": ("blog", None, "en"),
+        "website/src/pages/about.md": ("pages", None, "en"),
+    }
+    assert rows["docs/intro.md"]["title"] == "Intro"

@@ -84,7 +84,7 @@ class PageSite:
                              draft=draft is True or policy.draft)
         return Location(path=path, collection=collection, slug=page.slug, trashed=trashed,
                         in_drafts=False, locale=page.locale, key=page.key, rank=page.rank,
-                        policy=policy)
+                        policy=policy, version=page.version)
 
     def scope(self) -> tuple[str, ...]:
         if "content_dir" in self.overrides:
