@@ -255,3 +255,83 @@ def test_entries_json_lists_docusaurus_pages_with_versions_and_locales(
         "website/src/pages/about.md": ("pages", None, "en"),
     }
     assert rows["docs/intro.md"]["title"] == "Intro"
+
+
+DECAP_CONFIG = """backend:
+  name: git-gateway
+  branch: main
+publish_mode: editorial_workflow
+collections:
+  - name: docs
+    folder: content/docs
+    create: true
+  - name: widgets
+    folder: content/docs/widgets
+  - name: start
+    folder: content/guides
+    filter: {field: group, value: start}
+  - name: reference
+    folder: content/guides
+    filter: {field: group, value: reference}
+  - name: pages
+    files:
+      - {name: about, file: content/about.md}
+"""
+
+
+def test_decap_beside_hugo_refines_its_collections_by_folder_and_by_field(site: Site) -> None:
+    site.write("hugo.toml", 'baseURL = "https://example.org/"\n')
+    site.write("static/admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.write("content/docs/widgets/string.md", post("title: String"))
+    site.write("content/guides/a.md", post("title: A\ngroup: start"))
+    site.write("content/guides/b.md", post("title: B\ngroup: reference"))
+    site.write("content/guides/c.md", post("title: C"))
+    site.write("content/about.md", post("title: About"))
+    site.write("content/posts/draft.md", post("title: D\ndraft: true"))
+    site.commit()
+    toml = '[repository]\npreset = "hugo"\n'
+    seen, warnings = entries(site, toml)
+    assert warnings == []
+    assert {p: (e.type, e.published) for p, e in seen.items()} == {
+        "content/docs/intro.md": ("docs", True),
+        "content/docs/widgets/string.md": ("widgets", True),
+        "content/guides/a.md": ("start", True),
+        "content/guides/b.md": ("reference", True),
+        "content/guides/c.md": ("guides", True),  # no filter matches: Hugo's section
+        "content/about.md": ("pages", True),
+        "content/posts/draft.md": ("posts", False),  # Hugo still decides what is published
+    }
+    # an edit of the filter field moves the entry to the other collection
+    site.write("content/guides/a.md", post("title: A\ngroup: reference"))
+    moved = site.commit()
+    out, _ = events(site, toml)
+    assert [(n, k, p) for c, n, k, p in out if c == moved] == [
+        ("content.updated", "reference", "content/guides/a.md")]
+
+
+def test_decap_alone_makes_its_collections_the_entries(site: Site) -> None:
+    site.write("admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.write("content/docs/sub/deep.md", post("title: Deep"))  # not nested: not Decap's
+    site.write("content/guides/a.md", post("title: A\ngroup: start"))
+    site.write("content/about.md", post("title: About"))
+    site.write("README.md", "# readme\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "decap"\n')
+    assert warnings == []
+    assert {p: e.type for p, e in seen.items()} == {
+        "content/docs/intro.md": "docs", "content/guides/a.md": "start",
+        "content/about.md": "pages"}
+
+
+def test_a_broken_decap_config_is_a_warning_naming_its_line(site: Site) -> None:
+    site.write("admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.commit()
+    site.write("admin/config.yml", DECAP_CONFIG + "  - name: [broken\n")
+    site.write("content/docs/two.md", post("title: Two"))
+    site.commit()
+    out, warnings = events(site, '[repository]\npreset = "decap"\n')
+    assert any(w.startswith("admin/config.yml line 21") and "not YAML" in w for w in warnings)
+    assert ("content.created", "docs", "content/docs/two.md") in [(n, k, p) for _, n, k, p in out]
