@@ -426,3 +426,4 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
 
 def utc_iso(moment: float) -> str:
     return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+

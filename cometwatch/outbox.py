@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from cometwatch import retry
 from cometwatch.config import Webhook
 from cometwatch.entry import utc_iso
 from cometwatch.payload import ContentEvent
@@ -109,11 +110,10 @@ def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
 def failing_too_long(hook: Webhook, state: WebhookState, now: float) -> str | None:
     """Why to disable a webhook that has failed without one success for `disable_after`."""
     since = state.failing_since
-    if state.disabled_at is not None or since is None or hook.disable_after <= 0:
+    if state.disabled_at is not None or not retry.failing_too_long(since, hook.disable_after,
+                                                                    now):
         return None
-    if now - since < hook.disable_after:
-        return None
-    return f"no successful delivery since {utc_iso(since)}"
+    return f"no successful delivery since {utc_iso(since or now)}"
 
 
 def held(name: str, hook: Webhook | None) -> str | None:

@@ -64,14 +64,14 @@ def test_a_2xx_is_success_and_carries_every_header_the_spec_names(
     assert outcome.answer == b'{"queued":true}' and not outcome.disable
     [arrival] = receiver.arrivals
     assert arrival.method == "POST" and arrival.body == BODY
-    assert arrival.verified  # the seed's Python verifier
+    assert arrival.verified  # CometCMS's Python verifier
     assert arrival.headers["content-type"] == "application/json"
     assert arrival.headers["user-agent"] == f"cometwatch/{__version__}"
     assert (arrival.event, arrival.event_id) == (EVENT, EVENT_ID)
     assert "webhook-signature" not in arrival.headers  # Standard Webhooks only when asked
 
 
-def test_the_seed_nodejs_verifier_accepts_a_request_we_sent(
+def test_cometcms_nodejs_verifier_accepts_a_request_we_sent(
         receiver: Receiver, sender: Sender) -> None:
     send(sender, hook(receiver.url))
     [arrival] = receiver.arrivals
@@ -82,7 +82,7 @@ def test_the_seed_nodejs_verifier_accepts_a_request_we_sent(
     assert verify_with_node(arrival.body + b" ", RECEIVER_SECRET, arrival.signature) is False
 
 
-def test_the_seed_php_verifier_accepts_a_request_we_sent(
+def test_cometcms_php_verifier_accepts_a_request_we_sent(
         receiver: Receiver, sender: Sender) -> None:
     send(sender, hook(receiver.url))
     [arrival] = receiver.arrivals

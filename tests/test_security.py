@@ -343,6 +343,13 @@ def test_every_url_in_a_line_of_text_is_redacted() -> None:
                                  "403; see http://***@other.example/x?k=***")
 
 
+def test_an_error_shows_a_url_in_its_message_without_credentials() -> None:
+    from cometwatch.errors import RepositoryError
+
+    error = RepositoryError("git fetch: fatal: could not read from https://bot:PLANTED@g.example/r")
+    assert str(error) == "git fetch: fatal: could not read from https://***@g.example/r"
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_a_log_record_and_its_traceback_are_redacted_in_both_formats(
         fmt: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,7 @@ from cometwatch.config.kinds import (
     Text,
     Whole,
 )
-from cometwatch.config.reader import key
+from cometwatch.config.reader import key, spec
 from cometwatch.netpolicy import header_refusal
 
 EVENT_NAMES = (
@@ -223,8 +223,8 @@ class DaemonConfig:
 
 def _from_delivery(name: str) -> Any:
     """A webhook key whose default is [delivery]'s value."""
-    spec = DeliveryConfig.__dataclass_fields__[name]
-    return key(spec.metadata["cometwatch.config.key"].kind, spec.default, delivery=True)
+    default, declaration = spec(DeliveryConfig, name)
+    return key(declaration.kind, default, delivery=True)
 
 
 @dataclass(frozen=True, slots=True)
