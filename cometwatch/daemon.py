@@ -32,6 +32,8 @@ from cometwatch.progress import counted
 from cometwatch.redaction import redact_text
 
 if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
     from cometwatch.delivery import Sender
     from cometwatch.dispatcher import Dispatcher
     from cometwatch.scanner import Scanner, ScanResult
@@ -194,12 +196,22 @@ class Fetcher:
 
 class Daemon:
     def __init__(self, config: Config, config_file: str | None, signals: Signals,
-                 notifier: Notifier, watch: bool = True) -> None:
+                 notifier: Notifier, watch: bool = True, serve: bool = True,
+                 measure: bool = False, observer: BaseObserver | None = None) -> None:
+        """`serve`: serve [server] listen when it is set; `measure`: keep Metrics even so
+        (a fleet serves its sites itself); `observer`: a watchdog observer shared by the
+        sites of a fleet."""
         self._config = config
         self._config_file = config_file
         self._signals = signals
         self._notifier = notifier
         self._watch = watch
+        self._serve = serve and config.server.listen is not None
+        # Set with READY: after the first scan, or once waiting for the repository (a fleet
+        # says READY when all its sites have).
+        self.ready = threading.Event()
+        self._measure = measure or self._serve
+        self._observer = observer
         self._wake = signals.wake
         self._source: Source | None = None
         self._store: Store | None = None
@@ -268,6 +280,7 @@ class Daemon:
                 if backoff.failures == 1:
                     # Up and waiting (a file system mounted later): not a failed start.
                     self._notifier.ready(f"waiting: {exc}"[:200])
+                    self.ready.set()
                 if self._sleep(delay):
                     return False
         backoff.succeeded()
@@ -295,7 +308,7 @@ class Daemon:
 
         assert self._source is not None and self._store is not None
         self._sender = Sender()
-        if self._config.server.listen is not None:
+        if self._measure:
             from cometwatch.config import EVENT_NAMES
             from cometwatch.web.metrics import Metrics
 
@@ -313,7 +326,7 @@ class Daemon:
             self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
                                     self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
-        if self._config.server.listen is not None:
+        if self._serve:
             self._start_server()
 
     def _start_server(self) -> None:
@@ -344,7 +357,8 @@ class Daemon:
 
         assert self._source is not None
         repo = self._source.repo
-        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set)
+        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set,
+                             shared=self._observer)
         try:
             watcher.start()
         except CometwatchError as exc:
@@ -376,6 +390,7 @@ class Daemon:
         # READY after the first attempt even if it failed (a branch not pushed yet): the
         # daemon is up and will keep trying; STATUS says what it waits for.
         self._notifier.ready(self._status(force=True))
+        self.ready.set()
 
     def _loop(self) -> None:
         next_poll = time.monotonic() + self._config.repository.poll_interval
