@@ -160,7 +160,7 @@ class SiteRun:
         self.daemon: Daemon = Daemon(config, str(file), self.signals, Notifier({}),
                                      watch=watch, serve=False, measure=True, observer=observer)
         self.config = config
-        self.thread = threading.Thread(target=self._run, name=f"cometwatch-site-{self.workspace}",
+        self.thread = threading.Thread(target=self._run, name=f"cometwatch-site:{self.workspace}",
                                        daemon=True)
         self.failure: str | None = None
 
@@ -191,6 +191,19 @@ class SiteRun:
         self.signals.wake.set()
 
 
+class SiteLabel(logging.Filter):
+    """Puts `[workspace] ` before the lines a site's threads log (cometwatch-site:<ws> and
+    the threads it names after itself), so one log serves many sites."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.threadName or ""
+        if name.startswith("cometwatch-") and ":" in name and \
+                not getattr(record, "_site_labelled", False):
+            record.msg = f"[{name.rsplit(':', 1)[1]}] {record.msg}"
+            record._site_labelled = True  # one label however many handlers see it
+        return True
+
+
 class Fleet:
     def __init__(self, file: Path, signals: Signals, notifier: Notifier,
                  watch: bool = True) -> None:
@@ -203,6 +216,7 @@ class Fleet:
         self._router: FleetRouter | None = None
         self._server: Server | None = None
         self._fleet = read_fleet(file)
+        self._label = SiteLabel()
 
     @property
     def sites(self) -> dict[str, SiteRun]:
@@ -211,6 +225,8 @@ class Fleet:
     def run(self) -> int:
         from cometwatch.watcher import shared_observer
 
+        for handler in logging.getLogger("cometwatch").handlers:
+            handler.addFilter(self._label)
         try:
             if self._watch:
                 self._observer = shared_observer()
@@ -342,3 +358,5 @@ class Fleet:
             self._observer.stop()
             self._observer.join(5.0)
         self._notifier.close()
+        for handler in logging.getLogger("cometwatch").handlers:
+            handler.removeFilter(self._label)
