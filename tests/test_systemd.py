@@ -83,3 +83,12 @@ def test_the_unit_is_sandboxed_with_only_the_repository_git_dir_writable(name: s
     assert len(writable) == 1 and writable[0].startswith("-/srv/") and \
         writable[0].endswith("/.git")
     assert any(line.startswith("-/etc/cometwatch/") for line in unit["EnvironmentFile"])
+
+
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_the_unit_may_bind_only_the_default_listen_port(name: str) -> None:
+    from cometwatch.config import ServerConfig
+
+    unit = settings(name)
+    assert unit["SocketBindAllow"] == [f"tcp:{ServerConfig().port}"]
+    assert unit["SocketBindDeny"] == ["any"]

@@ -116,6 +116,8 @@ def load(site: SiteContext, cached: Catalog | None) -> Catalog:
             raise Unavailable("no scan is stored yet")
         if cached is not None and (cached.commit, cached.generation) == mark:
             return cached
+        if not store.entries_built(site.branch):  # a state from before the projection
+            raise Unavailable("the entries are written at the next scan")
         found = store.entries_at(site.branch)
     except StateError as exc:
         raise Unavailable(str(exc)) from exc
