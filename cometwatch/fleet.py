@@ -227,6 +227,7 @@ class Fleet:
 
         for handler in logging.getLogger("cometwatch").handlers:
             handler.addFilter(self._label)
+        _raise_file_limit()
         try:
             if self._watch:
                 self._observer = shared_observer()
@@ -360,3 +361,20 @@ class Fleet:
         self._notifier.close()
         for handler in logging.getLogger("cometwatch").handlers:
             handler.removeFilter(self._label)
+
+
+def _raise_file_limit() -> None:
+    """A site keeps about a dozen descriptors open (its state database, git processes'
+    pipes, the watcher's and HTTP's sockets): 100 sites pass the soft limit of 1,024 that
+    systemd and most shells give. Raise it to the hard limit, as Go's runtime does."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 1 << 20) if soft != resource.RLIM_INFINITY else soft
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open files limit from %d: %s", soft, exc)
+
