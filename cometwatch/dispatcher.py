@@ -41,7 +41,6 @@ from cometwatch.outbox import (
     Attempt,
     Delivery,
     DeliveryStatus,
-    Settled,
     Verdict,
     WebhookState,
     failing_too_long,
@@ -53,7 +52,7 @@ from cometwatch.progress import noun
 from cometwatch.store import Store
 
 if TYPE_CHECKING:
-    from cometwatch.delivery import Outcome, Sender
+    from cometwatch.delivery import Sender
 
 log = logging.getLogger("cometwatch.dispatch")
 
@@ -67,14 +66,13 @@ BATCH, BATCH_WINDOW = 64, 0.003  # answers recorded together; how long they are 
 
 @dataclass(frozen=True, slots=True)
 class _Returned:
-    """What a worker hands back: the delivery, and what its request came to (None: not sent,
-    the dispatcher was closing or its webhook was gone from the config)."""
+    """What a worker hands back: the delivery, and its attempt (None: not sent, the
+    dispatcher was closing or its webhook was gone from the config)."""
 
     lane: _Lane
     hook: Webhook
     delivery: Delivery
-    started_at: float
-    outcome: Outcome | None
+    attempt: Attempt | None
 
 
 class _Lane:
@@ -406,12 +404,12 @@ class Dispatcher:
         for returned in self._drained():
             lane, delivery = returned.lane, returned.delivery
             lane.handed.discard(delivery.id)
-            if returned.outcome is None or returned.outcome.cut:
+            if returned.attempt is None or returned.attempt.cut:
                 continue  # not sent, or cut by a stop: no attempt, it stays due
             if lane not in current:
                 continue  # a lane closed since: its delivery stays due
             lane.answered.add(delivery.id)
-            batch.append((returned, judge(returned.hook, delivery, returned.outcome,
+            batch.append((returned, judge(returned.hook, delivery, returned.attempt,
                                           self._clock(), self._rand)))
         if batch:
             self._record(batch)
@@ -425,17 +423,16 @@ class Dispatcher:
 
     def _record(self, batch: list[tuple[_Returned, Verdict]]) -> None:
         now = self._clock()
-        settled = [Settled(r.delivery, _attempt(r), verdict.status, verdict.next_at)
-                   for r, verdict in batch]
         try:
-            states = self._store().record_many(settled)
+            states = self._store().record_many([(r.delivery, _made(r), verdict)
+                                                for r, verdict in batch])
         except CometwatchError as exc:  # unrecorded, they stay due and are sent again
             log.error("recording %d attempts: %s", len(batch), exc)
             states = None
-        for (returned, _), done in zip(batch, settled, strict=True):
+        for returned, verdict in batch:
             returned.lane.answered.discard(returned.delivery.id)
             if states is not None:
-                report(returned.hook, done, returned.outcome)
+                report(returned.hook, returned.delivery, _made(returned), verdict)
         if states is None:
             return
         self.settled += len(batch)
@@ -449,10 +446,9 @@ class Dispatcher:
     def _observe(self, batch: list[tuple[_Returned, Verdict]], now: float) -> None:
         try:
             for returned, verdict in batch:
-                name, outcome = returned.hook.name, returned.outcome
-                assert outcome is not None
-                self._observer.attempt(name, result_class(outcome.status, outcome.timed_out),
-                                       outcome.duration)
+                name, attempt = returned.hook.name, _made(returned)
+                self._observer.attempt(name, result_class(attempt.code, attempt.timed_out),
+                                       attempt.duration)
                 self._observer.settled(name, verdict.status.value)
                 if verdict.status is DeliveryStatus.OK and returned.delivery.retry_base == 0:
                     self._observer.first_success(name, returned.delivery.event.occurred_at,
@@ -468,7 +464,8 @@ class Dispatcher:
             reason = verdict.disable or failing_too_long(hook, state, now)
             if reason and state.disabled_at is None:
                 # what it missed: since its first failure after the last success
-                since = min(state.failing_since or returned.started_at, returned.started_at)
+                started = _made(returned).started_at
+                since = min(state.failing_since or started, started)
                 self._disable(hook.name, reason, now, since)
                 states[hook.name] = replace(state, disabled_at=now)
 
@@ -492,28 +489,26 @@ class Dispatcher:
             if job is None:
                 return
             hook, delivery = job
-            started = self._clock()
             live = self._live.webhook(hook.name)
             if self._closing.is_set() or live is None or not live.enabled:
-                outcome = None
+                attempt = None
             else:
-                outcome = self._send(hook, delivery)
-            self._answers.put(_Returned(lane, hook, delivery, started, outcome))
+                attempt = self._send(hook, delivery)
+            self._answers.put(_Returned(lane, hook, delivery, attempt))
             self._signal.set()
             if self._answers.qsize() >= BATCH or lane.jobs.empty() or \
-                    (outcome is not None and outcome.disable):
+                    (attempt is not None and attempt.disable):
                 self._urgent.set()
 
-    def _send(self, hook: Webhook, delivery: Delivery) -> Outcome:
+    def _send(self, hook: Webhook, delivery: Delivery) -> Attempt:
         event = delivery.event
+        started = self._clock()
         try:
             return self._sender.send(hook, event.event_id, event.name, body(event))
         except Exception as exc:  # a bug, not an answer: recorded as a failed attempt
-            from cometwatch.delivery import Outcome
-
             log.exception("%s: delivery #%d failed unexpectedly", hook.name, delivery.id)
-            return Outcome(None, f"internal error: {type(exc).__name__}: {exc}", 0.0, b"",
-                           None, False)
+            return Attempt(started, None, 0.0, f"internal error: {type(exc).__name__}: {exc}",
+                           b"")
 
     # -- the store and the clocks ---------------------------------------------------------
 
@@ -573,27 +568,25 @@ class Dispatcher:
         return True
 
 
-def _attempt(returned: _Returned) -> Attempt:
-    outcome = returned.outcome
-    assert outcome is not None
-    return Attempt(returned.started_at, outcome.status, outcome.duration, outcome.error,
-                   outcome.answer)
+def _made(returned: _Returned) -> Attempt:
+    assert returned.attempt is not None  # what was not sent is never recorded
+    return returned.attempt
 
 
-def report(hook: Webhook, done: Settled, outcome: Outcome | None) -> None:
+def report(hook: Webhook, delivery: Delivery, attempt: Attempt, verdict: Verdict) -> None:
     """One log line for a recorded attempt (a success only with -v)."""
-    delivery, status = done.delivery, done.status
+    status = verdict.status
     if status is DeliveryStatus.OK and not log.isEnabledFor(logging.DEBUG):
         return
     event = delivery.event
     what = f"{hook.name}: #{delivery.id} {event.name} {event.collection}/{event.slug}"
-    answer = done.attempt.error or str(done.attempt.code)
+    answer = attempt.error or str(attempt.code)
     if status is DeliveryStatus.OK:
-        log.debug("%s: %s in %.0f ms", what, done.attempt.code, done.attempt.duration * 1000)
+        log.debug("%s: %s in %.0f ms", what, attempt.code, attempt.duration * 1000)
     elif status is DeliveryStatus.FAILED:
-        assert done.next_at is not None
+        assert verdict.next_at is not None
         log.info("%s: %s; attempt %d, next at %s", what, answer, delivery.tries + 1,
-                 utc_iso(done.next_at))
+                 utc_iso(verdict.next_at))
     else:
         log.warning("%s: %s; dead after %d attempts (`cometwatch redeliver %d` sends it "
                     "again)", what, answer, delivery.tries + 1, delivery.id)

@@ -87,6 +87,7 @@ class Location:
     # Decap CMS's `filter`: (field, value, collection), the collection of an entry whose front
     # matter field has that value; else `collection`
     choices: tuple[tuple[str, str, str], ...] = ()
+    version: str | None = None  # the docs version this copy is (Docusaurus), None: unversioned
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cometwatch.coalescing import Window, burst_due
 from cometwatch.errors import NoState, StateError
-from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
+from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import health_after
 from cometwatch.sql import MIGRATIONS, QUERIES
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from cometwatch.projection import EntryDates, EntryRow, EntryRows
 
 __all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
-           "Recovered", "SavedScan", "Settled", "Store", "WebhookState"]
+           "Recovered", "SavedScan", "Store", "Verdict", "WebhookState"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
@@ -467,29 +467,32 @@ class Store:
     def record(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus,
                next_at: float | None) -> WebhookState:
         """Record one attempt and the delivery's new state; returns its webhook's state."""
-        return self.record_many([Settled(delivery, attempt, status, next_at)])[delivery.webhook]
+        verdict = Verdict(status, next_at, None)
+        return self.record_many([(delivery, attempt, verdict)])[delivery.webhook]
 
-    def record_many(self, results: Sequence[Settled]) -> dict[str, WebhookState]:
+    def record_many(self, results: Sequence[tuple[Delivery, Attempt, Verdict]]
+                    ) -> dict[str, WebhookState]:
         """Record attempts and their deliveries' new states in one transaction (a group
         commit for the dispatcher's threads); returns the state of each webhook concerned."""
         with self._guard("recording attempts"), self._write() as db:
             db.executemany(QUERIES["insert_attempt"], (
-                (r.delivery.id, r.attempt.started_at, r.attempt.code, r.attempt.duration,
-                 r.attempt.error, r.attempt.answer[:ANSWER_BYTES]) for r in results))
+                (delivery.id, attempt.started_at, attempt.code, attempt.duration, attempt.error,
+                 attempt.answer[:ANSWER_BYTES]) for delivery, attempt, _ in results))
             db.executemany(QUERIES["settle"], (
-                {"status": r.status.value, "next_at": r.next_at, "code": r.attempt.code,
-                 "error": None if r.status is DeliveryStatus.OK else r.attempt.error,
-                 "at": r.attempt.started_at + r.attempt.duration, "id": r.delivery.id}
-                for r in results))
+                {"status": verdict.status.value, "next_at": verdict.next_at,
+                 "code": attempt.code,
+                 "error": None if verdict.status is DeliveryStatus.OK else attempt.error,
+                 "at": attempt.started_at + attempt.duration, "id": delivery.id}
+                for delivery, attempt, verdict in results))
             states: dict[str, WebhookState] = {}
-            for name in dict.fromkeys(r.delivery.webhook for r in results):
+            for name in dict.fromkeys(delivery.webhook for delivery, _, _ in results):
                 row = db.execute(QUERIES["webhook_state"], (name,)).fetchone()
                 state = _webhook_state(row) if row else WebhookState(name, None, None, None,
                                                                      None)
                 failing, success = health_after(
                     state.failing_since, state.last_success,
-                    ((r.attempt.started_at, r.status is DeliveryStatus.OK) for r in results
-                     if r.delivery.webhook == name))
+                    ((attempt.started_at, verdict.status is DeliveryStatus.OK)
+                     for delivery, attempt, verdict in results if delivery.webhook == name))
                 db.execute(QUERIES["save_webhook_health"], (name, failing, success))
                 states[name] = WebhookState(name, state.disabled_at, state.disabled_reason,
                                             failing, success)

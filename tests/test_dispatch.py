@@ -24,9 +24,9 @@ from receiver import Answer, Receiver, unused_port
 
 from cometwatch import coalescing
 from cometwatch.config import Config, Webhook, load_config
-from cometwatch.delivery import Outcome, Sender
+from cometwatch.delivery import Sender
 from cometwatch.dispatcher import Dispatcher
-from cometwatch.outbox import Delivery, WebhookState, failing_too_long, held, judge
+from cometwatch.outbox import Attempt, Delivery, WebhookState, failing_too_long, held, judge
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
@@ -156,8 +156,8 @@ def delivery(tries: int, replays: int = 0) -> Delivery:
 
 
 def outcome(status: int | None, retry_after: float | None = None,
-            disable: bool = False) -> Outcome:
-    return Outcome(status, None if status and status < 300 else "failed", 0.1, b"",
+            disable: bool = False) -> Attempt:
+    return Attempt(T0, status, 0.1, None if status and status < 300 else "failed", b"",
                    retry_after, disable)
 
 
@@ -177,7 +177,7 @@ def outcome(status: int | None, retry_after: float | None = None,
                                      "the endpoint answered `webhook-delivery: disable`")),
 ])
 def test_judge_turns_an_outcome_into_the_deliverys_next_state(
-        answer: Outcome, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
+        answer: Attempt, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
         ) -> None:
     verdict = judge(HOOK, delivery(tries), answer, T0, lambda: 0.5)
     assert (verdict.status, verdict.next_at, verdict.disable) == expected
