@@ -73,4 +73,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "drafts_dirs": (),
         "date_prefix": r"\d{4}-\d{2}-\d{2}[-_]",
     },
+    # Decap CMS alone: the entries are its config.yml's collections (cometwatch.sites.decap);
+    # beside another tool's config, that tool's preset reads it too.
+    "decap": {
+        "markers": ("admin/config.yml", "static/admin/config.yml", "public/admin/config.yml",
+                    "src/admin/config.yml", "admin/config.yaml", "static/admin/config.yaml",
+                    "public/admin/config.yaml", "src/admin/config.yaml"),
+        "content_dir": "",
+        "drafts_dirs": (),
+    },
 }
