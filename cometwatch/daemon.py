@@ -51,6 +51,13 @@ FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
 
 
+def _site_suffix() -> str:
+    """":<workspace>" when started from a fleet's site thread (named cometwatch-site:<ws>),
+    so the fleet's log lines can name the site of the threads a site starts."""
+    name = threading.current_thread().name
+    return name[len("cometwatch-site"):] if name.startswith("cometwatch-site:") else ""
+
+
 class Retrying:
     """A task that keeps failing, told in the log: a failure once until its message changes,
     and when it works again. How long to wait is retry.Backoff's. `named`: the failures'
@@ -115,7 +122,8 @@ class Fetcher:
         self._stop = threading.Event()
         self._now = threading.Event()
         self.attempted = threading.Event()  # the first attempt is over (baseline after it)
-        self._thread = threading.Thread(target=self._run, name="cometwatch-fetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"cometwatch-fetch{_site_suffix()}")
 
     def start(self) -> None:
         self._thread.start()
@@ -315,7 +323,8 @@ class Daemon:
             self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
         self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
                                       observer=self._metrics or NO_OBSERVER)
-        self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
+        self._dispatch_thread = threading.Thread(target=self._dispatch,
+                                                 name=f"cometwatch-dispatch{_site_suffix()}",
                                                  daemon=True)
         self._dispatch_thread.start()
         if self._watch:

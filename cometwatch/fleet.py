@@ -160,7 +160,7 @@ class SiteRun:
         self.daemon: Daemon = Daemon(config, str(file), self.signals, Notifier({}),
                                      watch=watch, serve=False, measure=True, observer=observer)
         self.config = config
-        self.thread = threading.Thread(target=self._run, name=f"cometwatch-site-{self.workspace}",
+        self.thread = threading.Thread(target=self._run, name=f"cometwatch-site:{self.workspace}",
                                        daemon=True)
         self.failure: str | None = None
 
@@ -191,6 +191,19 @@ class SiteRun:
         self.signals.wake.set()
 
 
+class SiteLabel(logging.Filter):
+    """Puts `[workspace] ` before the lines a site's threads log (cometwatch-site:<ws> and
+    the threads it names after itself), so one log serves many sites."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.threadName or ""
+        if name.startswith("cometwatch-") and ":" in name and \
+                not getattr(record, "_site_labelled", False):
+            record.msg = f"[{name.rsplit(':', 1)[1]}] {record.msg}"
+            record._site_labelled = True  # one label however many handlers see it
+        return True
+
+
 class Fleet:
     def __init__(self, file: Path, signals: Signals, notifier: Notifier,
                  watch: bool = True) -> None:
@@ -203,6 +216,7 @@ class Fleet:
         self._router: FleetRouter | None = None
         self._server: Server | None = None
         self._fleet = read_fleet(file)
+        self._label = SiteLabel()
 
     @property
     def sites(self) -> dict[str, SiteRun]:
@@ -211,6 +225,9 @@ class Fleet:
     def run(self) -> int:
         from cometwatch.watcher import shared_observer
 
+        for handler in logging.getLogger("cometwatch").handlers:
+            handler.addFilter(self._label)
+        _raise_file_limit()
         try:
             if self._watch:
                 self._observer = shared_observer()
@@ -342,3 +359,22 @@ class Fleet:
             self._observer.stop()
             self._observer.join(5.0)
         self._notifier.close()
+        for handler in logging.getLogger("cometwatch").handlers:
+            handler.removeFilter(self._label)
+
+
+def _raise_file_limit() -> None:
+    """A site keeps about a dozen descriptors open (its state database, git processes'
+    pipes, the watcher's and HTTP's sockets): 100 sites pass the soft limit of 1,024 that
+    systemd and most shells give. Raise it to the hard limit, as Go's runtime does."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 1 << 20) if soft != resource.RLIM_INFINITY else soft
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open files limit from %d: %s", soft, exc)
+

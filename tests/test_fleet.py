@@ -136,6 +136,7 @@ def test_one_daemon_serves_many_sites_skips_a_broken_one_and_sighup_adds_and_rem
         sites[name].commit()
     wait_for(lambda: {a.path for a in receiver.arrivals} >= {"/alpha", "/beta"},
              "a webhook from each running site", alive=daemon.proc)
+    assert "[alpha] baseline: main at" in daemon.log()  # each line names its site
 
     # The missing repository appears: that site starts on its own, the others never stopped.
     (tmp_path / "absent" / "moved").rename(absent_repo)
@@ -204,6 +205,9 @@ def test_one_http_face_routes_each_workspace_to_its_site(
         {"code": "not_found", "message": "Workspace not found."}
     assert httpx.get(f"{base}/api/v1/content/posts").json()["error"]["code"] == \
         "workspace_required"
+    index = httpx.get(f"{base}/admin/")
+    assert index.status_code == 200
+    assert 'href="/sites/one/admin/"' in index.text and 'href="/sites/two/admin/"' in index.text
     samples = parse(httpx.get(f"{base}/metrics").text)
     assert value(samples, "cometwatch_push_requests_total", site="two", forge="github",
                  result="fetch") == 1

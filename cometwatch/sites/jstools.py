@@ -71,7 +71,7 @@ class PageSite:
         page = self.model.place(original)
         if page is None:
             return None
-        collection = page.collection
+        collection = page.collection or (page.choices[0][2] if page.choices else "pages")
         if "collections" in self.overrides and relative is not None:
             for pattern, name in rules.collections:
                 if compile_glob(pattern).match(relative):
@@ -84,7 +84,7 @@ class PageSite:
                              draft=draft is True or policy.draft)
         return Location(path=path, collection=collection, slug=page.slug, trashed=trashed,
                         in_drafts=False, locale=page.locale, key=page.key, rank=page.rank,
-                        policy=policy)
+                        policy=policy, version=page.version, choices=page.choices)
 
     def scope(self) -> tuple[str, ...]:
         if "content_dir" in self.overrides:

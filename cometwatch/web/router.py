@@ -4,6 +4,7 @@
     /hooks/push/<workspace>            that site's push receiver
     /sites/<workspace>/…               anything of that site's app (its admin, its /metrics),
                                        mounted there: its links carry the prefix
+    /admin/                            a section per site, linking to each one's admin
     /metrics                           every site's metrics, each sample labelled site
 
 A site's app (cometwatch.web.app, as one daemon serves it) is made at its first request, once
@@ -12,9 +13,11 @@ its daemon has started: its poke and its counters are the daemon's.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Flask, Response
 
@@ -101,6 +104,8 @@ class FleetRouter:
             rest = "/" + "/".join(parts[3:])
             return self._to(parts[2], environ, start_response,
                             prefix=f"/sites/{parts[2]}", rest=rest)
+        if path in ("/admin", "/admin/", "/sites", "/sites/"):
+            return self._index(environ, start_response)
         if parts[1:3] == ["api", "v1"]:
             return _answer(error_response(400, "workspace_required", "A workspace is required: "
                                           "/api/v1/workspaces/{workspace}/…"),
@@ -123,6 +128,24 @@ class FleetRouter:
                    "PATH_INFO": rest}
         result: Iterable[bytes] = app(environ, start_response)
         return result
+
+    def _index(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The fleet's admin page: a section per site, linking to its own admin."""
+        with self._lock:
+            names = sorted(self._sites)
+        root = html.escape(environ.get("SCRIPT_NAME", ""))
+        items = "".join(
+            f'<li><h2>{html.escape(name)}</h2><a href="{root}/sites/{quote(name)}/admin/">'
+            f'admin</a> · <a href="{root}/api/v1/workspaces/{quote(name)}/health">API</a> · '
+            f'<a href="{root}/sites/{quote(name)}/metrics">metrics</a></li>' for name in names)
+        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>cometwatch sites"
+                f"</title><h1>cometwatch: {len(names)} site{'s' if len(names) != 1 else ''}"
+                f"</h1><ul>{items}</ul></html>")
+        response = Response(page, content_type="text/html; charset=utf-8",
+                            headers={"Cache-Control": "no-store",
+                                     "Content-Security-Policy": "default-src 'none'",
+                                     "X-Content-Type-Options": "nosniff"})
+        return _answer(response, environ, start_response)
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         with self._lock:
