@@ -101,8 +101,16 @@ class ReadApi:
                        ("Vary", "Authorization")]
             if _not_modified(environ, tag):
                 return 304, headers, b""
-            body = self.routes[route](catalog, params, admin, now, **kwargs)
-            return 200, [("Content-Type", JSON), *headers], body.encode("utf-8")
+            if route == "index":  # a list: kept whole, its query repeats (builds, caches)
+                key = (admin, catalog.epoch(now), environ.get("PATH_INFO", ""),
+                       environ.get("QUERY_STRING", ""))
+                data = catalog.answers.get(key)
+                if data is None:
+                    data = self.index(catalog, params, admin, now, **kwargs).encode("utf-8")
+                    catalog.answers.put(key, data)
+            else:
+                data = self.routes[route](catalog, params, admin, now, **kwargs).encode("utf-8")
+            return 200, [("Content-Type", JSON), *headers], data
         except _Refusal as refused:
             return refused.answer
         except CometwatchError as exc:  # the repository could not be read

@@ -12,7 +12,8 @@ import bisect
 import gc
 import json
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from cometwatch.web.context import SiteContext
 # The fields of CometCMS's stored entry that filters know without a schema.
 CORE_FIELDS = ("id", "uid", "collection", "status", "published_at", "created_at",
                "updated_at", "author_id", "updated_by", "title", "slug")
-_ISO_DATE = ("%Y-%m-%d",)
+ANSWER_BYTES = 16 * 1024 * 1024  # of list answers kept per catalog
 
 
 class Unavailable(Exception):
@@ -38,6 +39,35 @@ class Item:
     data: dict[str, Any]
     flat: dict[str, Any]  # the entry as CometCMS stores it: what filters and sorting read
     variants: dict[str, Item] = field(default_factory=dict)  # locale → file (the default's)
+
+
+class Answers:
+    """Whole answers of one catalog, bounded by their size: the oldest go first."""
+
+    def __init__(self, budget: int = ANSWER_BYTES) -> None:
+        self._kept: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._budget = budget
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, data: bytes) -> None:
+        if len(data) > self._budget // 4:
+            return
+        with self._lock:
+            if key in self._kept:
+                return
+            self._kept[key] = data
+            self._bytes += len(data)
+            while self._bytes > self._budget:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 def status(row: EntryRow, now: float) -> str:
@@ -81,6 +111,7 @@ class Catalog:
         self._seen: dict[tuple[str, bool, bool, str | None, int], list[Item]] = {}
         self._moments = sorted(moments)
         self.rendered: dict[tuple[str, str, bool], str] = {}  # (path, status, admin) → JSON
+        self.answers = Answers()  # whole list answers, by reader, moment and request
         self.types: dict[tuple[bool, int], dict[str, dict[str, Any]]] = {}
 
     def epoch(self, now: float) -> int:
