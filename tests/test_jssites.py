@@ -335,3 +335,14 @@ def test_a_broken_decap_config_is_a_warning_naming_its_line(site: Site) -> None:
     out, warnings = events(site, '[repository]\npreset = "decap"\n')
     assert any(w.startswith("admin/config.yml line 21") and "not YAML" in w for w in warnings)
     assert ("content.created", "docs", "content/docs/two.md") in [(n, k, p) for _, n, k, p in out]
+
+
+def test_astro_dates_are_read_as_javascript_reads_them(site: Site) -> None:
+    site.write("src/content.config.ts", ASTRO_CONTENT)
+    site.write("src/data/post/old.md", post("title: Old\npubDate: 'Jul 08 2022'"))
+    site.write("src/data/post/later.md", post("title: Later\npubDate: 'Aug 02 2099'"))
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "astro"\n')
+    assert warnings == []  # no "broken frontmatter"
+    assert (seen["src/data/post/old.md"].published, seen["src/data/post/later.md"].status) == (
+        True, "scheduled")

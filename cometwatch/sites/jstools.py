@@ -191,7 +191,7 @@ class Astro:
         content = next((parsed[f"{source}/{name}"] for name in astro_model.CONTENT_CONFIG_NAMES
                         if f"{source}/{name}" in parsed), None)
         model = astro_model.read_astro(base.root, config, content)
-        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"))
+        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"), js_dates=True)
         return PageSite(rules, model, tuple(c.base for c in model.collections),
                         base.overrides, warnings=_placed(model.warnings, parsed, base))
 
