@@ -32,6 +32,8 @@ from cometwatch.progress import counted
 from cometwatch.redaction import redact_text
 
 if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
     from cometwatch.delivery import Sender
     from cometwatch.dispatcher import Dispatcher
     from cometwatch.scanner import Scanner, ScanResult
@@ -47,6 +49,13 @@ log = logging.getLogger("cometwatch.daemon")
 FIRST_RETRY = 0.5  # seconds before a failed scan, open or fetch is tried again; doubles
 FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
+
+
+def _site_suffix() -> str:
+    """":<workspace>" when started from a fleet's site thread (named cometwatch-site:<ws>),
+    so the fleet's log lines can name the site of the threads a site starts."""
+    name = threading.current_thread().name
+    return name[len("cometwatch-site"):] if name.startswith("cometwatch-site:") else ""
 
 
 class Stopping(Exception):
@@ -115,7 +124,8 @@ class Fetcher:
         self._stop = threading.Event()
         self._now = threading.Event()
         self.attempted = threading.Event()  # the first attempt is over (baseline after it)
-        self._thread = threading.Thread(target=self._run, name="cometwatch-fetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"cometwatch-fetch{_site_suffix()}")
 
     def start(self) -> None:
         self._thread.start()
@@ -194,12 +204,22 @@ class Fetcher:
 
 class Daemon:
     def __init__(self, config: Config, config_file: str | None, signals: Signals,
-                 notifier: Notifier, watch: bool = True) -> None:
+                 notifier: Notifier, watch: bool = True, serve: bool = True,
+                 measure: bool = False, observer: BaseObserver | None = None) -> None:
+        """`serve`: serve [server] listen when it is set; `measure`: keep Metrics even so
+        (a fleet serves its sites itself); `observer`: a watchdog observer shared by the
+        sites of a fleet."""
         self._config = config
         self._config_file = config_file
         self._signals = signals
         self._notifier = notifier
         self._watch = watch
+        self._serve = serve and config.server.listen is not None
+        # Set with READY: after the first scan, or once waiting for the repository (a fleet
+        # says READY when all its sites have).
+        self.ready = threading.Event()
+        self._measure = measure or self._serve
+        self._observer = observer
         self._wake = signals.wake
         self._source: Source | None = None
         self._store: Store | None = None
@@ -268,6 +288,7 @@ class Daemon:
                 if backoff.failures == 1:
                     # Up and waiting (a file system mounted later): not a failed start.
                     self._notifier.ready(f"waiting: {exc}"[:200])
+                    self.ready.set()
                 if self._sleep(delay):
                     return False
         backoff.succeeded()
@@ -295,7 +316,7 @@ class Daemon:
 
         assert self._source is not None and self._store is not None
         self._sender = Sender()
-        if self._config.server.listen is not None:
+        if self._measure:
             from cometwatch.config import EVENT_NAMES
             from cometwatch.web.metrics import Metrics
 
@@ -304,7 +325,8 @@ class Daemon:
             self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
         self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
                                       observer=self._metrics or NO_OBSERVER)
-        self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
+        self._dispatch_thread = threading.Thread(target=self._dispatch,
+                                                 name=f"cometwatch-dispatch{_site_suffix()}",
                                                  daemon=True)
         self._dispatch_thread.start()
         if self._watch:
@@ -313,7 +335,7 @@ class Daemon:
             self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
                                     self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
-        if self._config.server.listen is not None:
+        if self._serve:
             self._start_server()
 
     def _start_server(self) -> None:
@@ -344,7 +366,8 @@ class Daemon:
 
         assert self._source is not None
         repo = self._source.repo
-        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set)
+        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set,
+                             shared=self._observer)
         try:
             watcher.start()
         except CometwatchError as exc:
@@ -376,6 +399,7 @@ class Daemon:
         # READY after the first attempt even if it failed (a branch not pushed yet): the
         # daemon is up and will keep trying; STATUS says what it waits for.
         self._notifier.ready(self._status(force=True))
+        self.ready.set()
 
     def _loop(self) -> None:
         next_poll = time.monotonic() + self._config.repository.poll_interval

@@ -17,6 +17,7 @@ from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
     Frontmatter,
     Location,
+    collection_of,
     next_change,
     published_at,
     read_frontmatter,
@@ -285,7 +286,10 @@ class Engine:
                 published = published_at(front, where, moment, self.rules)
                 slug = front.slug or where.slug
             published = published and not (where.trashed or where.in_drafts)
-        record = Record(op.new_sha, derived, explicit, where.collection, slug, published,
+        # a collection chosen by a front matter field (Decap's filter) stays while it is broken
+        collection = old.collection if front.broken and old is not None and where.choices \
+            else collection_of(front, where)
+        record = Record(op.new_sha, derived, explicit, collection, slug, published,
                         where.trashed, front)
         ledger.put(op.new_path, record, next_change(front, where, moment))
         names = event_names(

@@ -8,6 +8,7 @@ two at a moment T.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Frontmatter:
     headless: bool = False  # Hugo `headless: true`
     no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
     draft_set: bool = False  # the draft field is written (`draft: false` beats a cascade)
+    fields: str = ""  # JSON object: the scalar values of rules.extra_fields the block sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,11 @@ class Policy:
     listed: str = "always"  # inherited `build.list` (Hugo cascade)
     draft: bool = False  # inherited `draft: true` (Hugo cascade, Jekyll defaults)
     needs_block: bool = False  # only a file with frontmatter is a page (Jekyll)
+    # (field, value) pairs, read from front matter over `defaults` (Eleventy's data files):
+    defaults: tuple[tuple[str, Any], ...] = ()
+    unbuilt_when: tuple[tuple[str, Any], ...] = ()  # no page written (`permalink: false`)
+    unlisted_when: tuple[tuple[str, Any], ...] = ()  # written, not listed (Docusaurus
+    # `unlisted: true`, Eleventy `eleventyExcludeFromCollections: true`): still published
 
 
 DEFAULT_POLICY = Policy()
@@ -77,6 +84,9 @@ class Location:
     rank: int = 0  # language order (0: the default language); the lowest present leads
     policy: Policy = DEFAULT_POLICY
     section: bool = False  # a section's own page (`_index.md`), not a regular page
+    # Decap CMS's `filter`: (field, value, collection), the collection of an entry whose front
+    # matter field has that value; else `collection`
+    choices: tuple[tuple[str, str, str], ...] = ()
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -249,7 +259,40 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         listed=_build_option(build, "list"),
         headless=_truthy(meta.get("headless")),
         draft_set=rules.draft_field in meta,
+        fields=_extra_fields(meta, rules.extra_fields),
     )
+
+
+def _extra_fields(meta: dict[Any, Any], names: tuple[str, ...]) -> str:
+    if not names:
+        return ""
+    found = {name: meta[name] for name in names
+             if isinstance(meta.get(name), (str, int, float, bool))}
+    return json.dumps(found, sort_keys=True, default=str) if found else ""
+
+
+def front_fields(front: Frontmatter) -> dict[str, Any]:
+    """The values of the site model's extra fields an entry's front matter sets."""
+    return json.loads(front.fields) if front.fields else {}
+
+
+def collection_of(front: Frontmatter, where: Location) -> str:
+    """The entry's collection: by a front matter field where the site says so (Decap's
+    `filter`), else by its path."""
+    if where.choices and not front.broken:
+        values = front_fields(front)
+        for name, value, collection in where.choices:
+            if name in values and _scalar_text(values[name]) == value:
+                return collection
+    return where.collection
+
+
+def _field_is(front: Frontmatter, where: Location, pairs: tuple[tuple[str, Any], ...]) -> bool:
+    if not pairs:
+        return False
+    values = {**dict(where.policy.defaults), **front_fields(front)}
+    return any(name in values and type(values[name]) is type(value) and values[name] == value
+               for name, value in pairs)
 
 
 def _build_option(build: dict[Any, Any], name: str) -> str | None:
@@ -322,6 +365,7 @@ def to_timestamp(value: object, zone: ZoneInfo) -> float | None:
 
 DRAFT, PUBLISHED, SCHEDULED, EXPIRED, UNRENDERED = (
     "draft", "published", "scheduled", "expired", "unrendered")
+UNLISTED = "unlisted"  # written and published, left out of the tool's lists and collections
 
 
 def status_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> str:
@@ -346,8 +390,11 @@ def status_at(front: Frontmatter, where: Location, moment: float, rules: Content
     if not policy.expired and front.expire_at is not None and front.expire_at <= moment:
         return EXPIRED
     render = front.render or policy.render
-    if front.headless or render == "never" or _unlisted(front, where):
+    if front.headless or render == "never" or _unlisted(front, where) or \
+            _field_is(front, where, policy.unbuilt_when):
         return UNRENDERED
+    if _field_is(front, where, policy.unlisted_when):
+        return UNLISTED
     return PUBLISHED
 
 
@@ -359,8 +406,10 @@ def published_at(front: Frontmatter, where: Location, moment: float, rules: Cont
     """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
     published` shows it). A broken block is decided by the caller (state before)."""
     status = status_at(front, where, moment, rules)
-    return status == PUBLISHED or (status == UNRENDERED and not front.headless
-                                   and not _unlisted(front, where))
+    if status in (PUBLISHED, UNLISTED):
+        return True
+    return status == UNRENDERED and not front.headless and not _unlisted(front, where) \
+        and not _field_is(front, where, where.policy.unbuilt_when)
 
 
 def next_change(front: Frontmatter, where: Location, moment: float) -> float | None:
@@ -376,3 +425,4 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
 
 def utc_iso(moment: float) -> str:
     return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+

@@ -14,6 +14,11 @@ from cometwatch.redaction import redact_text
 class CometwatchError(Exception):
     exit_code = 1
 
+    def __str__(self) -> str:
+        # Wherever the message is shown (a terminal, a log, a web page), a URL in it (git's
+        # remote, a webhook's) is shown without its credentials.
+        return redact_text(super().__str__())
+
 
 class ConfigError(CometwatchError):
     exit_code = 2

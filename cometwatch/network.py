@@ -33,7 +33,7 @@ DEADLINE: ContextVar[float | None] = ContextVar("cometwatch_delivery_deadline", 
 
 
 class Refused(Exception):
-    """An address the policy rules out; its message is the Outcome's error."""
+    """An address the policy rules out; its message is the Attempt's error."""
 
 
 class DeadlinePassed(Exception):

@@ -4,6 +4,7 @@ with one line naming the file, the key and the fix (exit 2, never a traceback)."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,27 @@ def test_a_preset_sets_defaults_and_any_key_still_wins(tmp_path: Path) -> None:
     assert mine.extensions == ("md",) and mine.published_values == ("live",)
     assert mine.collections == (("blog/**", "posts"),) and mine.language_dirs == ("en",)
     assert mine.timezone == "Europe/Paris"
+
+
+def test_the_example_config_documents_every_declared_key() -> None:
+    from cometwatch.config.model import (
+        ContentRules,
+        DaemonConfig,
+        DeliveryConfig,
+        RepositoryConfig,
+        ServerConfig,
+        StateConfig,
+        Webhook,
+    )
+    from cometwatch.config.reader import known_keys
+
+    example = (ROOT / "webhooks.example.toml").read_text()
+    written = set(re.findall(r"^#? ?([a-z_]+) = ", example, re.M))
+    written |= set(re.findall(r"^\[[a-z]+\.([a-z_]+)\]", example, re.M))  # [server.push_secrets]
+    for cls in (RepositoryConfig, ContentRules, StateConfig, DeliveryConfig, DaemonConfig,
+                ServerConfig, Webhook):
+        missing = known_keys(cls) - written
+        assert not missing, f"webhooks.example.toml does not document {sorted(missing)}"
 
 
 def test_the_example_config_documents_valid_keys() -> None:

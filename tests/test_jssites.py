@@ -120,3 +120,109 @@ def test_a_broken_docusaurus_config_keeps_the_rules_it_gave(site: Site) -> None:
     out, warnings = events(site, DOCUSAURUS_TOML)
     assert any("website/docusaurus.config.ts" in w and "syntax error" in w for w in warnings)
     assert ("content.created", "docs", "docs/new.md") in [(n, k, p) for _, n, k, p in out]
+
+
+ASTRO_CONTENT = """import { defineCollection, z } from 'astro:content';
+import { glob } from 'astro/loaders';
+
+const BASE = './src/data/post';
+
+const post = defineCollection({
+  loader: glob({ pattern: '**/*.{md,mdx}', base: BASE }),
+  schema: z.object({ title: z.string(), pubDate: z.coerce.date() }),
+});
+
+export const collections = { post };
+"""
+
+
+def test_astro_glob_loader_entries_and_the_migration_to_it(site: Site) -> None:
+    site.write("astro.config.mjs", "import { defineConfig } from 'astro/config';\n"
+               "export default defineConfig({});\n")
+    site.write("src/content/post/first.md", post("title: First"))
+    site.write("src/content/post/second.md", post("title: Second"))
+    legacy = site.commit()
+    site.move("src/content/post/first.md", "src/data/post/first.md")
+    site.move("src/content/post/second.md", "src/data/post/second.md")
+    site.write("src/content.config.ts", ASTRO_CONTENT)
+    migrated = site.commit()
+    toml = '[repository]\npreset = "astro"\n'
+    seen, warnings = entries(site, toml)
+    assert warnings == []
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "src/data/post/first.md": ("post", "first"), "src/data/post/second.md": ("post", "second")}
+    out, _ = events(site, toml)
+    assert [(n, p) for c, n, _, p in out if c == legacy] == [
+        ("content.created", "src/content/post/first.md"),
+        ("content.published", "src/content/post/first.md"),
+        ("content.created", "src/content/post/second.md"),
+        ("content.published", "src/content/post/second.md")]
+    # the move to the glob loader's base is a rename of each post, never unpublished + deleted
+    assert [(n, p) for c, n, _, p in out if c == migrated] == [
+        ("content.updated", "src/data/post/first.md"),
+        ("content.updated", "src/data/post/second.md")]
+
+
+ELEVENTY_CONFIG = """const INPUT = "src";
+
+module.exports = function (eleventyConfig) {
+  eleventyConfig.addPassthroughCopy("src/img");
+  return {
+    dir: { input: INPUT, includes: "_includes", output: "_site" },
+  };
+};
+"""
+
+
+def test_eleventy_input_folder_types_entries_by_their_folder_under_it(site: Site) -> None:
+    site.write(".eleventy.js", ELEVENTY_CONFIG)
+    site.write(".eleventyignore", "README.md\n")
+    site.write("README.md", "# readme\n")
+    site.write("src/posts/first.md", post("title: First"))
+    site.write("src/about.md", post("title: About"))
+    site.write("src/_includes/layout.md", post("title: layout"))
+    site.write("src/drafts/x.md", post("title: X"))
+    site.write(".gitignore", "src/drafts\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\n')
+    assert warnings == []
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "src/posts/first.md": ("posts", "first"), "src/about.md": ("pages", "about")}
+
+
+def test_eleventy_permalink_false_is_unpublished_and_excluded_pages_are_unlisted(
+        site: Site) -> None:
+    site.write(".eleventy.js", ELEVENTY_CONFIG)
+    site.write("src/404.md", post("title: Not found\neleventyExcludeFromCollections: true"))
+    site.write("src/feeds/data.md", post("title: Data only\npermalink: false"))
+    site.write("src/posts/first.md", post("title: First"))
+    site.write("src/posts/hidden.md", post("title: Hidden"))
+    site.write("src/posts/hidden.11tydata.json", '{"permalink": false}')
+    site.write("src/notes/notes.11tydata.json", '{"eleventyExcludeFromCollections": true}')
+    site.write("src/notes/a.md", post("title: A"))
+    site.write("src/notes/b.md", post("title: B\neleventyExcludeFromCollections: false"))
+    site.write("src/wip/wip.11tydata.json", '{"draft": true}')
+    site.write("src/wip/c.md", post("title: C"))
+    site.write("src/wip/d.md", post("title: D\ndraft: false"))
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\n')
+    assert warnings == []
+    assert {p: (e.published, e.status) for p, e in seen.items()} == {
+        "src/404.md": (True, "unlisted"),
+        "src/feeds/data.md": (False, "unrendered"),
+        "src/posts/first.md": (True, "published"),
+        "src/posts/hidden.md": (False, "unrendered"),
+        "src/notes/a.md": (True, "unlisted"),
+        "src/notes/b.md": (True, "published"),
+        "src/wip/c.md": (False, "draft"),
+        "src/wip/d.md": (True, "published"),
+    }
+
+
+def test_docusaurus_unlisted_docs_are_published_and_say_so(site: Site) -> None:
+    docusaurus_site(site)
+    site.write("docs/secret.md", post("title: Secret\nunlisted: true"))
+    site.commit()
+    seen, _ = entries(site, DOCUSAURUS_TOML)
+    assert (seen["docs/secret.md"].published, seen["docs/secret.md"].status) == (True,
+                                                                                 "unlisted")
