@@ -1,8 +1,8 @@
 """Delivering from the outbox to real HTTP receivers on 127.0.0.1, with an injectable clock.
 
 Every scenario runs the real Dispatcher and Sender against a real threaded HTTP server that
-verifies each signature with the seed's Python function; retry schedules are driven by moving
-a fake clock, never by waiting.
+verifies each signature with CometCMS's Python verifier (docs/contract.md §3); retry schedules
+are driven by moving a fake clock, never by waiting.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import pytest
 from conftest import Site, post
 from receiver import Answer, Receiver, unused_port
 
+from cometwatch import coalescing
 from cometwatch.config import Config, Webhook, load_config
-from cometwatch.delivery import Outcome, Sender
+from cometwatch.delivery import Sender
 from cometwatch.dispatcher import Dispatcher
-from cometwatch.outbox import Delivery, WebhookState, failing_too_long, held, judge
+from cometwatch.outbox import Attempt, Delivery, WebhookState, failing_too_long, held, judge
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
@@ -75,8 +76,7 @@ class Rig:
                                        "posts", entry, f"slug-{entry}", f"c{self.serial}",
                                        f"posts/{entry}.md"))
         names = hooks if hooks is not None else tuple(h.name for h in self.config.webhooks)
-        windows = {h.name: (h.coalesce, h.max_wait or h.coalesce)
-                   for h in self.config.webhooks if h.coalesce}
+        windows = coalescing.windows(self.config.webhooks)
         with Store.open(self.state) as store:
             cursor = store.cursor("main")
             store.save_scan("main", cursor.generation if cursor else None, "tip", {}, None,
@@ -156,8 +156,8 @@ def delivery(tries: int, replays: int = 0) -> Delivery:
 
 
 def outcome(status: int | None, retry_after: float | None = None,
-            disable: bool = False) -> Outcome:
-    return Outcome(status, None if status and status < 300 else "failed", 0.1, b"",
+            disable: bool = False) -> Attempt:
+    return Attempt(T0, status, 0.1, None if status and status < 300 else "failed", b"",
                    retry_after, disable)
 
 
@@ -177,7 +177,7 @@ def outcome(status: int | None, retry_after: float | None = None,
                                      "the endpoint answered `webhook-delivery: disable`")),
 ])
 def test_judge_turns_an_outcome_into_the_deliverys_next_state(
-        answer: Outcome, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
+        answer: Attempt, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
         ) -> None:
     verdict = judge(HOOK, delivery(tries), answer, T0, lambda: 0.5)
     assert (verdict.status, verdict.next_at, verdict.disable) == expected
@@ -444,7 +444,7 @@ def test_threads_are_started_for_the_requests_made_not_up_to_max_in_flight(
     runner = Running(rig.dispatcher())
     try:
         rig.receiver.wait_for(2, path="/few", timeout=20)
-        assert len([t for t in delivery_threads("few") if t != "cometwatch-recorder"]) == 2
+        assert len(delivery_threads("few")) == 2
     finally:
         rig.receiver.hang.clear()
         runner.end()
@@ -705,8 +705,7 @@ def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig:
 
 
 def delivery_threads(hook: str) -> list[str]:
-    return [t.name for t in threading.enumerate()
-            if t.name.startswith(f"cometwatch-{hook}-") or t.name == "cometwatch-recorder"]
+    return [t.name for t in threading.enumerate() if t.name.startswith(f"cometwatch-{hook}-")]
 
 
 def test_a_stop_lets_requests_in_flight_be_answered_records_them_and_joins_every_thread(

@@ -183,6 +183,7 @@ class ContentRules:
     # not a key: front matter fields a site model decides by (Decap's filter fields,
     # Eleventy's permalink), kept in Frontmatter.fields
     extra_fields: tuple[str, ...] = ()
+    js_dates: bool = False  # not a key: dates read as JavaScript's `new Date(text)` (Astro)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,7 @@ def register(bp: Blueprint, admin: Admin) -> None:
         if hook is None:
             abort(404)
         run = send_manual(hook, RUN_AS, "admin", clock=admin.site.clock)
-        return _run_page(name, run, None, first_bytes(run.outcome.answer, 300))
+        return _run_page(name, run, None, first_bytes(run.attempt.answer, 300))
 
     @bp.route("/webhooks/<name>/disable", methods=["POST"])
     def disable(name: str) -> Response:
