@@ -1,4 +1,4 @@
-"""Pure: what a file is, as an entry (SPEC §1).
+"""Pure: what a file is, as an entry (contract §1).
 
 `locate` reads everything that follows from a path (entry or not, trash, drafts folder,
 collection, slug from the file name). `read_frontmatter` reads everything that follows from a
@@ -87,6 +87,7 @@ class Location:
     # Decap CMS's `filter`: (field, value, collection), the collection of an entry whose front
     # matter field has that value; else `collection`
     choices: tuple[tuple[str, str, str], ...] = ()
+    version: str | None = None  # the docs version this copy is (Docusaurus), None: unversioned
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -252,9 +253,9 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         status=status,
         draft=_truthy(meta.get(rules.draft_field)),
         unpublished_flag=_falsy(meta.get(rules.published_field)),
-        publish_at=_first_date(meta, rules.publish_date_fields, zone),
-        expire_at=_first_date(meta, rules.expiry_date_fields, zone),
-        future_at=_first_date(meta, rules.future_date_fields, zone),
+        publish_at=_first_date(meta, rules.publish_date_fields, zone, rules.js_dates),
+        expire_at=_first_date(meta, rules.expiry_date_fields, zone, rules.js_dates),
+        future_at=_first_date(meta, rules.future_date_fields, zone, rules.js_dates),
         render=_build_option(build, "render"),
         listed=_build_option(build, "list"),
         headless=_truthy(meta.get("headless")),
@@ -333,12 +334,19 @@ def _falsy(value: object) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no"))
 
 
-def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo) -> float | None:
+def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo,
+                js_dates: bool = False) -> float | None:
     for name in fields:
         value = meta.get(name)
         if value is None or value == "":
             continue
         moment = to_timestamp(value, zone)
+        if moment is None and js_dates and isinstance(value, str):
+            # `pubDate: 'Aug 02 2022'`, as Astro reads it (imported here: the sites package
+            # imports this module)
+            from cometwatch.sites.jsdate import parse_js_date
+
+            moment = parse_js_date(value, zone)
         if moment is None:
             raise ValueError(f"{name}: not a date: {str(value)[:60]!r}")
         return moment
@@ -403,7 +411,7 @@ def _unlisted(front: Frontmatter, where: Location) -> bool:
 
 
 def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
-    """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
+    """contract §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
     published` shows it). A broken block is decided by the caller (state before)."""
     status = status_at(front, where, moment, rules)
     if status in (PUBLISHED, UNLISTED):

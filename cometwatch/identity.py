@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import Any, Protocol, TypeVar, cast
 
 from cometwatch.entry import Frontmatter
+from cometwatch.errors import DamagedLedger
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PAIRS = tuple(_BASE62[n % 62] + _BASE62[n // 62] for n in range(62 * 62))
@@ -61,6 +62,10 @@ class Record:
     published: bool
     trashed: bool
     front: Frontmatter
+    # a locale variant (SPEC §6): its locale, the key its entry's variants share, its rank
+    locale: str | None = None
+    key: str = ""
+    rank: int = 0
 
     @property
     def entry_id(self) -> str:
@@ -72,10 +77,6 @@ class Deleted:
     derived_id: str
     explicit_id: str | None
     path: str  # where it last was (outside trash)
-
-
-class DamagedLedger(ValueError):
-    """A stored ledger row that is not what this cometwatch wrote."""
 
 
 class LedgerRows(Protocol):
@@ -181,6 +182,7 @@ class Ledger:
     minted: MutableMapping[str, int] = field(default_factory=dict)
     deleted_by_path: MutableMapping[str, Deleted] = field(default_factory=dict)
     deleted_by_explicit: MutableMapping[str, Deleted] = field(default_factory=dict)
+    variants: MutableMapping[str, tuple[str, ...]] = field(default_factory=dict)  # key → paths
     timers: dict[str, float] = field(default_factory=dict)  # always whole: the next due is asked
     clock: float = 0.0  # the moment states were last evaluated at
     # `timers` as a heap of (moment, path), so the next one is found without a scan of all;
@@ -193,6 +195,7 @@ class Ledger:
     _minted: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _gone_paths: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _gone_ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _keys: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._requeue()
@@ -252,6 +255,23 @@ class Ledger:
             heapq.heappop(queue)
         return None
 
+    def join(self, key: str, path: str) -> None:
+        """`path` holds a locale variant of the entry of translation key `key`."""
+        paths = self.variants.get(key, ())
+        if path not in paths:
+            self.variants[key] = tuple(sorted((*paths, path)))
+            self._keys.add(key)
+
+    def leave(self, key: str, path: str) -> None:
+        paths = self.variants.get(key, ())
+        if path in paths:
+            rest = tuple(p for p in paths if p != path)
+            if rest:
+                self.variants[key] = rest
+            else:
+                del self.variants[key]
+            self._keys.add(key)
+
     def drop(self, path: str) -> Record | None:
         self.timers.pop(path, None)
         self._paths.add(path)
@@ -291,6 +311,7 @@ class Ledger:
                 "deleted_by_path": {k: _deleted_out(d) for k, d in self.deleted_by_path.items()},
                 "deleted_by_explicit": {k: _deleted_out(d)
                                         for k, d in self.deleted_by_explicit.items()},
+                "variants": {k: list(v) for k, v in self.variants.items()},
             },
         }
 
@@ -313,13 +334,16 @@ class Ledger:
                                     for k in self._gone_paths},
                 "deleted_by_explicit": {k: _deleted_out(by_id[k]) if k in by_id else None
                                         for k in self._gone_ids},
+                "variants": {k: list(self.variants[k]) if k in self.variants else None
+                             for k in self._keys},
             },
         }
 
     def stored(self) -> None:
         """What the ledger holds now is what the store holds: changes start again from here."""
         self._stored = True
-        for changed in (self._paths, self._minted, self._gone_paths, self._gone_ids):
+        for changed in (self._paths, self._minted, self._gone_paths, self._gone_ids,
+                        self._keys):
             changed.clear()
 
     @classmethod
@@ -344,12 +368,14 @@ class Ledger:
         ledger.minted = part("minted", int)
         ledger.deleted_by_path = part("deleted_by_path", _deleted_in)
         ledger.deleted_by_explicit = part("deleted_by_explicit", _deleted_in)
+        ledger.variants = part("variants", tuple)
         ledger.stored()
         return ledger
 
     def load_all(self) -> None:
         """Read every row not looked up yet, for work over the whole ledger."""
-        for part in (self.entries, self.minted, self.deleted_by_path, self.deleted_by_explicit):
+        for part in (self.entries, self.minted, self.deleted_by_path, self.deleted_by_explicit,
+                     self.variants):
             if isinstance(part, Lookup):
                 part.load()
 
@@ -364,6 +390,7 @@ class Ledger:
             ledger.deleted_by_path[path] = Deleted(derived, explicit, path)
         for derived, explicit, path in _deleted_rows(parts.get("deleted_by_explicit", {})):
             ledger.deleted_by_explicit[explicit] = Deleted(derived, explicit, path)
+        ledger.variants = {k: tuple(v) for k, v in parts.get("variants", {}).items()}
         return ledger
 
 
@@ -392,14 +419,18 @@ _FRONT = attrgetter(*(f.name for f in fields(Frontmatter)))  # its fields, in or
 
 
 def _record_out(record: Record) -> list[Any]:
-    return [record.sha, record.derived_id, record.explicit_id, record.collection, record.slug,
-            record.published, record.trashed, list(_FRONT(record.front))]
+    row: list[Any] = [record.sha, record.derived_id, record.explicit_id, record.collection,
+                      record.slug, record.published, record.trashed, list(_FRONT(record.front))]
+    if record.key or record.locale:  # a variant: rows of the others stay as they were
+        row += [record.locale, record.key, record.rank]
+    return row
 
 
 def _record_in(row: list[Any]) -> Record:
-    sha, derived, explicit, collection, slug, published, trashed, front = row
+    sha, derived, explicit, collection, slug, published, trashed, front, *variant = row
+    locale, key, rank = variant if variant else (None, "", 0)
     return Record(sha, derived, explicit, collection, slug, bool(published), bool(trashed),
-                  Frontmatter(*front))
+                  Frontmatter(*front), locale, str(key), int(rank))
 
 
 __all__ = ["DamagedLedger", "Deleted", "Ledger", "LedgerRows", "Lookup", "Record", "base62",

@@ -11,13 +11,14 @@ def add_parser(sub: Any) -> None:
         "entries", help="list every entry at the tip (or REV) as cometwatch sees it",
         description="List every entry of the branch tip (or of REV): its path, type, id, "
                     "slug, locale, whether it is published now and why (status: draft, "
-                    "published, scheduled, expired, or unrendered: built without a page of "
-                    "its own), and its title. Locale variants of one entry are one line each, "
-                    "with the same id. Sends nothing, writes nothing.")
+                    "published, scheduled, expired, unrendered: built without a page of "
+                    "its own, or unlisted: written but left out of lists), and its title. "
+                    "Locale variants of one entry are one line each, with the same id. "
+                    "Sends nothing, writes nothing.")
     parser.add_argument("rev", nargs="?", metavar="REV", help="a commit (default: the tip)")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object per line (path, type, id, slug, locale, "
-                             "published, status, title, section)")
+                             "published, status, title, section, version)")
     parser.set_defaults(handler=run)
 
 
@@ -79,7 +80,7 @@ def _rows(engine: Any, repo: Any, now: int) -> list[dict[str, Any]]:
             "path": path, "type": record.collection, "id": record.entry_id,
             "slug": record.slug, "locale": where.locale, "published": record.published,
             "status": status, "title": _title(blobs.get(record.sha, b""), frontmatter_block),
-            "section": where.section,
+            "section": where.section, "version": where.version,
         })
     return rows
 

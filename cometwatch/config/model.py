@@ -183,6 +183,7 @@ class ContentRules:
     # not a key: front matter fields a site model decides by (Decap's filter fields,
     # Eleventy's permalink), kept in Frontmatter.fields
     extra_fields: tuple[str, ...] = ()
+    js_dates: bool = False  # not a key: dates read as JavaScript's `new Date(text)` (Astro)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +290,6 @@ class ServerConfig:
     admin_token: Secret | None = key(Custom(), None)
     metrics_token: Secret | None = key(Custom(), None)
     push_secrets: tuple[tuple[str, Secret], ...] = key(Custom(), ())
-
-    def push_secret(self, forge: str) -> Secret | None:
-        return dict(self.push_secrets).get(forge)
 
 
 @dataclass(frozen=True, slots=True)

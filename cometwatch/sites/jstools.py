@@ -71,7 +71,7 @@ class PageSite:
         page = self.model.place(original)
         if page is None:
             return None
-        collection = page.collection
+        collection = page.collection or (page.choices[0][2] if page.choices else "pages")
         if "collections" in self.overrides and relative is not None:
             for pattern, name in rules.collections:
                 if compile_glob(pattern).match(relative):
@@ -84,7 +84,7 @@ class PageSite:
                              draft=draft is True or policy.draft)
         return Location(path=path, collection=collection, slug=page.slug, trashed=trashed,
                         in_drafts=False, locale=page.locale, key=page.key, rank=page.rank,
-                        policy=policy)
+                        policy=policy, version=page.version, choices=page.choices)
 
     def scope(self) -> tuple[str, ...]:
         if "content_dir" in self.overrides:
@@ -191,7 +191,7 @@ class Astro:
         content = next((parsed[f"{source}/{name}"] for name in astro_model.CONTENT_CONFIG_NAMES
                         if f"{source}/{name}" in parsed), None)
         model = astro_model.read_astro(base.root, config, content)
-        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"))
+        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"), js_dates=True)
         return PageSite(rules, model, tuple(c.base for c in model.collections),
                         base.overrides, warnings=_placed(model.warnings, parsed, base))
 

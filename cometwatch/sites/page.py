@@ -20,6 +20,7 @@ class Page:
     rank: int = 0  # the locale's place in the site's list (0: the default locale)
     version: str | None = None  # Docusaurus docs: "current" or the version's name
     defaults: tuple[tuple[str, Any], ...] = ()  # front matter defaults (Eleventy data files)
+    choices: tuple[tuple[str, str, str], ...] = ()  # (field, value, collection): Decap filter
 
 
 def path_slug(relative: str) -> str:
