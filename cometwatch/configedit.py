@@ -52,7 +52,11 @@ _FIELD_OF_KEY = {"name": "name", "url": "url", "allow_http": "url", "events": "e
                  "collections": "collections", "enabled": "enabled", "signing": "secret",
                  **{key: "secret" for key in _SECRET_KEYS}}
 _ERROR_KEY = re.compile(r"^webhooks\[(\d+)\]\.?([A-Za-z_]*)")
-_SECRET_TEXT = re.compile(r"""((?:secret|value)\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
+# In a diff shown on the page: the values of secrets, of tokens and of credential-like
+# request headers (`headers = { Authorization = "Bearer …" }`) are masked.
+_SECRET_TEXT = re.compile(
+    r"""(?i)((?:secret|value|[\w-]*(?:token|password|authorization|api[_-]?key)[\w-]*)"""
+    r"""["']?\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
 
 
 class EditRefused(CometwatchError):

@@ -257,3 +257,21 @@ def test_any_sequence_of_saves_keeps_the_files_notes_and_a_loadable_config(
         assert ("# The search indexer" in text) == ("indexer" in names)
         config = loads(path)
         assert [w.name for w in config.webhooks] == names  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("line", [
+    'secret = "hunter2-value"',
+    "secret = 'hunter2-value'",
+    'secrets = [{ value = "hunter2-value" }, { env = "OLD" }]',
+    'headers = { Authorization = "Bearer hunter2-value" }',
+    'headers = { "X-Api-Key" = "hunter2-value" }',
+    'admin_token = { value = "hunter2-value" }',
+    'X-Auth-Token = "hunter2-value"',
+])
+def test_a_diff_shown_for_a_changed_file_masks_every_secret(config: Path, line: str) -> None:
+    editor = ConfigEditor(config)
+    digest = editor.read().digest
+    config.write_text(FILE + line + "\n")
+    with pytest.raises(FileChanged) as refused:
+        editor.remove(digest, "netlify")
+    assert "hunter2" not in refused.value.diff and "********" in refused.value.diff
