@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cometwatch.config import Config, load_config
-from cometwatch.errors import CometwatchError, ConfigError, StateError
+from cometwatch.errors import CometwatchError, ConfigError, StateError, Stopping
 from cometwatch.notify import Notifier
 from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
 from cometwatch.redaction import redact_text
+from cometwatch.retry import Backoff
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cometwatch.daemon")
 
-FIRST_RETRY = 0.5  # seconds before a failed scan, open or fetch is tried again; doubles
 FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
 
@@ -58,36 +58,34 @@ def _site_suffix() -> str:
     return name[len("cometwatch-site"):] if name.startswith("cometwatch-site:") else ""
 
 
-class Stopping(Exception):
-    """Raised from a scan's progress callback when a stop request's grace period ran out."""
-
-
-class Backoff:
-    """FIRST_RETRY, doubling, up to `cap`; logs a failure once until it changes or ends.
-    `named`: the failures' messages say what failed already, `what` is not put before them."""
+class Retrying:
+    """A task that keeps failing, told in the log: a failure once until its message changes,
+    and when it works again. How long to wait is retry.Backoff's. `named`: the failures'
+    messages say what failed already, `what` is not put before them."""
 
     def __init__(self, what: str, named: bool = False) -> None:
         self.what = what
-        self.failures = 0
         self._named = named
-        self._last = ""
+        self._backoff = Backoff()
+
+    @property
+    def failures(self) -> int:
+        return self._backoff.failures
 
     def failed(self, message: str, cap: float) -> float:
-        self.failures += 1
-        delay: float = min(FIRST_RETRY * 2.0 ** min(self.failures - 1, 30), max(cap, FIRST_RETRY))
+        delay, new = self._backoff.failed(message, cap)
         text = message if self._named else f"{self.what}: {message}"
-        if message != self._last:
+        if new:
             log.warning("%s (trying again, backing off up to %.0fs)", text, cap)
-            self._last = message
         else:
             log.debug("%s (again; next try in %.1fs)", text, delay)
         return delay
 
     def succeeded(self) -> None:
-        if self.failures:
+        failures = self._backoff.succeeded()
+        if failures:
             log.info("%s: works again after %s", self.what,
-                     counted(self.failures, "failed try", "failed tries"))
-        self.failures, self._last = 0, ""
+                     counted(failures, "failed try", "failed tries"))
 
 
 FETCH_FAILING = "fetch-failing.json"  # beside the state database, while fetches fail
@@ -153,7 +151,7 @@ class Fetcher:
         from cometwatch.gitrepo import Repository
 
         # The fetch's error names the branch and remote itself.
-        backoff = Backoff(f"fetching {self._branch} from {self._config.repository.remote}",
+        backoff = Retrying(f"fetching {self._branch} from {self._config.repository.remote}",
                           named=True)
         repo: Repository | None = None
         while not self._stop.is_set():
@@ -235,7 +233,7 @@ class Daemon:
         self._metrics: Metrics | None = None  # kept while [server] listen serves /metrics
         self._site: SiteContext | None = None
         self._server: Server | None = None
-        self._scan_backoff = Backoff("scanning")
+        self._scan_backoff = Retrying("scanning")
         self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
         self._timer: float | None = None  # wall clock: the next scheduled transition
         self._last_scan: float = 0.0  # wall clock `now` of the last successful scan
@@ -279,7 +277,7 @@ class Daemon:
         from cometwatch.source import Source
         from cometwatch.store import Store
 
-        backoff = Backoff(f"opening {self._config.repository.path}")
+        backoff = Retrying(f"opening {self._config.repository.path}")
         while self._source is None:
             try:
                 self._source = Source.open(self._config)

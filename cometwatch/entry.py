@@ -1,4 +1,4 @@
-"""Pure: what a file is, as an entry (SPEC §1).
+"""Pure: what a file is, as an entry (contract §1).
 
 `locate` reads everything that follows from a path (entry or not, trash, drafts folder,
 collection, slug from the file name). `read_frontmatter` reads everything that follows from a
@@ -418,7 +418,7 @@ def _unlisted(front: Frontmatter, where: Location) -> bool:
 
 
 def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
-    """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
+    """contract §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
     published` shows it). A broken block is decided by the caller (state before)."""
     status = status_at(front, where, moment, rules)
     if status in (PUBLISHED, UNLISTED):

@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import Any, Protocol, TypeVar, cast
 
 from cometwatch.entry import Frontmatter
+from cometwatch.errors import DamagedLedger
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PAIRS = tuple(_BASE62[n % 62] + _BASE62[n // 62] for n in range(62 * 62))
@@ -76,10 +77,6 @@ class Deleted:
     derived_id: str
     explicit_id: str | None
     path: str  # where it last was (outside trash)
-
-
-class DamagedLedger(ValueError):
-    """A stored ledger row that is not what this cometwatch wrote."""
 
 
 class LedgerRows(Protocol):

@@ -11,7 +11,7 @@ _COMMON_EXCLUDE = ("README.md", "README.markdown", "CHANGELOG.md", "LICENSE.md",
                    "node_modules/**", "vendor/**")
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # A plain folder of Markdown: SPEC §1 as written.
+    # A plain folder of Markdown: contract §1 as written.
     "plain": {"markers": ()},
     # Hugo: content/<section>/…; `draft`; a future `date` or `publishDate` is not built
     # (buildFuture is off by default); `expiryDate`; `_index.md` section pages and page bundles

@@ -81,3 +81,28 @@ def failing_too_long(failing_since: float | None, disable_after: float, now: flo
     disabled: it has been so for `disable_after` seconds (0: never)."""
     return failing_since is not None and disable_after > 0 and \
         now - failing_since >= disable_after
+
+
+# -- a task that keeps failing (the daemon's scans, fetches, opening the repository) ------
+
+FIRST_RETRY = 0.5  # seconds before a failed task is tried again; doubles
+
+
+class Backoff:
+    """How long to wait after each failure in a row: FIRST_RETRY, doubling, up to a cap; and
+    whether a failure's message is new (worth telling) or the same as the last one's."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self._last = ""
+
+    def failed(self, message: str, cap: float) -> tuple[float, bool]:
+        self.failures += 1
+        delay = min(FIRST_RETRY * 2.0 ** min(self.failures - 1, 30), max(cap, FIRST_RETRY))
+        new, self._last = message != self._last, message
+        return delay, new
+
+    def succeeded(self) -> int:
+        """The task works again; returns how many failures there were in a row."""
+        failures, self.failures, self._last = self.failures, 0, ""
+        return failures

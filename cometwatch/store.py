@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cometwatch.coalescing import Window, burst_due
-from cometwatch.errors import NoState, StateError
+from cometwatch.errors import CursorMoved, NoState, StateError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import health_after
@@ -72,10 +72,6 @@ class Recovered:
     reopened: list[int]  # deliveries that died or were skipped, open again
     created: list[int]  # deliveries the webhook never had, for events stored meanwhile
     forgotten: int  # events it wants that were stored before the purge's horizon: left out
-
-
-class CursorMoved(StateError):
-    """Another process advanced the cursor since it was read: derive again from the new one."""
 
 
 class Store:

@@ -211,6 +211,26 @@ def test_the_webhooks_page_in_a_browser(running: tuple[Daemon, str, Path], brows
     shots(browser, "field-error")
     assert config.read_bytes() == before
 
+    # The file edited by hand while the form is open: the save refuses and shows the change.
+    browser.get(f"{base}/admin/webhooks/indexer/edit")
+    config.write_text(config.read_text().replace("# End of the file.", "# Edited by hand."))
+    before = config.read_bytes()
+    browser.find_element(by("ID"), "collections").send_keys("posts")
+    browser.find_element(by("CSS_SELECTOR"), "form.form button[type=submit]").click()
+    until(lambda: "changed since this page was loaded" in browser.page_source, "the refusal")
+    assert "+# Edited by hand." in browser.page_source
+    shots(browser, "file-changed")
+    assert config.read_bytes() == before
+
+    # A read-only file: said on the form, Save disabled, nothing written.
+    config.chmod(0o444)
+    browser.get(f"{base}/admin/webhooks/new")
+    assert "read-only (mode 0444)" in browser.page_source
+    assert not browser.find_element(by("CSS_SELECTOR"),
+                                    "form.form button[type=submit]").is_enabled()
+    config.chmod(0o644)
+    assert config.read_bytes() == before
+
     # Run now, against the receiver that checks the signature.
     browser.get(f"{base}/admin/")
     browser.find_elements(by("XPATH"), "//button[text()='Run now']")[0].click()

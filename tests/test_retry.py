@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from cometwatch.config import DEFAULT_RETRY_SCHEDULE
 from cometwatch.retry import (
     MAX_RETRY_AFTER,
+    Backoff,
     failing_too_long,
     health_after,
     next_attempt_at,
@@ -154,3 +155,11 @@ def test_a_webhooks_health_after_its_attempts(
 def test_a_webhook_failing_for_disable_after_is_to_be_disabled(
         failing_since: float | None, disable_after: float, now: float, expected: bool) -> None:
     assert failing_too_long(failing_since, disable_after, now) is expected
+
+
+def test_a_task_failing_waits_longer_each_time_up_to_its_cap_and_tells_a_new_message() -> None:
+    backoff = Backoff()
+    told = [backoff.failed(message, cap=3.0) for message in ("a", "a", "a", "b", "b")]
+    assert told == [(0.5, True), (1.0, False), (2.0, False), (3.0, True), (3.0, False)]
+    assert backoff.succeeded() == 5 and backoff.failures == 0
+    assert backoff.failed("a", cap=3.0) == (0.5, True)  # a fresh streak tells again

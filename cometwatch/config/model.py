@@ -291,9 +291,6 @@ class ServerConfig:
     metrics_token: Secret | None = key(Custom(), None)
     push_secrets: tuple[tuple[str, Secret], ...] = key(Custom(), ())
 
-    def push_secret(self, forge: str) -> Secret | None:
-        return dict(self.push_secrets).get(forge)
-
 
 @dataclass(frozen=True, slots=True)
 class Config:

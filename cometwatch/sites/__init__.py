@@ -103,7 +103,7 @@ class Tool(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RuleSite:
-    """A site read with the fixed rules of webhooks.toml and its preset: SPEC §1 as written."""
+    """A site read with the fixed rules of webhooks.toml and its preset: contract §1 as written."""
 
     rules: ContentRules
 
