@@ -6,10 +6,12 @@ webhooks, state file and `[server]` workspace, API tokens and push secrets:
     [fleet]
     sites = ["sites/*/webhooks.toml", "/srv/shop/webhooks.toml"]  # paths or globs
     listen = "127.0.0.1:8750"   # optional: every site's API, push receiver and metrics
+    delivery_threads = 16       # shared by every site's webhooks, fairly (cometwatch.sendpool)
 
 Every site runs as a Daemon of its own in a thread of this process (its scans, its fetches,
-its dispatcher), all of them sharing one file watcher (one thread, one inotify instance) and,
-with `listen`, one HTTP server. A site that cannot be loaded (a broken config, a workspace or
+its dispatcher's coordinator), all of them sharing one file watcher (one thread, one inotify
+instance), one set of delivery threads taken by the webhooks in turn and, with `listen`, one
+HTTP server. A site that cannot be loaded (a broken config, a workspace or
 repository another site has) is reported and skipped; one whose repository is missing waits
 for it, as a single daemon does; neither stops the others. SIGHUP reads the fleet file again:
 sites added start, sites removed stop, the others reload their own config. SIGTERM stops all.
@@ -32,6 +34,7 @@ from cometwatch.errors import CometwatchError, ConfigError
 from cometwatch.notify import Notifier
 from cometwatch.process import Signals
 from cometwatch.progress import counted
+from cometwatch.sendpool import DEFAULT_THREADS, SendPool
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cometwatch.fleet")
 
-_KEYS = {"sites", "listen"}
+_KEYS = {"sites", "listen", "delivery_threads"}
 READY_WITHIN = 300.0  # seconds a start waits for its sites' first scans before READY anyway
 
 
@@ -53,6 +56,7 @@ class FleetConfig:
     listen: str | None = None
     host: str = "127.0.0.1"
     port: int = 8750
+    delivery_threads: int = DEFAULT_THREADS
 
     def site_files(self) -> list[Path]:
         """The sites' config files, globs expanded (sorted), in the order written, once each."""
@@ -100,9 +104,13 @@ def read_fleet(path: Path) -> FleetConfig:
             not all(isinstance(s, str) and s for s in sites):
         raise ConfigError(where, "fleet.sites", "must be a non-empty list of paths or globs",
                           'write it as sites = ["sites/*/webhooks.toml"]')
+    threads = table.get("delivery_threads", DEFAULT_THREADS)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
+        raise ConfigError(where, "fleet.delivery_threads", f"{threads!r} is not a number "
+                          "from 1 to 1024", f"the default is {DEFAULT_THREADS}")
     listen = table.get("listen")
     if listen is None:
-        return FleetConfig(path, tuple(sites))
+        return FleetConfig(path, tuple(sites), delivery_threads=threads)
     if not isinstance(listen, str):
         raise ConfigError(where, "fleet.listen", "must be a string",
                           'write it as listen = "127.0.0.1:8750"')
@@ -113,7 +121,7 @@ def read_fleet(path: Path) -> FleetConfig:
     if not is_loopback(host):
         raise ConfigError(where, "fleet.listen", f"{host} is not a loopback address",
                           "a fleet serves on loopback only; put a reverse proxy in front")
-    return FleetConfig(path, tuple(sites), listen, host, port)
+    return FleetConfig(path, tuple(sites), listen, host, port, threads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +160,14 @@ class SiteRun:
     """One site of the fleet: a Daemon in a thread, driven through Signals of its own."""
 
     def __init__(self, file: Path, config: Config, observer: BaseObserver | None,
-                 watch: bool) -> None:
+                 watch: bool, pool: SendPool) -> None:
         from cometwatch.daemon import Daemon
 
         self.file, self.workspace = file, config.server.workspace
         self.signals = Signals()
         self.daemon: Daemon = Daemon(config, str(file), self.signals, Notifier({}),
-                                     watch=watch, serve=False, measure=True, observer=observer)
+                                     watch=watch, serve=False, measure=True, observer=observer,
+                                     pool=pool)
         self.config = config
         self.thread = threading.Thread(target=self._run, name=f"cometwatch-site:{self.workspace}",
                                        daemon=True)
@@ -217,6 +226,8 @@ class Fleet:
         self._server: Server | None = None
         self._fleet = read_fleet(file)
         self._label = SiteLabel()
+        # One set of delivery threads for every site, fair per webhook (cometwatch.sendpool).
+        self._pool = SendPool(self._fleet.delivery_threads)
 
     @property
     def sites(self) -> dict[str, SiteRun]:
@@ -303,7 +314,7 @@ class Fleet:
                  counted(len(refused), "site"))
 
     def _begin(self, file: Path, config: Config) -> None:
-        run = SiteRun(file, config, self._observer, self._watch)
+        run = SiteRun(file, config, self._observer, self._watch, self._pool)
         self._sites[file] = run
         run.start()
         if self._router is not None:
@@ -330,7 +341,9 @@ class Fleet:
             log.warning("[fleet] listen changed: that takes a restart; until then the old "
                         "value stays")
             fleet = FleetConfig(fleet.file, fleet.patterns, self._fleet.listen,
-                                self._fleet.host, self._fleet.port)
+                                self._fleet.host, self._fleet.port, fleet.delivery_threads)
+        if fleet.delivery_threads != self._fleet.delivery_threads:
+            log.warning("[fleet] delivery_threads changed: that takes a restart")
         self._fleet = fleet
         before = set(self._sites.values())
         self._apply(fleet)
@@ -353,6 +366,7 @@ class Fleet:
             if self._signals.hurry:
                 run.stop(hurry=True)
             run.thread.join(max(deadline - time.monotonic(), 0.1))
+        self._pool.close(timeout=1.0)
         if self._router is not None:
             self._router.close()
         if self._observer is not None:
