@@ -418,3 +418,34 @@ def test_decap_editorial_workflow_branches_stay_out_until_merged(site: Site) -> 
     out, _ = events(site, toml)
     assert ("content.created", "docs", "content/docs/new-page.md") in [
         (n, k, p) for _, n, k, p in out]
+
+
+def test_the_key_a_warning_names_overrides_what_could_not_be_read(site: Site) -> None:
+    site.write("docusaurus.config.ts",
+               DOCUSAURUS_CONFIG.replace("path: '../docs',", "path: process.env.DOCS,"))
+    site.write("documentation/setup.md", post("title: Setup"))
+    site.write("documentation/guides/index.md", post("title: Guides"))
+    site.write("blog/2024-01-02-release.md", post("title: Release"))
+    site.commit()
+    toml = '[repository]\npreset = "docusaurus"\n'
+    seen, warnings = entries(site, toml)
+    assert len(warnings) == 1 and "set [repository] collections" in warnings[0]
+    assert sorted(seen) == ["blog/2024-01-02-release.md"]
+    seen, _ = entries(site, toml + 'collections = { "documentation/**" = "docs" }\n')
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "documentation/setup.md": ("docs", "setup"),
+        "documentation/guides/index.md": ("docs", "guides"),
+        "blog/2024-01-02-release.md": ("blog", "release")}
+
+
+def test_eleventy_input_given_on_the_command_line_is_content_dir(site: Site) -> None:
+    site.write(".eleventy.js",
+               "module.exports = function (c) { return {dir: {output: 'dist'}}; };\n")
+    site.write("package.json", '{"scripts": {"build": "eleventy --input=site"}}\n')
+    site.write("site/blog/a.md", post("title: A"))
+    site.write("site/_includes/x.md", post("title: X"))
+    site.write("README.md", "# readme\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\ncontent_dir = "site"\n')
+    assert warnings == []
+    assert {p: e.type for p, e in seen.items()} == {"site/blog/a.md": "blog"}
