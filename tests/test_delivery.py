@@ -4,9 +4,7 @@ failures a local server cannot produce): one signed request, its answer as an At
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -25,6 +23,7 @@ from receiver import (
 )
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from testing import Ran, run_cli
 
 from cometwatch import __version__
 from cometwatch.config import Secret, Webhook
@@ -425,10 +424,9 @@ def write_config(folder: Path, url: str) -> Path:
     return path
 
 
-def send_test(config: Path, name: str = "site") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                           "send-test", name], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "SITE_SECRET": RECEIVER_SECRET})
+def send_test(config: Path, name: str = "site") -> Ran:
+    return run_cli("--config", str(config), "send-test", name,
+                   env={"SITE_SECRET": RECEIVER_SECRET})
 
 
 def test_send_test_sends_a_signed_test_event_and_prints_the_answer(
@@ -480,9 +478,8 @@ def test_check_probe_lines_up_send_tests_labels_with_its_own(
                    check=True)
     config = write_config(tmp_path, receiver.url)
     config.write_text(f'[repository]\npath = "{site}"\n\n' + config.read_text())
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                             "check", "--probe"], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "SITE_SECRET": RECEIVER_SECRET})
+    result = run_cli("--config", str(config), "check", "--probe",
+                     env={"SITE_SECRET": RECEIVER_SECRET})
     assert result.returncode == 0, result.stderr
     labelled = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
     assert {"answer", "event"} <= {line.split()[0] for line in labelled}
