@@ -60,9 +60,8 @@ class RedactingFilter(logging.Filter):
     """On a log handler: every record's message is redacted before any formatter sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "://" in message:
-            record.msg, record.args = redact_text(message), None
+        message = record.getMessage()  # formatted once: the formatter reuses it
+        record.msg, record.args = redact_text(message) if "://" in message else message, None
         if record.exc_info and not record.exc_text:  # a traceback (-v) quotes values too
             record.exc_text = redact_text(_TRACEBACKS.formatException(record.exc_info))
         return True

@@ -5,6 +5,7 @@ whether a preset may set it, and its fix. The loader (cometwatch.config) reads t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,21 @@ def _preset(value: str) -> str:
     return value
 
 
+# git check-ref-format: what no branch or remote name holds. A leading "-" would also make
+# the name an option of the git command it is passed to (`--upload-pack=…`).
+_NOT_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
+
+
+def _ref(what: str, example: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parts = value.split("/")
+        if not value or value == "@" or value.startswith("-") or _NOT_IN_REF.search(value) \
+                or any(not p or p.startswith(".") or p.endswith((".", ".lock")) for p in parts):
+            raise Bad(f"{value!r} is not a {what} name git accepts", f'write it as "{example}"')
+        return value
+    return check
+
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -189,8 +205,8 @@ class ContentRules:
 @dataclass(frozen=True, slots=True)
 class RepositoryConfig:
     path: Path = key(Text())  # default: the config file's folder
-    branch: str | None = key(Text(), None)
-    remote: str | None = key(Text(), None)
+    branch: str | None = key(Text(check=_ref("branch", "main")), None)
+    remote: str | None = key(Text(check=_ref("remote", "origin")), None)  # a remote's name
     fetch_interval: float = key(Duration(DAY), 300.0)
     poll_interval: float = key(Duration(DAY), 30.0)
     preset: str = key(Text(check=_preset), "plain")
