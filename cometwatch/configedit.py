@@ -196,20 +196,26 @@ class ConfigEditor:
                         self._read_only())
 
     def _read_only(self) -> str | None:
+        """Why a save cannot be made here; None when it can."""
+        folder = self.path.parent
         try:
             mode = self.path.stat().st_mode
         except FileNotFoundError:
-            folder = self.path.parent
-            if not os.access(folder, os.W_OK):
-                return f"{folder} is not writable: {self.path.name} cannot be created here"
-            return None
+            mode = None
         except OSError as exc:
             return f"{self.path}: {exc.strerror}"
-        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        if mode is not None and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
             return (f"{self.path} is read-only (mode {stat.S_IMODE(mode):04o}): this page "
                     "does not change it; make it writable (chmod u+w) to edit it here")
-        if not os.access(self.path, os.W_OK):
-            return f"{self.path} is not writable by this user ({os.getuid()})"
+        if _read_only_mount(folder):
+            return (f"{folder} is on a file system mounted read-only for this process (under "
+                    "systemd: ProtectSystem=, ReadOnlyPaths=): edit the file there, or see the "
+                    "README's Webhooks page section for a writable config")
+        if mode is not None and not os.access(self.path, os.W_OK):
+            return f"{self.path} is not writable by this user (uid {os.getuid()})"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return (f"{folder} is not writable by this user (uid {os.getuid()}): a save "
+                    f"writes a temporary file beside {self.path.name} and renames it over it")
         return None
 
     # -- saving ---------------------------------------------------------------------------
@@ -319,6 +325,13 @@ class ConfigEditor:
             pass  # some file systems refuse fsync on a folder: the rename stands
         finally:
             os.close(dir_fd)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 # -- the document ---------------------------------------------------------------------------
