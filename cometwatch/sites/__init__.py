@@ -135,6 +135,7 @@ def tool_for(preset: str) -> Tool | None:
 TOOLS: dict[str, str] = {
     "hugo": "cometwatch.sites.hugo:Hugo",
     "jekyll": "cometwatch.sites.jekyll:Jekyll",
+    "zola": "cometwatch.sites.zola:Zola",
     "docusaurus": "cometwatch.sites.jstools:Docusaurus",
     "astro": "cometwatch.sites.jstools:Astro",
     "eleventy": "cometwatch.sites.jstools:Eleventy",
