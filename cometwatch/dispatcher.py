@@ -29,7 +29,6 @@ from queue import SimpleQueue
 from typing import IO, TYPE_CHECKING
 
 from cometwatch.config import Config, Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError, StateError
 from cometwatch.observe import NO_OBSERVER, Observer, result_class
 from cometwatch.outbox import (
@@ -47,6 +46,7 @@ from cometwatch.progress import noun
 from cometwatch.recorder import Answered, Recorder
 from cometwatch.retry import next_attempt_at
 from cometwatch.store import Store
+from cometwatch.utc import iso as utc_iso
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender

@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from cometwatch.config import Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import next_attempt_at
+from cometwatch.utc import iso as utc_iso
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Outcome

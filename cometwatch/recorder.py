@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from cometwatch.config import Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, Verdict, WebhookState
 from cometwatch.store import Store
+from cometwatch.utc import iso as utc_iso
 
 log = logging.getLogger("cometwatch.dispatch")
 

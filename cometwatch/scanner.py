@@ -22,14 +22,14 @@ from dataclasses import dataclass, fields
 
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine
-from cometwatch.entry import utc_iso
 from cometwatch.errors import StateError
-from cometwatch.flow import history
+from cometwatch.flow import advance, history, whole
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.progress import noun
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
+from cometwatch.utc import iso as utc_iso
 
 log = logging.getLogger("cometwatch.scan")
 
@@ -130,7 +130,8 @@ class Scanner:
         commits = stored = created = 0
         first: int | None = None  # when the earliest event stored occurred
         batch: list[ContentEvent] = []
-        for save in history(repo, engine, base, tip, progress, now):
+        rows = self._store.ledger_rows(self.branch)
+        for save in history(repo, engine, base, tip, progress, now, rows):
             commits += 1
             batch.extend(save.events)
             if len(batch) >= FLUSH_EVENTS:
@@ -139,7 +140,7 @@ class Scanner:
                 if events and first is None:
                     first = min(event.occurred_at for event in batch)
                 stored, created, batch = stored + events, created + deliveries, []
-        batch.extend(engine.advance(now))
+        batch.extend(advance(engine, now, rows))
         events, deliveries, _ = self._save(expected, tip, engine, batch, now)
         if events and first is None:
             first = min(event.occurred_at for event in batch)
@@ -181,6 +182,7 @@ class Scanner:
         repo = self._source.repo
         at = base if repo.resolve(base) is not None else tip
         engine, _ = self._silent(at, progress, now, old.ledger.clock if at == base else now)
+        whole(old, self._store.ledger_rows(self.branch))
         engine.ledger.keep_ids(old.ledger)
         if at == base:
             log.warning("the content rules of %r changed since its last scan: read it again "
@@ -216,7 +218,7 @@ class Scanner:
         windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
                                else hook.max_wait)
                    for hook in hooks if hook.coalesce}
-        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.changes(),
+        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.delta(),
                                       engine.next_timer(), events, _routes(events, hooks),
                                       windows, now, self._rules)
         engine.ledger.stored()
@@ -230,8 +232,9 @@ class Scanner:
         if version > LEDGER_VERSION:
             raise StateError(f"{self._store.path}: the ledger of {self.branch!r} was written by "
                              "a newer cometwatch; upgrade cometwatch")
-        # rows are read as the engine asks for them (DamagedLedger when one cannot be)
-        ledger = Ledger.read(self._store.ledger_rows(self.branch), clock)
+        # the timers now, the rows each chunk of commits touches before it is derived
+        # (DamagedLedger when one cannot be read)
+        ledger = Ledger.from_store(clock, self._store.ledger_rows(self.branch).part("timers"))
         self._engine, self._generation = Engine.for_repository(self._config.repository, ledger), \
             state.generation
         return self._engine

@@ -148,9 +148,9 @@ def delivery_json(d: Any) -> dict[str, Any]:
 
 
 def moment(seconds: float) -> str:
-    from datetime import UTC, datetime
+    from cometwatch import utc
 
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.iso(seconds)
 
 
 def printable(answer: bytes) -> str:

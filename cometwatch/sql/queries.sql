@@ -14,9 +14,9 @@ SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
 -- name: ledger_rows
 SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
 
--- name: ledger_row
--- A scan looks up only the rows its commits touch, by primary key.
-SELECT value FROM ledger WHERE branch = ? AND part = ? AND key = ?;
+-- name: ledger_keys
+-- The rows of the (part, key) pairs a chunk of commits touches, in one query.
+SELECT part, key, value FROM ledger WHERE branch = ? AND (part, key) IN (VALUES /*pairs*/);
 
 -- name: ledger_part
 SELECT key, value FROM ledger WHERE branch = ? AND part = ?;
