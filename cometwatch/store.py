@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from itertools import chain, groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cometwatch.errors import NoState, StateError
 from cometwatch.identity import LedgerDelta
@@ -40,7 +40,14 @@ from cometwatch.sql import MIGRATIONS, QUERIES
 
 if TYPE_CHECKING:
     from cometwatch.config import Config
-    from cometwatch.gitrepo import Repository
+
+
+class GitDirs(Protocol):
+    """What the store needs of a repository (cometwatch.gitrepo.Repository has it): where its
+    common git dir is. The store never opens one itself."""
+
+    @property
+    def common_dir(self) -> Path: ...
 
 __all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
            "Recovered", "SavedScan", "Settled", "Store", "WebhookState"]
@@ -140,7 +147,7 @@ class Store:
         return store
 
     @staticmethod
-    def default_path(config: Config, repo: Repository,
+    def default_path(config: Config, repo: GitDirs,
                      environ: Mapping[str, str] | None = None) -> Path:
         """`[state] path`, else $STATE_DIRECTORY/state.db under systemd, else
         <git dir>/cometwatch/state.db (the common git dir: worktrees share one state)."""
@@ -148,15 +155,12 @@ class Store:
         return chosen or repo.common_dir / "cometwatch" / "state.db"
 
     @classmethod
-    def for_config(cls, config: Config, create: bool = True) -> Store:
-        """The store a config points at, for commands that need no branch."""
+    def for_config(cls, config: Config, common_dir: Callable[[], Path], create: bool = True
+                   ) -> Store:
+        """The store a config points at, for commands that need no branch; `common_dir` finds
+        the repository's common git dir, asked only when the state lives there."""
         path = _chosen_path(config, os.environ)
-        if path is None:
-            from cometwatch.gitrepo import Repository
-
-            with Repository(config.repository.path) as repo:
-                path = cls.default_path(config, repo)
-        return cls.open(path, create)
+        return cls.open(path or common_dir() / "cometwatch" / "state.db", create)
 
     def close(self) -> None:
         self._db.close()

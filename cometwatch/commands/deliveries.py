@@ -36,11 +36,12 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
-    from cometwatch.store import DeliveryStatus, Store
+    from cometwatch.source import open_state
+    from cometwatch.store import DeliveryStatus
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
     as_json = args.json or getattr(args, "show_json", False)
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         if args.action == "show":
             return _show(store, args.id, as_json)
         status = DeliveryStatus(args.status) if args.status else None

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
     from cometwatch.progress import counted
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     config = load_config(args.config, secrets=not args.no_send)
     now = time.time()
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise CometwatchError(f"webhook {hook.name} has enabled = false in the config: set "
                               "enabled = true first")
     since = parse_since(args.since, config)
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         state = store.webhook_states().get(hook.name)
         if state is not None and state.disabled_at is not None:
             raise CometwatchError(f"webhook {hook.name} is disabled ({state.disabled_reason}): "

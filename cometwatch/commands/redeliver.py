@@ -32,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
     from cometwatch.outbox import held
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     config = load_config(args.config, secrets=not args.no_send)
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         found = store.replay(args.ids, time.time())
         disabled = store.disabled_webhooks()
         hooks = {d.webhook for d in (store.delivery(i) for i in found) if d is not None}

@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.outbox import held
     from cometwatch.progress import counted
     from cometwatch.redaction import redact_text
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         cursors = store.cursors()
         states = store.webhook_states()
         counts = store.counts()

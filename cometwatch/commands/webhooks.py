@@ -29,19 +29,19 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
     from cometwatch.errors import NoState
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
     if args.action in (None, "list"):
         try:
-            store = Store.for_config(config, create=False)
+            store = open_state(config, create=False)
         except NoState:  # nothing scanned yet: every webhook is as its config says
             return _list(config, {}, {})
         with store:
             return _list(config, store.webhook_states(), store.counts())
     name = args.name
     known = {hook.name for hook in config.webhooks}
-    with Store.for_config(config, create=args.action == "disable") as store:
+    with open_state(config, create=args.action == "disable") as store:
         states = store.webhook_states()
         # A webhook gone from the config may still have deliveries: disabling it sets them
         # aside as skipped.

@@ -274,7 +274,8 @@ SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_co
 FROM deliveries AS d JOIN events AS e ON e.id = d.event
 WHERE (:hook IS NULL OR d.webhook = :hook) AND (:status IS NULL OR d.status = :status)
   AND (:event IS NULL OR e.name = :event)
-  AND (:entry IS NULL OR e.entry_id = :entry OR e.slug = :entry OR e.path = :entry)
+  AND (:entry IS NULL OR e.entry_id = :entry OR e.slug = :entry
+       OR e.path = CAST(:entry AS BLOB))  -- paths are stored as the bytes git gave
   AND (:before IS NULL OR d.id < :before)
 ORDER BY d.id DESC
 LIMIT :limit;
