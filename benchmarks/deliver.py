@@ -5,7 +5,7 @@
 1. Throughput: N events to a loopback receiver (a separate process answering 204), sent by
    cometwatch's Dispatcher (SQLite outbox, per-entry order, every attempt recorded), against a
    bare httpx.Client POST loop to the same receiver. Prints both rates and the ratio
-   (target: at least 0.6x). For context, the bare loop split over 4 threads (the
+   (target: at least 0.85x). For context, the bare loop split over 4 threads (the
    dispatcher's default max_in_flight): on a loopback with few cores, parallel requests cost
    CPU rather than save waiting, so this is the fairer floor.
 2. Memory: a backlog of B pending deliveries stored, then dispatched for a few seconds, in a
@@ -188,7 +188,7 @@ def main() -> None:
                   f"({os.cpu_count()} CPUs)")
             print(f"baseline  bare httpx.Client POST loop   {bare:8.0f} requests/s")
             print(f"dispatch  cometwatch Dispatcher         {ours:8.0f} deliveries/s "
-                  f"({ours / bare:.2f}x the baseline; target >= 0.6x)")
+                  f"({ours / bare:.2f}x the baseline; target >= 0.85x)")
             print(f"context   the same loop in 4 threads    {parallel:8.0f} requests/s "
                   f"(the dispatcher's 4 in flight: {ours / parallel:.2f}x of it)")
             subprocess.run([sys.executable, __file__, "--memory-port", str(port), "--folder",

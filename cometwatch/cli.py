@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from cometwatch import __version__
 
 # Order is the order of `cometwatch --help`.
-COMMANDS = ("demo", "events", "init", "check", "scan", "run", "status", "deliveries", "redeliver",
-            "recover", "webhooks", "hooks", "send-test", "verify", "serve")
+COMMANDS = ("demo", "events", "entries", "init", "check", "scan", "run", "status", "deliveries",
+            "redeliver", "recover", "webhooks", "hooks", "send-test", "verify", "serve")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -100,7 +100,7 @@ class JsonFormatter(logging.Formatter):
         line = {"level": record.levelname.lower(), "logger": record.name,
                 "message": record.getMessage()}
         if record.exc_info:
-            line["traceback"] = self.formatException(record.exc_info)
+            line["traceback"] = record.exc_text or self.formatException(record.exc_info)
         return _json_line(line)
 
 

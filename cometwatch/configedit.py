@@ -441,7 +441,13 @@ def _put(table: Table, key: str, value: Any) -> None:
     if current is not None and _plain(current) == value:
         return
     if current is None:
+        # A new key goes below the table's last key (and the comments right under it), not
+        # below the blank line and comments that head the next table.
+        body = table.value.body
+        lead = _lead(body)
+        del body[len(body) - len(lead):]
         table[key] = value
+        body.extend(lead)
         return
     comment = current.trivia.comment if hasattr(current, "trivia") else ""
     table[key] = value
@@ -458,24 +464,28 @@ def _append(doc: tomlkit.TOMLDocument, table: Table) -> None:
     """Add `table` after the last [[webhooks]] table; the comments after a blank line at the
     end of that one (notes heading what follows, or the end of the file) move after it."""
     raw = doc.get("webhooks")
+    lead: list[tuple[Any, Any]] = []
     if isinstance(raw, AoT):
         last = raw[-1] if len(raw) else None
         if last is not None:
             lead = _lead(last.value.body)
             del last.value.body[len(last.value.body) - len(lead):]
             last.add(tomlkit.nl())
-        else:
-            lead = []
         raw.append(table)
         table.value.body.extend(lead)
         return
     if raw is not None:
         raise EditRefused("webhooks is written as an inline array; write each webhook as a "
                           "[[webhooks]] table to edit it here")
+    above = doc.body[-1][1] if doc.body else None
+    if isinstance(above, Table):  # its closing notes stay at the end of the file
+        lead = _lead(above.value.body)
+        del above.value.body[len(above.value.body) - len(lead):]
     if doc.body and not doc.as_string().endswith("\n\n"):
         doc.add(tomlkit.nl())
     doc.append("webhooks", tomlkit.aot())
     doc["webhooks"].append(table)
+    table.value.body.extend(lead)
 
 
 def _remove(doc: tomlkit.TOMLDocument, index: int) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,14 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from cometwatch import utc
 from cometwatch.config import Config, load_config
-from cometwatch.errors import CometwatchError, ConfigError, StateError
+from cometwatch.errors import CometwatchError, ConfigError, StateError, Stopping
 from cometwatch.notify import Notifier
 from cometwatch.observe import NO_OBSERVER
 from cometwatch.process import PidFile, Signals, Wakeup, pid_path
 from cometwatch.progress import counted
 from cometwatch.redaction import redact_text
+from cometwatch.retry import Backoff
 
 if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
     from cometwatch.delivery import Sender
     from cometwatch.dispatcher import Dispatcher
     from cometwatch.scanner import Scanner, ScanResult
@@ -44,41 +48,45 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cometwatch.daemon")
 
-FIRST_RETRY = 0.5  # seconds before a failed scan, open or fetch is tried again; doubles
 FETCH_BACKOFF_CAP = 600.0
 STATUS_EVERY = 2.0  # seconds between STATUS= lines that need a count of the outbox
 
 
-class Stopping(Exception):
-    """Raised from a scan's progress callback when a stop request's grace period ran out."""
+def _site_suffix() -> str:
+    """":<workspace>" when started from a fleet's site thread (named cometwatch-site:<ws>),
+    so the fleet's log lines can name the site of the threads a site starts."""
+    name = threading.current_thread().name
+    return name[len("cometwatch-site"):] if name.startswith("cometwatch-site:") else ""
 
 
-class Backoff:
-    """FIRST_RETRY, doubling, up to `cap`; logs a failure once until it changes or ends.
-    `named`: the failures' messages say what failed already, `what` is not put before them."""
+class Retrying:
+    """A task that keeps failing, told in the log: a failure once until its message changes,
+    and when it works again. How long to wait is retry.Backoff's. `named`: the failures'
+    messages say what failed already, `what` is not put before them."""
 
     def __init__(self, what: str, named: bool = False) -> None:
         self.what = what
-        self.failures = 0
         self._named = named
-        self._last = ""
+        self._backoff = Backoff()
+
+    @property
+    def failures(self) -> int:
+        return self._backoff.failures
 
     def failed(self, message: str, cap: float) -> float:
-        self.failures += 1
-        delay: float = min(FIRST_RETRY * 2.0 ** min(self.failures - 1, 30), max(cap, FIRST_RETRY))
+        delay, new = self._backoff.failed(message, cap)
         text = message if self._named else f"{self.what}: {message}"
-        if message != self._last:
+        if new:
             log.warning("%s (trying again, backing off up to %.0fs)", text, cap)
-            self._last = message
         else:
             log.debug("%s (again; next try in %.1fs)", text, delay)
         return delay
 
     def succeeded(self) -> None:
-        if self.failures:
+        failures = self._backoff.succeeded()
+        if failures:
             log.info("%s: works again after %s", self.what,
-                     counted(self.failures, "failed try", "failed tries"))
-        self.failures, self._last = 0, ""
+                     counted(failures, "failed try", "failed tries"))
 
 
 FETCH_FAILING = "fetch-failing.json"  # beside the state database, while fetches fail
@@ -115,7 +123,8 @@ class Fetcher:
         self._stop = threading.Event()
         self._now = threading.Event()
         self.attempted = threading.Event()  # the first attempt is over (baseline after it)
-        self._thread = threading.Thread(target=self._run, name="cometwatch-fetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"cometwatch-fetch{_site_suffix()}")
 
     def start(self) -> None:
         self._thread.start()
@@ -143,7 +152,7 @@ class Fetcher:
         from cometwatch.gitrepo import Repository
 
         # The fetch's error names the branch and remote itself.
-        backoff = Backoff(f"fetching {self._branch} from {self._config.repository.remote}",
+        backoff = Retrying(f"fetching {self._branch} from {self._config.repository.remote}",
                           named=True)
         repo: Repository | None = None
         while not self._stop.is_set():
@@ -194,12 +203,22 @@ class Fetcher:
 
 class Daemon:
     def __init__(self, config: Config, config_file: str | None, signals: Signals,
-                 notifier: Notifier, watch: bool = True) -> None:
+                 notifier: Notifier, watch: bool = True, serve: bool = True,
+                 measure: bool = False, observer: BaseObserver | None = None) -> None:
+        """`serve`: serve [server] listen when it is set; `measure`: keep Metrics even so
+        (a fleet serves its sites itself); `observer`: a watchdog observer shared by the
+        sites of a fleet."""
         self._config = config
         self._config_file = config_file
         self._signals = signals
         self._notifier = notifier
         self._watch = watch
+        self._serve = serve and config.server.listen is not None
+        # Set with READY: after the first scan, or once waiting for the repository (a fleet
+        # says READY when all its sites have).
+        self.ready = threading.Event()
+        self._measure = measure or self._serve
+        self._observer = observer
         self._wake = signals.wake
         self._source: Source | None = None
         self._store: Store | None = None
@@ -215,7 +234,7 @@ class Daemon:
         self._metrics: Metrics | None = None  # kept while [server] listen serves /metrics
         self._site: SiteContext | None = None
         self._server: Server | None = None
-        self._scan_backoff = Backoff("scanning")
+        self._scan_backoff = Retrying("scanning")
         self._retry_at: float | None = None  # monotonic: a failed scan is tried again then
         self._timer: float | None = None  # wall clock: the next scheduled transition
         self._last_scan: float = 0.0  # wall clock `now` of the last successful scan
@@ -259,7 +278,7 @@ class Daemon:
         from cometwatch.source import Source
         from cometwatch.store import Store
 
-        backoff = Backoff(f"opening {self._config.repository.path}")
+        backoff = Retrying(f"opening {self._config.repository.path}")
         while self._source is None:
             try:
                 self._source = Source.open(self._config)
@@ -268,6 +287,7 @@ class Daemon:
                 if backoff.failures == 1:
                     # Up and waiting (a file system mounted later): not a failed start.
                     self._notifier.ready(f"waiting: {exc}"[:200])
+                    self.ready.set()
                 if self._sleep(delay):
                     return False
         backoff.succeeded()
@@ -295,7 +315,7 @@ class Daemon:
 
         assert self._source is not None and self._store is not None
         self._sender = Sender()
-        if self._config.server.listen is not None:
+        if self._measure:
             from cometwatch.config import EVENT_NAMES
             from cometwatch.web.metrics import Metrics
 
@@ -304,7 +324,8 @@ class Daemon:
             self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
         self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
                                       observer=self._metrics or NO_OBSERVER)
-        self._dispatch_thread = threading.Thread(target=self._dispatch, name="cometwatch-dispatch",
+        self._dispatch_thread = threading.Thread(target=self._dispatch,
+                                                 name=f"cometwatch-dispatch{_site_suffix()}",
                                                  daemon=True)
         self._dispatch_thread.start()
         if self._watch:
@@ -313,7 +334,7 @@ class Daemon:
             self._fetcher = Fetcher(self._config, self._source.branch, self._wake,
                                     self._store.path.parent / FETCH_FAILING)
             self._fetcher.start()
-        if self._config.server.listen is not None:
+        if self._serve:
             self._start_server()
 
     def _start_server(self) -> None:
@@ -334,13 +355,18 @@ class Daemon:
         self._site, self._server = site, server
         where = "" if is_loopback(server.host) else " (PUBLIC: reachable from other machines)"
         log.info("serving %s on %s%s", site.server.workspace, server.url, where)
+        from cometwatch.web.admin import announce
+
+        # Printed, not logged: the log redacts URLs' query strings, and this one is the point.
+        announce(site, server.url, lambda line: print(line, file=sys.stderr, flush=True))
 
     def _start_watcher(self) -> None:
         from cometwatch.watcher import RefWatcher
 
         assert self._source is not None
         repo = self._source.repo
-        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set)
+        watcher = RefWatcher(repo.git_dir, repo.common_dir, self._source.ref, self._wake.set,
+                             shared=self._observer)
         try:
             watcher.start()
         except CometwatchError as exc:
@@ -372,6 +398,7 @@ class Daemon:
         # READY after the first attempt even if it failed (a branch not pushed yet): the
         # daemon is up and will keep trying; STATUS says what it waits for.
         self._notifier.ready(self._status(force=True))
+        self.ready.set()
 
     def _loop(self) -> None:
         next_poll = time.monotonic() + self._config.repository.poll_interval

@@ -1,9 +1,9 @@
-"""The HTTP edge: one signed POST of one event to one webhook, its answer reduced to an Outcome.
+"""The HTTP edge: one signed POST of one event to one webhook, its answer reduced to an Attempt.
 
 With cometwatch.network beneath it, the only module importing httpx and httpcore. Nothing
 here raises for what a network or an endpoint can do: refused, unresolvable, timed out, TLS
-rejected, redirected, 5xx; each becomes an Outcome with a one-line `error`. Secrets are only
-ever used to sign; no error, log line or Outcome carries one.
+rejected, redirected, 5xx; each becomes an Attempt with a one-line `error`. Secrets are only
+ever used to sign; no error, log line or Attempt carries one.
 
 Transport safety: plain http:// only to a loopback address unless the webhook allows it;
 link-local and cloud metadata addresses are never connected to. Both are checked on the address
@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpcore
 import httpx
@@ -45,29 +45,14 @@ from cometwatch.network import (
     Transport,
     system_resolve,
 )
+from cometwatch.outbox import Attempt
 from cometwatch.payload import cometcms_signature, standard_signature
 from cometwatch.redaction import redact_url
 from cometwatch.retry import retry_after_seconds
 
 MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
-KEEP = 4 * 1024  # bytes of an answer kept in the Outcome (and so in the state database)
+KEEP = 4 * 1024  # bytes of an answer kept in the Attempt (and so in the state database)
 USER_AGENT = f"cometwatch/{__version__}"
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: int | None  # the HTTP status; None when there was no answer
-    error: str | None  # one line; None on 2xx
-    duration: float  # seconds
-    answer: bytes  # the first 4 KiB of the answer body
-    retry_after: float | None  # seconds asked by Retry-After on 429/503, capped at 6 h
-    disable: bool  # 410 Gone, or the answer header `webhook-delivery: disable`
-    timed_out: bool = False  # no answer within `timeout` (or `connect_timeout`)
-    cut: bool = False  # no answer because Sender.abort() cut it: nothing the endpoint did
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
 
 
 class Sender:
@@ -89,8 +74,10 @@ class Sender:
         self._connections = Connections()
         self._aborts = 0  # abort() calls: a request failing after one began was cut by us
 
-    def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Outcome:
-        started = time.monotonic()
+    def send(self, webhook: Webhook, event_id: str, event_name: str, body: bytes) -> Attempt:
+        """One attempt, started now (`clock`): never raises for what the network or the
+        endpoint does."""
+        started = _Started(self._clock(), time.monotonic())
         try:
             route = self._route(webhook)
         except Refused as exc:
@@ -103,7 +90,7 @@ class Sender:
         except binascii.Error:
             return _failed("a whsec_ secret is not valid base64 (Standard Webhooks secrets are "
                            "whsec_ followed by the base64 of the key)", started)
-        token = DEADLINE.set(started + webhook.timeout)
+        token = DEADLINE.set(started.mono + webhook.timeout)
         aborts = self._aborts
         try:
             return self._exchange(route, webhook, headers, body, started)
@@ -130,7 +117,7 @@ class Sender:
 
     def abort(self) -> int:
         """Cut every connection open now, for a stop that cannot wait: a request waiting
-        for its answer ends at once as an Outcome with `cut` set (the endpoint is not to
+        for its answer ends at once as an Attempt with `cut` set (the endpoint is not to
         blame: the caller records no attempt). A request still resolving or connecting is
         not reached. Returns how many connections were cut."""
         self._aborts += 1
@@ -199,10 +186,10 @@ class Sender:
             network_backend=backend))
 
     def _exchange(self, route: _Route, webhook: Webhook, headers: dict[str, str],
-                  body: bytes, started: float) -> Outcome:
+                  body: bytes, started: _Started) -> Attempt:
         # Straight to the transport: an httpx.Client would add redirects (never followed),
         # authentication, a cookie jar (a webhook keeps no cookies) and a third of the time.
-        deadline = started + webhook.timeout
+        deadline = started.mono + webhook.timeout
         request = httpx.Request("POST", route.url, content=body, headers=headers,
                                 extensions=dict(route.extensions))
         response = route.transport.handle_request(request)
@@ -227,8 +214,8 @@ class Sender:
                                               self._clock())
         disable = status == 410 or \
             response.headers.get("webhook-delivery", "").strip().lower() == "disable"
-        return Outcome(status, _answer_error(response, retry_after),
-                       time.monotonic() - started, bytes(kept), retry_after, disable)
+        return Attempt(started.at, status, time.monotonic() - started.mono,
+                       _answer_error(response, retry_after), bytes(kept), retry_after, disable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +289,14 @@ def _answer_error(response: httpx.Response, retry_after: float | None) -> str | 
     return text + (f" (Retry-After {retry_after:g}s)" if retry_after is not None else "")
 
 
-def _failed(error: str, started: float, timed_out: bool = False, cut: bool = False) -> Outcome:
-    return Outcome(None, error, time.monotonic() - started, b"", None, False, timed_out, cut)
+class _Started(NamedTuple):
+    at: float  # the clock's time, recorded with the attempt
+    mono: float  # time.monotonic(), for its duration and deadline
+
+
+def _failed(error: str, started: _Started, timed_out: bool = False, cut: bool = False) -> Attempt:
+    return Attempt(started.at, None, time.monotonic() - started.mono, error, b"", None, False,
+                   timed_out, cut)
 
 
 def _describe(exc: httpx.HTTPError, webhook: Webhook) -> str:

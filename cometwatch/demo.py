@@ -60,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        # The seed's Python verifier, as a receiver would write it.
+        # CometCMS's Python verifier, as a receiver would write it (docs/contract.md §3).
         expected = "sha256=" + hmac.new(self.server.secret.encode(), raw,
                                         hashlib.sha256).hexdigest()
         verified = hmac.compare_digest(expected, self.headers.get("X-CometCMS-Signature", ""))

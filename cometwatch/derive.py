@@ -1,4 +1,4 @@
-"""Pure: the events one entry gives between the parent tree and the commit tree (SPEC §2)."""
+"""Pure: the events one entry gives between the parent tree and the commit tree (contract §2)."""
 
 from __future__ import annotations
 

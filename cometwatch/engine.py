@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 
 from cometwatch.commits import Change
 from cometwatch.config import ContentRules, RepositoryConfig
-from cometwatch.derive import Side, event_names, transition
+from cometwatch.derive import RESTORED, Side, event_names, transition
 from cometwatch.entry import (
     Frontmatter,
     Location,
+    collection_of,
     next_change,
     published_at,
     read_frontmatter,
@@ -102,9 +103,10 @@ class Engine:
     def wants(self, changes: Iterable[Change], until: float) -> dict[str, set[str]]:
         """The ledger rows saving these changes, and the timers falling due by `until`, touch:
         the entries at their paths, the deleted entries a new file may bring back (at its path
-        or its trash mirror, or by its explicit id) and the ids minted at its path. Known once
-        their blobs are learnt; a ledger read from the store is given them before the saves."""
-        entries, minted, by_path, by_id = set(), set(), set(), set()
+        or its trash mirror, or by its explicit id), the ids minted at its path and the locale
+        variants of its entry. Known once their blobs are learnt; a ledger read from the store
+        is given them before the saves (and what they lead to: Ledger.absorb)."""
+        entries, minted, by_path, by_id, keys = set(), set(), set(), set(), set()
         for change in changes:
             if change.old_path:
                 entries.add(change.old_path)
@@ -114,12 +116,14 @@ class Engine:
             entries.add(change.new_path)
             minted.add(change.new_path)
             by_path.add(self._mirror(where) if where.trashed else change.new_path)
+            if where.key:
+                keys.add(where.key)
             front = self._facts.get(change.new_sha) if change.new_sha else None
             if front is not None and front.explicit_id:
                 by_id.add(front.explicit_id)
         entries.update(self.ledger.due_by(until))
         return {"entries": entries, "minted": minted, "deleted_by_path": by_path,
-                "deleted_by_explicit": by_id}
+                "deleted_by_explicit": by_id, "variants": keys}
 
     # -- time -----------------------------------------------------------------------------
 
@@ -139,10 +143,16 @@ class Engine:
                 ledger.unschedule(path)
                 continue
             now = published_at(record.front, where, when, self.rules)
+            lead = _lead(ledger, record.key) if record.key else None
             ledger.put(path, replace(record, published=now), next_change(record.front, where,
                                                                         when))
+            was = record.published
+            if lead is not None:  # a variant: its entry's state is its lead variant's
+                after = _lead(ledger, record.key)
+                assert after is not None
+                was, now, path, record = lead[1].published, after[1].published, *after
             commit = f"at:{int(when)}"
-            for name in transition(record.published, now):
+            for name in transition(was, now):
                 events.append(ContentEvent(event_id(commit, record.entry_id, name), name,
                                            int(when), record.collection, record.entry_id,
                                            record.slug, commit, path))
@@ -200,16 +210,50 @@ class Engine:
         self._needed.clear()  # every learn for the saves now running has happened
         events = self.advance(time if now is None else min(time, now))
         moment = self.ledger.clock
+        ledger = self.ledger
         ops = self._ops(changes)
+        # the entries with locale variants this save touches, as they stood before it
+        keys = {k for op in ops for k in (op.old.key if op.old else "",
+                                          op.new.key if op.new else "") if k}
+        before = {key: _lead(ledger, key, [(op.new.rank, op.old_path, op.old) for op in ops
+                                           if op.old and op.old_path and op.new
+                                           and op.new.key == key and not op.old.key])
+                  for key in keys}
         for op in ops:  # detach first: renames within one save may chain (a→b, b→c)
             if op.old_path is not None:
-                self.ledger.drop(op.old_path)
-        seen: set[tuple[str, str]] = set()
-        for op in sorted(ops, key=lambda o: o.key):
+                gone = ledger.drop(op.old_path)
+                if gone is not None and gone.key:
+                    ledger.leave(gone.key, op.old_path)
+        found: list[tuple[str, list[tuple[str, Record, str]]]] = []
+        touched: dict[str, list[bool]] = {}  # key → [changed, restored]
+        # a default-language variant first: the others join its entry (events go by path)
+        for op in sorted(ops, key=lambda o: (o.new.rank if o.new else 0, o.key)):
+            plain = []
             for name, record, path in self._apply(op, commit, moment):
-                key = (record.entry_id, name)
-                eid = event_id(commit, record.entry_id, name, path if key in seen else "")
-                seen.add(key)
+                if not record.key:
+                    plain.append((name, record, path))
+                    continue
+                # a variant's own events are its entry's: one save of the entry, below
+                flags = touched.setdefault(record.key, [False, False])
+                flags[0] = True
+                flags[1] = flags[1] or name == RESTORED
+            found.append((op.key, plain))
+        for key in keys:
+            old, new = before[key], _lead(ledger, key)
+            changed, restored = touched.get(key, (False, False))
+            names = event_names(_side(old), _side(new), restored=restored and old is None,
+                                changed=changed)
+            speaker = new if new is not None and not new[1].trashed else (old or new)
+            if speaker is None:
+                continue
+            path, record = speaker
+            found.append((path, [(name, record, path) for name in names]))
+        seen: set[tuple[str, str]] = set()
+        for _, out in sorted(found, key=lambda item: item[0]):
+            for name, record, path in out:
+                once = (record.entry_id, name)
+                eid = event_id(commit, record.entry_id, name, path if once in seen else "")
+                seen.add(once)
                 events.append(ContentEvent(eid, name, time, record.collection, record.entry_id,
                                            record.slug, commit, path))
         return events
@@ -271,6 +315,15 @@ class Engine:
     def _apply(self, op: _Op, commit: str,
                moment: float) -> list[tuple[str, Record, str]]:
         ledger, old, where = self.ledger, op.old, op.new
+        if old is not None and where is not None and where.key != old.key and op.new_sha:
+            lead = _lead(ledger, where.key) if where.key else None
+            if (lead is not None and lead[1].derived_id != old.derived_id) or \
+                    (old.key and not where.key):
+                # an entry of its own that becomes a variant of another (or the reverse):
+                # it leaves as itself and comes back as the other
+                return [*self._apply(_Op(op.old_path, old, None, None, None), commit, moment),
+                        *self._apply(_Op(None, None, op.new_path, where, op.new_sha), commit,
+                                     moment)]
         if where is None or op.new_path is None or op.new_sha is None:
             assert old is not None and op.old_path is not None
             last = op.old_path
@@ -293,7 +346,11 @@ class Engine:
             claimed = ledger.claim_deleted(self._mirror(where) if where.trashed
                                            else op.new_path, explicit)
             restored = claimed is not None
-            derived = claimed.derived_id if claimed else ledger.mint(op.new_path)
+            sibling = _lead(ledger, where.key) if where.key else None
+            if sibling is not None:  # a locale variant of an entry already there: its id
+                derived, restored = sibling[1].derived_id, False
+            else:
+                derived = claimed.derived_id if claimed else ledger.mint(op.new_path)
             published = False if front.broken else published_at(front, where, moment, self.rules)
             slug = front.slug or where.slug
         else:
@@ -307,21 +364,46 @@ class Engine:
                 published = published_at(front, where, moment, self.rules)
                 slug = front.slug or where.slug
             published = published and not (where.trashed or where.in_drafts)
-        record = Record(op.new_sha, derived, explicit, where.collection, slug, published,
-                        where.trashed, front)
+        # a collection chosen by a front matter field (Decap's filter) stays while it is broken
+        collection = old.collection if front.broken and old is not None and where.choices \
+            else collection_of(front, where)
+        record = Record(op.new_sha, derived, explicit, collection, slug, published,
+                        where.trashed, front, where.locale, where.key, where.rank)
         ledger.put(op.new_path, record, next_change(front, where, moment))
+        if where.key:
+            ledger.join(where.key, op.new_path)
         names = event_names(
             None if old is None else Side(old.trashed, old.published),
             Side(where.trashed, published),
             restored=restored,
             changed=old is None or old.sha != op.new_sha or op.old_path != op.new_path
-            or (old.collection, old.slug, old.published) != (record.collection, record.slug,
-                                                              published),
+            or (old.collection, old.slug, old.published, old.locale) !=
+            (record.collection, record.slug, published, record.locale),
         )
         if where.trashed:
             assert old is not None or not names
             return [(name, old, op.old_path or op.new_path) for name in names]  # type: ignore[misc]
         return [(name, record, op.new_path) for name in names]
+
+
+def _lead(ledger: Ledger, key: str, joining: list[tuple[int, str, Record]] | None = None
+          ) -> tuple[str, Record] | None:
+    """The variant that speaks for the entry of translation key `key` (SPEC §6): the one in
+    the default language, else the first language present; a trashed one only when all are.
+    `joining`: entries of their own about to become variants of it, with their new ranks."""
+    held = [(record.trashed, record.rank, path, record) for path in ledger.variants.get(key, ())
+            if (record := ledger.entries.get(path)) is not None]
+    held += [(record.trashed, rank, path, record) for rank, path, record in joining or ()]
+    if not held:
+        return None
+    _, _, path, record = min(held, key=lambda item: item[:3])
+    return path, record
+
+
+def _side(lead: tuple[str, Record] | None) -> Side | None:
+    if lead is None:
+        return None
+    return Side(lead[1].trashed, lead[1].published and not lead[1].trashed)
 
 
 def _keeps_id(front: Frontmatter | None, old: Record | None) -> bool:

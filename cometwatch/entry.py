@@ -1,4 +1,4 @@
-"""Pure: what a file is, as an entry (SPEC §1).
+"""Pure: what a file is, as an entry (contract §1).
 
 `locate` reads everything that follows from a path (entry or not, trash, drafts folder,
 collection, slug from the file name). `read_frontmatter` reads everything that follows from a
@@ -8,6 +8,7 @@ two at a moment T.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class Frontmatter:
     listed: str | None = None  # Hugo `build.list`: always, never, local
     headless: bool = False  # Hugo `headless: true`
     no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
+    draft_set: bool = False  # the draft field is written (`draft: false` beats a cascade)
+    fields: str = ""  # JSON object: the scalar values of rules.extra_fields the block sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,11 @@ class Policy:
     listed: str = "always"  # inherited `build.list` (Hugo cascade)
     draft: bool = False  # inherited `draft: true` (Hugo cascade, Jekyll defaults)
     needs_block: bool = False  # only a file with frontmatter is a page (Jekyll)
+    # (field, value) pairs, read from front matter over `defaults` (Eleventy's data files):
+    defaults: tuple[tuple[str, Any], ...] = ()
+    unbuilt_when: tuple[tuple[str, Any], ...] = ()  # no page written (`permalink: false`)
+    unlisted_when: tuple[tuple[str, Any], ...] = ()  # written, not listed (Docusaurus
+    # `unlisted: true`, Eleventy `eleventyExcludeFromCollections: true`): still published
 
 
 DEFAULT_POLICY = Policy()
@@ -76,6 +84,10 @@ class Location:
     rank: int = 0  # language order (0: the default language); the lowest present leads
     policy: Policy = DEFAULT_POLICY
     section: bool = False  # a section's own page (`_index.md`), not a regular page
+    # Decap CMS's `filter`: (field, value, collection), the collection of an entry whose front
+    # matter field has that value; else `collection`
+    choices: tuple[tuple[str, str, str], ...] = ()
+    version: str | None = None  # the docs version this copy is (Docusaurus), None: unversioned
 
 
 def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
@@ -197,6 +209,16 @@ def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
         return Frontmatter(broken=str(exc))
 
 
+NO_BLOCK: Any = object()  # what `frontmatter_block` gives for a file without a block
+
+
+def frontmatter_block(data: bytes) -> Any:
+    """The frontmatter block of a file as data (NO_BLOCK when it has none); raises what the
+    parsers raise. For files that steer a site model (Hugo's `_index.md` cascade)."""
+    meta = read_block(data)
+    return NO_BLOCK if meta is None else meta
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "frontmatter is not UTF-8"
@@ -231,13 +253,47 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         status=status,
         draft=_truthy(meta.get(rules.draft_field)),
         unpublished_flag=_falsy(meta.get(rules.published_field)),
-        publish_at=_first_date(meta, rules.publish_date_fields, zone),
-        expire_at=_first_date(meta, rules.expiry_date_fields, zone),
-        future_at=_first_date(meta, rules.future_date_fields, zone),
+        publish_at=_first_date(meta, rules.publish_date_fields, zone, rules.js_dates),
+        expire_at=_first_date(meta, rules.expiry_date_fields, zone, rules.js_dates),
+        future_at=_first_date(meta, rules.future_date_fields, zone, rules.js_dates),
         render=_build_option(build, "render"),
         listed=_build_option(build, "list"),
         headless=_truthy(meta.get("headless")),
+        draft_set=rules.draft_field in meta,
+        fields=_extra_fields(meta, rules.extra_fields),
     )
+
+
+def _extra_fields(meta: dict[Any, Any], names: tuple[str, ...]) -> str:
+    if not names:
+        return ""
+    found = {name: meta[name] for name in names
+             if isinstance(meta.get(name), (str, int, float, bool))}
+    return json.dumps(found, sort_keys=True, default=str) if found else ""
+
+
+def front_fields(front: Frontmatter) -> dict[str, Any]:
+    """The values of the site model's extra fields an entry's front matter sets."""
+    return json.loads(front.fields) if front.fields else {}
+
+
+def collection_of(front: Frontmatter, where: Location) -> str:
+    """The entry's collection: by a front matter field where the site says so (Decap's
+    `filter`), else by its path."""
+    if where.choices and not front.broken:
+        values = front_fields(front)
+        for name, value, collection in where.choices:
+            if name in values and _scalar_text(values[name]) == value:
+                return collection
+    return where.collection
+
+
+def _field_is(front: Frontmatter, where: Location, pairs: tuple[tuple[str, Any], ...]) -> bool:
+    if not pairs:
+        return False
+    values = {**dict(where.policy.defaults), **front_fields(front)}
+    return any(name in values and type(values[name]) is type(value) and values[name] == value
+               for name, value in pairs)
 
 
 def _build_option(build: dict[Any, Any], name: str) -> str | None:
@@ -278,12 +334,19 @@ def _falsy(value: object) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no"))
 
 
-def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo) -> float | None:
+def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo,
+                js_dates: bool = False) -> float | None:
     for name in fields:
         value = meta.get(name)
         if value is None or value == "":
             continue
         moment = utc.local(value, zone)
+        if moment is None and js_dates and isinstance(value, str):
+            # `pubDate: 'Aug 02 2022'`, as Astro reads it (imported here: the sites package
+            # imports this module)
+            from cometwatch.sites.jsdate import parse_js_date
+
+            moment = parse_js_date(value, zone)
         if moment is None:
             raise ValueError(f"{name}: not a date: {str(value)[:60]!r}")
         return moment
@@ -292,6 +355,7 @@ def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo) -
 
 DRAFT, PUBLISHED, SCHEDULED, EXPIRED, UNRENDERED = (
     "draft", "published", "scheduled", "expired", "unrendered")
+UNLISTED = "unlisted"  # written and published, left out of the tool's lists and collections
 
 
 def status_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> str:
@@ -304,7 +368,7 @@ def status_at(front: Frontmatter, where: Location, moment: float, rules: Content
     if front.status is not None:
         if front.status not in rules.published_values:
             return DRAFT
-    elif ((front.draft or policy.draft) and not policy.drafts) or \
+    elif ((front.draft or (policy.draft and not front.draft_set)) and not policy.drafts) or \
             (front.unpublished_flag and not policy.unpublished):
         return DRAFT
     if not policy.future:
@@ -316,8 +380,11 @@ def status_at(front: Frontmatter, where: Location, moment: float, rules: Content
     if not policy.expired and front.expire_at is not None and front.expire_at <= moment:
         return EXPIRED
     render = front.render or policy.render
-    if front.headless or render == "never" or _unlisted(front, where):
+    if front.headless or render == "never" or _unlisted(front, where) or \
+            _field_is(front, where, policy.unbuilt_when):
         return UNRENDERED
+    if _field_is(front, where, policy.unlisted_when):
+        return UNLISTED
     return PUBLISHED
 
 
@@ -326,11 +393,13 @@ def _unlisted(front: Frontmatter, where: Location) -> bool:
 
 
 def published_at(front: Frontmatter, where: Location, moment: float, rules: ContentRules) -> bool:
-    """SPEC §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
+    """contract §1 Published, at `moment`: the site tool builds it and lists it (Hugo: `hugo list
     published` shows it). A broken block is decided by the caller (state before)."""
     status = status_at(front, where, moment, rules)
-    return status == PUBLISHED or (status == UNRENDERED and not front.headless
-                                   and not _unlisted(front, where))
+    if status in (PUBLISHED, UNLISTED):
+        return True
+    return status == UNRENDERED and not front.headless and not _unlisted(front, where) \
+        and not _field_is(front, where, where.policy.unbuilt_when)
 
 
 def next_change(front: Frontmatter, where: Location, moment: float) -> float | None:

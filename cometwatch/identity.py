@@ -24,6 +24,7 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 from cometwatch.entry import Frontmatter
+from cometwatch.errors import DamagedLedger
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PAIRS = tuple(_BASE62[n % 62] + _BASE62[n // 62] for n in range(62 * 62))
@@ -65,6 +66,10 @@ class Record:
     published: bool
     trashed: bool
     front: Frontmatter
+    # a locale variant (contract §6): its locale, the key its entry's variants share, its rank
+    locale: str | None = None
+    key: str = ""
+    rank: int = 0
 
     @property
     def entry_id(self) -> str:
@@ -78,11 +83,8 @@ class Deleted:
     path: str  # where it last was (outside trash)
 
 
-class DamagedLedger(ValueError):
-    """A stored ledger row that is not what this cometwatch wrote."""
-
-
-PARTS = ("entries", "minted", "deleted_by_path", "deleted_by_explicit")  # read a key at a time
+# read a key at a time (the timers are read whole)
+PARTS = ("entries", "minted", "deleted_by_path", "deleted_by_explicit", "variants")
 Wanted = Mapping[str, Collection[str]]  # part → keys
 
 
@@ -113,6 +115,7 @@ class Ledger:
     minted: dict[str, int] = field(default_factory=dict)
     deleted_by_path: dict[str, Deleted] = field(default_factory=dict)
     deleted_by_explicit: dict[str, Deleted] = field(default_factory=dict)
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key → paths
     timers: dict[str, float] = field(default_factory=dict)  # always whole: the next due is asked
     clock: float = 0.0  # the moment states were last evaluated at
     # `timers` as a heap of (moment, path), so the next one is found without a scan of all;
@@ -125,6 +128,7 @@ class Ledger:
     _minted: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _gone_paths: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _gone_ids: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _keys: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     # A ledger read from the store: per part, the keys known here (fetched, found or not, or
     # set here); None: it holds every row (built from history, or read whole).
     _known: dict[str, set[str]] | None = field(default=None, init=False, repr=False,
@@ -200,6 +204,25 @@ class Ledger:
         """The paths whose timers fall due at or before `moment`."""
         return [path for path, when in self.timers.items() if when <= moment]
 
+    def join(self, key: str, path: str) -> None:
+        """`path` holds a locale variant of the entry of translation key `key`."""
+        paths = self.variants.get(key, ())
+        self._mark("variants", key)
+        if path not in paths:
+            self.variants[key] = tuple(sorted((*paths, path)))
+            self._keys.add(key)
+
+    def leave(self, key: str, path: str) -> None:
+        paths = self.variants.get(key, ())
+        self._mark("variants", key)
+        if path in paths:
+            rest = tuple(p for p in paths if p != path)
+            if rest:
+                self.variants[key] = rest
+            else:
+                del self.variants[key]
+            self._keys.add(key)
+
     def drop(self, path: str) -> Record | None:
         self.timers.pop(path, None)
         self._paths.add(path)
@@ -268,7 +291,11 @@ class Ledger:
                         target[key] = found[key]
         paths = [gone.path for key in asked.get("deleted_by_explicit", ())
                  if (gone := self.deleted_by_explicit.get(key)) is not None]
-        return self.missing({"deleted_by_path": paths})
+        keys = [record.key for path in asked.get("entries", ())
+                if (record := self.entries.get(path)) is not None and record.key]
+        variants = [path for key in asked.get("variants", ())
+                    for path in self.variants.get(key, ())]
+        return self.missing({"deleted_by_path": paths, "variants": keys, "entries": variants})
 
     def absorb_whole(self, parts: Mapping[str, Mapping[str, str]]) -> None:
         """Take in every stored row (`parts`: each of PARTS whole): from here on the ledger is
@@ -303,6 +330,7 @@ class Ledger:
                 "deleted_by_path": {k: _deleted_out(d) for k, d in self.deleted_by_path.items()},
                 "deleted_by_explicit": {k: _deleted_out(d)
                                         for k, d in self.deleted_by_explicit.items()},
+                "variants": {k: list(v) for k, v in self.variants.items()},
             },
         }
 
@@ -329,6 +357,12 @@ class Ledger:
             else:
                 put.append(("timers", path, _text(when)))
         put.extend(("minted", path, _text(self.minted[path])) for path in self._minted)
+        for key in self._keys:
+            paths = self.variants.get(key)
+            if paths is None:
+                drop.append(("variants", key))
+            else:
+                put.append(("variants", key, _text(list(paths))))
         for part, keys, held in (("deleted_by_path", self._gone_paths, by_path),
                                  ("deleted_by_explicit", self._gone_ids, by_id)):
             for key in keys:
@@ -342,7 +376,8 @@ class Ledger:
     def stored(self) -> None:
         """What the ledger holds now is what the store holds: changes start again from here."""
         self._stored = True
-        for changed in (self._paths, self._minted, self._gone_paths, self._gone_ids):
+        for changed in (self._paths, self._minted, self._gone_paths, self._gone_ids,
+                        self._keys):
             changed.clear()
 
     @classmethod
@@ -356,6 +391,7 @@ class Ledger:
             ledger.deleted_by_path[path] = Deleted(derived, explicit, path)
         for derived, explicit, path in _deleted_rows(parts.get("deleted_by_explicit", {})):
             ledger.deleted_by_explicit[explicit] = Deleted(derived, explicit, path)
+        ledger.variants = {k: tuple(v) for k, v in parts.get("variants", {}).items()}
         return ledger
 
 
@@ -401,19 +437,24 @@ _FRONT = attrgetter(*(f.name for f in fields(Frontmatter)))  # its fields, in or
 
 
 def _record_out(record: Record) -> list[Any]:
-    return [record.sha, record.derived_id, record.explicit_id, record.collection, record.slug,
-            record.published, record.trashed, list(_FRONT(record.front))]
+    row: list[Any] = [record.sha, record.derived_id, record.explicit_id, record.collection,
+                      record.slug, record.published, record.trashed, list(_FRONT(record.front))]
+    if record.key or record.locale:  # a variant: rows of the others stay as they were
+        row += [record.locale, record.key, record.rank]
+    return row
 
 
 def _record_in(row: list[Any]) -> Record:
-    sha, derived, explicit, collection, slug, published, trashed, front = row
+    sha, derived, explicit, collection, slug, published, trashed, front, *variant = row
+    locale, key, rank = variant if variant else (None, "", 0)
     return Record(sha, derived, explicit, collection, slug, bool(published), bool(trashed),
-                  Frontmatter(*front))
+                  Frontmatter(*front), locale, str(key), int(rank))
 
 
 _DECODE: dict[str, Callable[[Any], Any]] = {"entries": _record_in, "minted": int,
                                             "deleted_by_path": _deleted_in,
-                                            "deleted_by_explicit": _deleted_in}
+                                            "deleted_by_explicit": _deleted_in,
+                                            "variants": tuple}
 
 __all__ = ["PARTS", "DamagedLedger", "Deleted", "Ledger", "LedgerDelta", "Record", "StoredRows",
            "Wanted", "base62", "derived_id", "event_id", "replace"]

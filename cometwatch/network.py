@@ -24,20 +24,15 @@ from typing import Any
 import httpcore
 import httpx
 
+# Re-exported for cometwatch.delivery; the family lives in cometwatch.errors.
+from cometwatch.errors import DeadlinePassed as DeadlinePassed
+from cometwatch.errors import Refused as Refused
 from cometwatch.netpolicy import forbidden, loopback
 
 Resolve = Callable[[str, int], Sequence[str]]  # (host, port) → IP addresses, in order of use
 
 
 DEADLINE: ContextVar[float | None] = ContextVar("cometwatch_delivery_deadline", default=None)
-
-
-class Refused(Exception):
-    """An address the policy rules out; its message is the Outcome's error."""
-
-
-class DeadlinePassed(Exception):
-    pass
 
 
 def _left(timeout: float | None) -> float | None:

@@ -1,8 +1,8 @@
-"""Pure: the outbox's values, and what one attempt's outcome means.
+"""Pure: the outbox's values, and what one attempt means for its delivery.
 
-A delivery is one event for one webhook; each attempt to send it ends with an Outcome (from the
-HTTP edge) that `judge` turns into the delivery's next state: ok, a retry at a scheduled moment,
-or dead. Only cometwatch.store turns rows into these values.
+A delivery is one event for one webhook; each attempt to send it is an Attempt (made by the HTTP
+edge, recorded by the store) that `judge` turns into a Verdict, the delivery's next state: ok, a
+retry at a scheduled moment, or dead. Only cometwatch.store turns rows into these values.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from cometwatch import retry
 from cometwatch.config import Webhook
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import next_attempt_at
 from cometwatch.utc import iso as utc_iso
-
-if TYPE_CHECKING:
-    from cometwatch.delivery import Outcome
 
 
 class DeliveryStatus(StrEnum):
@@ -53,21 +50,22 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One attempt to send a delivery and what came back. The HTTP edge makes it; the store
+    records its first five fields (the rest only matter to `judge` and to the dispatcher)."""
+
     started_at: float
     code: int | None  # HTTP status; None when no answer came
-    duration: float
-    error: str | None
+    duration: float  # seconds
+    error: str | None  # one line; None on 2xx
     answer: bytes  # the first 4 KiB of the answer body
+    retry_after: float | None = None  # seconds asked by Retry-After on 429/503, capped at 6 h
+    disable: bool = False  # 410 Gone, or the answer header `webhook-delivery: disable`
+    timed_out: bool = False  # no answer within `timeout` (or `connect_timeout`)
+    cut: bool = False  # no answer because Sender.abort() cut it: nothing the endpoint did
 
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """One attempt made, and what it means for its delivery."""
-
-    delivery: Delivery
-    attempt: Attempt
-    status: DeliveryStatus
-    next_at: float | None  # the next attempt; None once settled
+    @property
+    def ok(self) -> bool:
+        return self.code is not None and 200 <= self.code < 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +86,20 @@ class Verdict:
     disable: str | None  # why the webhook is to be disabled
 
 
-def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
+def judge(hook: Webhook, delivery: Delivery, attempt: Attempt, now: float,
           rand: Callable[[], float]) -> Verdict:
     """Pure: success, a retry at a scheduled moment, or dead (no attempts left, 410 Gone).
 
     The answer's wish to be disabled (410, or `webhook-delivery: disable` on any answer, a
     2xx too) is read before its status: a 2xx that carries it was delivered, and disables
     the webhook all the same."""
-    if outcome.disable:
-        reason = ("410 Gone" if outcome.status == 410 else
+    if attempt.disable:
+        reason = ("410 Gone" if attempt.code == 410 else
                   "the endpoint answered `webhook-delivery: disable`")
-        return Verdict(DeliveryStatus.OK if outcome.ok else DeliveryStatus.DEAD, None, reason)
-    if outcome.ok:
+        return Verdict(DeliveryStatus.OK if attempt.ok else DeliveryStatus.DEAD, None, reason)
+    if attempt.ok:
         return Verdict(DeliveryStatus.OK, None, None)
-    retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, outcome.retry_after,
+    retry = next_attempt_at(hook.retry_schedule, delivery.tries + 1, now, attempt.retry_after,
                             rand)
     return Verdict(DeliveryStatus.DEAD if retry is None else DeliveryStatus.FAILED, retry, None)
 
@@ -109,11 +107,10 @@ def judge(hook: Webhook, delivery: Delivery, outcome: Outcome, now: float,
 def failing_too_long(hook: Webhook, state: WebhookState, now: float) -> str | None:
     """Why to disable a webhook that has failed without one success for `disable_after`."""
     since = state.failing_since
-    if state.disabled_at is not None or since is None or hook.disable_after <= 0:
+    if state.disabled_at is not None or not retry.failing_too_long(since, hook.disable_after,
+                                                                    now):
         return None
-    if now - since < hook.disable_after:
-        return None
-    return f"no successful delivery since {utc_iso(since)}"
+    return f"no successful delivery since {utc_iso(since or now)}"
 
 
 def held(name: str, hook: Webhook | None) -> str | None:

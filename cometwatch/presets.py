@@ -11,7 +11,7 @@ _COMMON_EXCLUDE = ("README.md", "README.markdown", "CHANGELOG.md", "LICENSE.md",
                    "node_modules/**", "vendor/**")
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # A plain folder of Markdown: SPEC §1 as written.
+    # A plain folder of Markdown: contract §1 as written.
     "plain": {"markers": ()},
     # Hugo: content/<section>/…; `draft`; a future `date` or `publishDate` is not built
     # (buildFuture is off by default); `expiryDate`; `_index.md` section pages and page bundles
@@ -72,5 +72,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "content_dir": "content",
         "drafts_dirs": (),
         "date_prefix": r"\d{4}-\d{2}-\d{2}[-_]",
+    },
+    # Decap CMS alone: the entries are its config.yml's collections (cometwatch.sites.decap);
+    # beside another tool's config, that tool's preset reads it too.
+    "decap": {
+        "markers": ("admin/config.yml", "static/admin/config.yml", "public/admin/config.yml",
+                    "src/admin/config.yml", "admin/config.yaml", "static/admin/config.yaml",
+                    "public/admin/config.yaml", "src/admin/config.yaml"),
+        "content_dir": "",
+        "drafts_dirs": (),
     },
 }

@@ -4,16 +4,15 @@ git hooks read to poke it."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import select
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
 
 from cometwatch.errors import StateError
+from cometwatch.locks import FileLock
 
 PID_FILE = "cometwatch.pid"
 
@@ -99,42 +98,27 @@ class PidFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle: IO[str] | None = None
+        self._lock: FileLock | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
-            handle = self.path.open("a+", encoding="ascii")
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.seek(0)
-                other = (handle.read().split() or ["?"])[0]
-                handle.close()
+            lock = FileLock(self.path, "the pid file")
+            if not lock.acquire():
+                other = (lock.read().split() or ["?"])[0]
                 raise StateError(f"another `cometwatch run` (pid {other}) is using "
-                                 f"{self.path.parent}; stop it first") from None
+                                 f"{self.path.parent}; stop it first")
             # A daemon stopping right now unlinks the file after we opened it: start over.
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                handle.seek(0)
-                handle.truncate()
-                handle.write(f"{os.getpid()}{_start_time()}\n")
-                handle.flush()
-                self._handle = handle
+            if lock.still_there():
+                lock.write(f"{os.getpid()}{_start_time()}\n")
+                self._lock = lock
                 return
-            handle.close()
+            lock.release()
         raise StateError(f"{self.path}: kept changing while cometwatch started; try again")
 
     def release(self) -> None:
-        if self._handle is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self._handle.close()
-        self._handle = None
+        if self._lock is not None:
+            self._lock.release(unlink=True)
+            self._lock = None
 
 
 def _start_time() -> str:

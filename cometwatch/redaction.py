@@ -63,4 +63,9 @@ class RedactingFilter(logging.Filter):
         message = record.getMessage()
         if "://" in message:
             record.msg, record.args = redact_text(message), None
+        if record.exc_info and not record.exc_text:  # a traceback (-v) quotes values too
+            record.exc_text = redact_text(_TRACEBACKS.formatException(record.exc_info))
         return True
+
+
+_TRACEBACKS = logging.Formatter()

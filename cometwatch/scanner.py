@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 
+from cometwatch import coalescing
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine
 from cometwatch.errors import StateError
@@ -27,6 +28,7 @@ from cometwatch.flow import advance, history, whole
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.progress import noun
+from cometwatch.projection import Projector
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
 from cometwatch.utc import iso as utc_iso
@@ -56,6 +58,7 @@ class Scanner:
         self._engine: Engine | None = None
         self._generation: int | None = None
         self._rules = rules_fingerprint(config.repository.rules)
+        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time)
 
     @property
     def branch(self) -> str:
@@ -119,7 +122,8 @@ class Scanner:
             if reread:
                 engine, base = self._reread(engine, base, tip, now, progress)
             due = engine.next_timer()
-            if base == tip and not reread and (due is None or due > now):
+            if base == tip and not reread and (due is None or due > now) and \
+                    self._store.entries_built(self.branch):
                 self._store.touch(self.branch, now)
                 return ScanResult(0, 0, 0, tip, False)
         else:
@@ -205,22 +209,28 @@ class Scanner:
         (old news: what is new is warned about again). Returns it and the commits read."""
         warnings = _Warnings(quiet=True)
         engine = Engine.for_repository(self._config.repository, warn=warnings)
-        commits = 0 if at is None else sum(
-            1 for _ in history(self._source.repo, engine, None, at, progress, now))
+        commits = 0
+        for save in history(self._source.repo, engine, None, at, progress, now) if at else ():
+            commits += 1
+            self._projector.observe(save.events)  # the entries' dates, in a baseline too
         if moment is not None:
-            engine.advance(moment)
+            self._projector.observe(engine.advance(moment))
         warnings.quiet = False
         return engine, commits
 
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
         hooks = [hook for hook in self._config.webhooks if hook.enabled]
-        windows = {hook.name: (hook.coalesce, hook.coalesce if hook.max_wait is None
-                               else hook.max_wait)
-                   for hook in hooks if hook.coalesce}
-        saved = self._store.save_scan(self.branch, expected, commit, engine.ledger.delta(),
+        changes = engine.ledger.delta()
+        rebuild = not self._store.entries_built(self.branch)
+        if rebuild:  # every entry's row is written: the ledger is read whole for it
+            whole(engine, self._store.ledger_rows(self.branch))
+        entries = self._projector.rows(
+            engine, changes, events, commit,
+            lambda ids: self._store.entry_dates(self.branch, ids), rebuild=rebuild)
+        saved = self._store.save_scan(self.branch, expected, commit, changes,
                                       engine.next_timer(), events, _routes(events, hooks),
-                                      windows, now, self._rules)
+                                      coalescing.windows(hooks), now, self._rules, entries)
         engine.ledger.stored()
         self._engine, self._generation = engine, saved.generation
         return saved.events, saved.deliveries, saved.generation
@@ -241,6 +251,7 @@ class Scanner:
 
     def _forget(self) -> None:
         self._engine, self._generation = None, None
+        self._projector.forget()
 
 
 def rules_fingerprint(rules: ContentRules) -> str:

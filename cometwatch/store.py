@@ -32,14 +32,17 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cometwatch.errors import NoState, StateError
+from cometwatch.coalescing import Window, burst_due
+from cometwatch.errors import CursorMoved, NoState, StateError
 from cometwatch.identity import LedgerDelta
-from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Settled, WebhookState
+from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
+from cometwatch.retry import health_after
 from cometwatch.sql import MIGRATIONS, QUERIES
 
 if TYPE_CHECKING:
     from cometwatch.config import Config
+    from cometwatch.projection import EntryDates, EntryRow, EntryRows
 
 
 class GitDirs(Protocol):
@@ -50,7 +53,7 @@ class GitDirs(Protocol):
     def common_dir(self) -> Path: ...
 
 __all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
-           "Recovered", "SavedScan", "Settled", "Store", "WebhookState"]
+           "Recovered", "SavedScan", "Store", "Verdict", "WebhookState"]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 ANSWER_BYTES = 4096  # of each answer body, what an attempt keeps
@@ -79,10 +82,6 @@ class Recovered:
     reopened: list[int]  # deliveries that died or were skipped, open again
     created: list[int]  # deliveries the webhook never had, for events stored meanwhile
     forgotten: int  # events it wants that were stored before the purge's horizon: left out
-
-
-class CursorMoved(StateError):
-    """Another process advanced the cursor since it was read: derive again from the new one."""
 
 
 class Store:
@@ -317,16 +316,17 @@ class Store:
                   ledger: LedgerDelta | None, next_timer: float | None,
                   events: Sequence[ContentEvent], routes: Iterable[tuple[str, str]],
                   windows: Mapping[str, tuple[float, float]], now: float,
-                  rules: str | None = None) -> SavedScan:
+                  rules: str | None = None, entries: EntryRows | None = None) -> SavedScan:
         """Store a scan in one transaction: the events, a delivery per (event id, webhook
         name) route, the ledger's changes (Ledger.delta(); None when none) and the cursor,
-        with the fingerprint of the content rules (None keeps the stored one). An event id
+        with the fingerprint of the content rules (None keeps the stored one), and the
+        projection's `entries` (cometwatch.projection; None: not kept). An event id
         already stored is kept as it was and gets no deliveries: nothing is delivered twice.
 
         `expected` is the cursor generation the scan started from (None: no cursor); if the
         stored one differs, nothing is written and CursorMoved is raised. `windows` holds the
-        coalescing webhooks' (window, max_wait): their fresh deliveries all become due together,
-        `window` after the newest, but no later than `max_wait` after the oldest.
+        coalescing webhooks' (window, max_wait) (cometwatch.coalescing.windows): their fresh
+        deliveries all become due together, when coalescing.burst_due says.
         """
         with self._guard("storing the scan"), self._write() as db:
             row = db.execute(QUERIES["generation"], (branch,)).fetchone()
@@ -353,17 +353,61 @@ class Store:
 
             created = db.executemany(QUERIES["insert_delivery"], rows()).rowcount
             for hook in sorted(touched & windows.keys()):
-                window, max_wait = windows[hook]
-                db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": now + window,
-                                                        "max_wait": max_wait})
+                oldest = db.execute(QUERIES["oldest_fresh"], (hook,)).fetchone()[0]
+                due = burst_due(now if oldest is None else oldest, now, Window(*windows[hook]))
+                db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": due})
             generation = (found or 0) + 1
             if ledger is not None:
                 _write_ledger(db, branch, ledger)
+            if entries is not None:
+                _write_entries(db, branch, entries)
             db.execute(QUERIES["save_cursor"], {
                 "branch": branch, "commit": commit, "generation": generation,
                 "next_timer": next_timer, "now": now, "version": ledger and ledger.version,
                 "clock": ledger and ledger.clock, "rules": rules})
         return SavedScan(max(added, 0), max(created, 0), generation)
+
+    # -- the entries at the cursor (cometwatch.projection; the Public API reads them) ------
+
+    def entries_built(self, branch: str) -> bool:
+        """Whether the branch's entry rows are complete (a state migrated from before they
+        were kept has none until its next scan writes them all)."""
+        return bool(self._rows("entries_built", (branch,)))
+
+    def entry_dates(self, branch: str, entry_ids: Sequence[str]) -> dict[str, EntryDates]:
+        from cometwatch.projection import EntryDates
+
+        out: dict[str, EntryDates] = {}
+        for start in range(0, len(entry_ids), 500):
+            chunk = list(entry_ids[start:start + 500])
+            query = QUERIES["entry_dates"].replace("/*ids*/", ",".join("?" * len(chunk)))
+            with self._guard("reading entry dates"):
+                for row in self._db.execute(query, (branch, *chunk)).fetchall():
+                    out[row[0]] = EntryDates(row[1], row[2], row[3], row[4])
+        return out
+
+    def cursor_mark(self, branch: str) -> tuple[str, int] | None:
+        """(commit, generation) of the branch's cursor: what the API's snapshot is keyed by."""
+        rows = self._rows("cursor_mark", (branch,))
+        return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def entries_at(self, branch: str) -> tuple[str, int, list[EntryRow]] | None:
+        """The cursor's (commit, generation) and every entry row, from one snapshot."""
+        from cometwatch.projection import EntryRow
+
+        with self._guard("reading the entries"):
+            self._db.execute("BEGIN")
+            try:
+                mark = self._db.execute(QUERIES["cursor_mark"], (branch,)).fetchone()
+                rows = self._db.execute(QUERIES["entries"], (branch,)).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        if mark is None:
+            return None
+        return str(mark[0]), int(mark[1]), [
+            EntryRow(path_text(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]),
+                     bool(r[8]), bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]),
+                     float(r[15]), r[16], r[17], r[18]) for r in rows]
 
     # -- dispatching ----------------------------------------------------------------------
 
@@ -415,34 +459,32 @@ class Store:
     def record(self, delivery: Delivery, attempt: Attempt, status: DeliveryStatus,
                next_at: float | None) -> WebhookState:
         """Record one attempt and the delivery's new state; returns its webhook's state."""
-        return self.record_many([Settled(delivery, attempt, status, next_at)])[delivery.webhook]
+        verdict = Verdict(status, next_at, None)
+        return self.record_many([(delivery, attempt, verdict)])[delivery.webhook]
 
-    def record_many(self, results: Sequence[Settled]) -> dict[str, WebhookState]:
+    def record_many(self, results: Sequence[tuple[Delivery, Attempt, Verdict]]
+                    ) -> dict[str, WebhookState]:
         """Record attempts and their deliveries' new states in one transaction (a group
         commit for the dispatcher's threads); returns the state of each webhook concerned."""
         with self._guard("recording attempts"), self._write() as db:
             db.executemany(QUERIES["insert_attempt"], (
-                (r.delivery.id, r.attempt.started_at, r.attempt.code, r.attempt.duration,
-                 r.attempt.error, r.attempt.answer[:ANSWER_BYTES]) for r in results))
+                (delivery.id, attempt.started_at, attempt.code, attempt.duration, attempt.error,
+                 attempt.answer[:ANSWER_BYTES]) for delivery, attempt, _ in results))
             db.executemany(QUERIES["settle"], (
-                {"status": r.status.value, "next_at": r.next_at, "code": r.attempt.code,
-                 "error": None if r.status is DeliveryStatus.OK else r.attempt.error,
-                 "at": r.attempt.started_at + r.attempt.duration, "id": r.delivery.id}
-                for r in results))
+                {"status": verdict.status.value, "next_at": verdict.next_at,
+                 "code": attempt.code,
+                 "error": None if verdict.status is DeliveryStatus.OK else attempt.error,
+                 "at": attempt.started_at + attempt.duration, "id": delivery.id}
+                for delivery, attempt, verdict in results))
             states: dict[str, WebhookState] = {}
-            for name in dict.fromkeys(r.delivery.webhook for r in results):
+            for name in dict.fromkeys(delivery.webhook for delivery, _, _ in results):
                 row = db.execute(QUERIES["webhook_state"], (name,)).fetchone()
                 state = _webhook_state(row) if row else WebhookState(name, None, None, None,
                                                                      None)
-                failing, success = state.failing_since, state.last_success
-                for r in results:
-                    if r.delivery.webhook != name:
-                        continue
-                    when = r.attempt.started_at
-                    if r.status is DeliveryStatus.OK:
-                        failing, success = None, max(success or when, when)
-                    elif failing is None:
-                        failing = when
+                failing, success = health_after(
+                    state.failing_since, state.last_success,
+                    ((attempt.started_at, verdict.status is DeliveryStatus.OK)
+                     for delivery, attempt, verdict in results if delivery.webhook == name))
                 db.execute(QUERIES["save_webhook_health"], (name, failing, success))
                 states[name] = WebhookState(name, state.disabled_at, state.disabled_reason,
                                             failing, success)
@@ -644,6 +686,18 @@ def path_bytes(path: str) -> bytes:
 def path_text(stored: bytes | str) -> str:
     """A stored path back as the engine holds it (TEXT from a state before migration 5)."""
     return stored if isinstance(stored, str) else bytes(stored).decode("utf-8", "surrogateescape")
+
+
+def _write_entries(db: sqlite3.Connection, branch: str, entries: EntryRows) -> None:
+    if entries.whole:
+        db.execute(QUERIES["clear_entries"], (branch,))
+        db.execute(QUERIES["mark_entries_built"], (branch,))
+    db.executemany(QUERIES["drop_entry"], ((branch, path_bytes(path)) for path in entries.drop))
+    db.executemany(QUERIES["put_entry"], (
+        (branch, path_bytes(r.path), r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
+         r.body_at, int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
+         r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at)
+        for r in entries.put))
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -9,6 +9,7 @@ the watched files is the target.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from cometwatch.errors import RepositoryError
 
@@ -90,10 +91,14 @@ class RefWatcher:
     `on_change` must be cheap and thread-safe: setting an Event is the intended use."""
 
     def __init__(self, git_dir: Path, common_dir: Path, ref: str,
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None], shared: BaseObserver | None = None) -> None:
         self._git_dir, self._common_dir, self._ref = git_dir, common_dir, ref
         self._handler = _Handler(watched_files(git_dir, common_dir, ref), on_change)
         self._observer: BaseObserver | None = None
+        # Many sites in one daemon share one observer (one thread, one inotify instance: the
+        # kernel allows a user 128 of those); each site schedules and unschedules its own.
+        self._shared = shared
+        self._watches: list[ObservedWatch] = []
         self._roots: list[tuple[Path, bool]] = []
         self._lock = threading.Lock()
 
@@ -119,6 +124,9 @@ class RefWatcher:
             self._stop()
 
     def _start(self, roots: Iterable[tuple[Path, bool]]) -> None:
+        if self._shared is not None:
+            self._start_shared(self._shared, list(roots))
+            return
         observer = Observer()
         observer.daemon = True
         chosen = list(roots)
@@ -133,8 +141,38 @@ class RefWatcher:
         self._observer, self._roots = observer, chosen
         log.debug("watching %s", ", ".join(f"{p}{'/**' if r else ''}" for p, r in chosen))
 
+    def _start_shared(self, observer: BaseObserver, chosen: list[tuple[Path, bool]]) -> None:
+        try:
+            for path, recursive in chosen:
+                self._watches.append(observer.schedule(
+                    self._handler, str(path), recursive=recursive, event_filter=_EVENTS))
+        except OSError as exc:
+            self._unschedule(observer)
+            raise RepositoryError(f"cannot watch {self._common_dir}: {exc} (cometwatch polls "
+                                  "instead)") from exc
+        self._observer, self._roots = observer, chosen
+
+    def _unschedule(self, observer: BaseObserver) -> None:
+        for watch in self._watches:
+            with contextlib.suppress(KeyError, OSError):
+                observer.unschedule(watch)
+        self._watches = []
+
     def _stop(self) -> None:
+        if self._shared is not None:
+            self._unschedule(self._shared)
+            self._observer = None
+            return
         if self._observer is not None:
             self._observer.stop()
             self._observer.join(timeout=5.0)
             self._observer = None
+
+
+def shared_observer() -> BaseObserver:
+    """A started observer for the RefWatchers of many sites (`RefWatcher(..., shared=)`); the
+    caller stops it once every watcher has."""
+    observer = Observer()
+    observer.daemon = True
+    observer.start()
+    return observer

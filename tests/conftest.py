@@ -68,3 +68,13 @@ def site(tmp_path: Path) -> Iterator[Site]:
 def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(autouse=True)
+def _cometwatch_logging_kept() -> Iterator[None]:
+    """A command run in this process (cometwatch.cli.main) sets cometwatch's logging up for
+    itself; it is undone after each test, so the next one's caplog sees cometwatch's records."""
+    from testing import logging_kept
+
+    with logging_kept():
+        yield

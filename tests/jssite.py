@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from conftest import Site
 
 from cometwatch.config import parse_config_text
-from cometwatch.engine import Engine, history, read_tree
+from cometwatch.engine import Engine
+from cometwatch.entry import status_at
+from cometwatch.flow import history, read_tree
 from cometwatch.gitrepo import Repository
 
 
@@ -18,6 +20,7 @@ class Seen:
     slug: str
     id: str
     published: bool
+    status: str
 
 
 def entries(site: Site, toml: str, rev: str = "HEAD") -> tuple[dict[str, Seen], list[str]]:
@@ -27,8 +30,12 @@ def entries(site: Site, toml: str, rev: str = "HEAD") -> tuple[dict[str, Seen], 
     engine = Engine.for_repository(config.repository, warn=warnings.append)
     with Repository(site.root) as repo:
         read_tree(repo, engine, rev, 2_000_000_000)
-    seen = {path: Seen(path, r.collection, r.slug, r.entry_id, r.published)
-            for path, r in engine.ledger.entries.items()}
+    seen = {}
+    for path, r in engine.ledger.entries.items():
+        where = engine.locate(path, "100644")
+        assert where is not None
+        status = status_at(r.front, where, 2_000_000_000, engine.rules)
+        seen[path] = Seen(path, r.collection, r.slug, r.entry_id, r.published, status)
     return seen, warnings
 
 

@@ -1,6 +1,6 @@
 """A real webhook receiver for tests: a threaded HTTP server on 127.0.0.1.
 
-It records every request and checks its X-CometCMS-Signature with the seed's Python verifier,
+It records every request and checks its X-CometCMS-Signature with CometCMS's Python verifier,
 verbatim. Answers are scripted per path; nothing waits by sleeping.
 
     from receiver import Answer, Receiver       # tests/ is on sys.path
@@ -27,7 +27,7 @@ verbatim. Answers are scripted per path; nothing waits by sleeping.
 abandoned while held keeps None). At the end every held request is let go.
 `Receiver(secret, tls=context)` serves HTTPS with that ssl.SSLContext (a server context holding
 the certificate); `receiver.server_names` lists the SNI name each client sent.
-`verify_with_node` / `verify_with_php` run the seed's Node.js / PHP verifier on a captured
+`verify_with_node` / `verify_with_php` run CometCMS's Node.js / PHP verifier on a captured
 request (None when that runtime is not installed).
 
 PYTEST_DONT_REWRITE: test modules import this before pytest loads it as their plugin, too late
@@ -56,7 +56,7 @@ RECEIVER_SECRET = "receiver-test-secret"
 
 
 def verify_signature(raw_body: bytes, secret: str, signature: str) -> bool:
-    """The seed's Python verifier, verbatim."""
+    """The Python verifier CometCMS documents for receivers, verbatim (docs/contract.md §3)."""
     import hashlib
     import hmac
 
@@ -351,7 +351,7 @@ def unused_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# -- the seed's other verifiers ---------------------------------------------------------------
+# -- CometCMS's other verifiers (docs/contract.md §3) -------------------------------------------
 
 _NODE = """
 const crypto = require("crypto");
@@ -383,7 +383,7 @@ echo verifySignature(file_get_contents('php://stdin'), $secret, $signature) ? 't
 
 
 def verify_with_node(raw_body: bytes, secret: str, signature: str) -> bool | None:
-    """The seed's Node.js verifySignature over these bytes; None without `node`."""
+    """CometCMS's Node.js verifySignature over these bytes; None without `node`."""
     node = shutil.which("node")
     if node is None:
         return None
@@ -391,7 +391,7 @@ def verify_with_node(raw_body: bytes, secret: str, signature: str) -> bool | Non
 
 
 def verify_with_php(raw_body: bytes, secret: str, signature: str) -> bool | None:
-    """The seed's PHP verifySignature over these bytes; None without `php`."""
+    """CometCMS's PHP verifySignature over these bytes; None without `php`."""
     php = shutil.which("php")
     if php is None:
         return None

@@ -121,7 +121,7 @@ def test_every_page_has_the_security_headers(client: Any) -> None:
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
         assert headers["X-Frame-Options"] == "DENY"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
 
 
@@ -310,6 +310,10 @@ def test_a_commit_gives_deliveries_listed_filtered_and_shown_with_attempts(
     assert answer.status_code == 303
     after = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Queued 1 again" in after and "pending" in after
+    index = client.get("/admin/")  # its picture now has deliveries and attempts to draw
+    assert index.status_code == 200
+    assert 'class="bar dead"' in index.get_data(as_text=True) or \
+        'class="bar open"' in index.get_data(as_text=True)
 
 
 def test_disable_and_enable_switch_the_webhook_in_the_state(client: Any) -> None:

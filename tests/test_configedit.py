@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cometwatch.config import EVENT_NAMES, parse_config_text
 from cometwatch.configedit import (
@@ -99,6 +101,8 @@ def test_editing_replaces_only_the_changed_values_and_keeps_their_comments(
     assert 'secret = "old-literal-secret"' in text  # no new secret given: kept
     assert '# max_wait = "5m"' in text and "# The search indexer" in text
     assert text.count("\n") == FILE.count("\n") + 2  # the two keys added, nothing else
+    # below the table's own keys, not below the next table's heading comment
+    assert '# max_wait = "5m"\ncollections = ["posts"]\nenabled = false\n\n# The search' in text
 
 
 def test_removing_a_webhook_takes_its_heading_comment_and_keeps_the_others(
@@ -218,3 +222,38 @@ def test_a_first_webhook_is_added_to_a_file_without_any(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith('# only a comment\n[repository]\npath = "."\n\n[[webhooks]]\n')
     assert loads(path)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["add", "edit", "remove"]), st.integers(0, 5)),
+                max_size=8))
+def test_any_sequence_of_saves_keeps_the_files_notes_and_a_loadable_config(
+        tmp_path: Path, steps: list[tuple[str, int]]) -> None:
+    path = tmp_path / "webhooks.toml"
+    path.write_text(FILE, encoding="utf-8")
+    editor = ConfigEditor(path)
+    names = ["netlify", "indexer"]
+    made = 0
+    for action, pick in steps:
+        digest = editor.read().digest
+        if action == "add":
+            made += 1
+            names.append(f"hook-{made}")
+            editor.add(digest, Change(fields(names[-1], f"https://h{made}.example/in"), "s"))
+        elif names and action == "remove":
+            editor.remove(digest, names.pop(pick % len(names)))
+        elif names:
+            name = names[pick % len(names)]
+            current = editor.read().webhook(name)
+            assert current is not None
+            editor.edit(digest, name, Change(WebhookFields(
+                name, f"https://edited-{pick}.example/", current.fields.events,
+                ("posts",), pick % 2 == 0)))
+        text = path.read_text()
+        assert text.startswith("# My site's cometwatch config: hand-written, keep these notes.")
+        assert "# Notes at the end of the file." in text
+        assert ('# max_wait = "5m"' in text) == ("netlify" in names)
+        assert ("# The search indexer" in text) == ("indexer" in names)
+        config = loads(path)
+        assert [w.name for w in config.webhooks] == names  # type: ignore[attr-defined]

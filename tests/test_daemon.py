@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 from conftest import GIT_ENV, Site, post
 from receiver import Receiver
+from testing import wait_for as _wait_for
 
 from cometwatch.store import DeliveryStatus, Store
+
+pytestmark = pytest.mark.process  # the daemon as a process of its own, in every test here
 
 PYTHON = sys.executable
 SECRET = "daemon-test-secret"
@@ -28,14 +31,8 @@ SECRET = "daemon-test-secret"
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0,
              alive: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if alive is not None and alive.poll() is not None:
-            raise AssertionError(f"the daemon exited ({alive.returncode}) while waiting for "
-                                 f"{what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    """testing.wait_for, failing at once when the daemon `alive` has exited."""
+    _wait_for(check, what, timeout, None if alive is None else lambda: alive.poll() is None)
 
 
 def write_config(root: Path, url: str, repository: str = "", more: str = "",

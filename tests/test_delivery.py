@@ -1,12 +1,10 @@
 """The HTTP edge against a real receiver on 127.0.0.1 (and httpx.MockTransport for the few
-failures a local server cannot produce): one signed request, its answer as an Outcome."""
+failures a local server cannot produce): one signed request, its answer as an Attempt."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -25,10 +23,12 @@ from receiver import (
 )
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from testing import Ran, run_cli
 
 from cometwatch import __version__
 from cometwatch.config import Secret, Webhook
-from cometwatch.delivery import KEEP, Outcome, Sender
+from cometwatch.delivery import KEEP, Sender
+from cometwatch.outbox import Attempt
 
 pytest_plugins = ["receiver"]
 
@@ -50,7 +50,7 @@ def sender() -> Any:
     made.close()
 
 
-def send(sender: Sender, webhook: Webhook, event_id: str = EVENT_ID) -> Outcome:
+def send(sender: Sender, webhook: Webhook, event_id: str = EVENT_ID) -> Attempt:
     return sender.send(webhook, event_id, EVENT, BODY)
 
 
@@ -60,18 +60,18 @@ def test_a_2xx_is_success_and_carries_every_header_the_spec_names(
         receiver: Receiver, sender: Sender) -> None:
     receiver.script("/hook", Answer(202, body=b'{"queued":true}'))
     outcome = send(sender, hook(receiver.url))
-    assert (outcome.ok, outcome.status, outcome.error) == (True, 202, None)
+    assert (outcome.ok, outcome.code, outcome.error) == (True, 202, None)
     assert outcome.answer == b'{"queued":true}' and not outcome.disable
     [arrival] = receiver.arrivals
     assert arrival.method == "POST" and arrival.body == BODY
-    assert arrival.verified  # the seed's Python verifier
+    assert arrival.verified  # CometCMS's Python verifier
     assert arrival.headers["content-type"] == "application/json"
     assert arrival.headers["user-agent"] == f"cometwatch/{__version__}"
     assert (arrival.event, arrival.event_id) == (EVENT, EVENT_ID)
     assert "webhook-signature" not in arrival.headers  # Standard Webhooks only when asked
 
 
-def test_the_seed_nodejs_verifier_accepts_a_request_we_sent(
+def test_cometcms_nodejs_verifier_accepts_a_request_we_sent(
         receiver: Receiver, sender: Sender) -> None:
     send(sender, hook(receiver.url))
     [arrival] = receiver.arrivals
@@ -82,7 +82,7 @@ def test_the_seed_nodejs_verifier_accepts_a_request_we_sent(
     assert verify_with_node(arrival.body + b" ", RECEIVER_SECRET, arrival.signature) is False
 
 
-def test_the_seed_php_verifier_accepts_a_request_we_sent(
+def test_cometcms_php_verifier_accepts_a_request_we_sent(
         receiver: Receiver, sender: Sender) -> None:
     send(sender, hook(receiver.url))
     [arrival] = receiver.arrivals
@@ -106,7 +106,7 @@ def test_every_retry_carries_the_same_event_id_and_a_valid_signature(
         receiver: Receiver, sender: Sender) -> None:
     receiver.script("/hook", 500, 502, 200)
     outcomes = [send(sender, hook(receiver.url)) for _ in range(3)]
-    assert [o.status for o in outcomes] == [500, 502, 200]
+    assert [o.code for o in outcomes] == [500, 502, 200]
     assert {a.event_id for a in receiver.arrivals} == {EVENT_ID}
     assert all(a.verified for a in receiver.arrivals)
 
@@ -121,7 +121,7 @@ def test_requests_to_one_webhook_share_a_kept_alive_connection(
 def test_many_threads_sending_at_once_all_arrive_signed(receiver: Receiver,
                                                         sender: Sender) -> None:
     webhooks = [hook(receiver.url_for(f"/h{n}"), name=f"h{n}") for n in range(3)]
-    outcomes: list[Outcome] = []
+    outcomes: list[Attempt] = []
     lock = threading.Lock()
 
     def work(n: int) -> None:
@@ -159,7 +159,7 @@ def test_any_non_2xx_answer_is_a_failure_named_in_one_line(
         receiver: Receiver, sender: Sender, status: int, error: str) -> None:
     receiver.script("/hook", Answer(status, body=b"nope"))
     outcome = send(sender, hook(receiver.url))
-    assert (outcome.ok, outcome.status, outcome.error) == (False, status, error)
+    assert (outcome.ok, outcome.code, outcome.error) == (False, status, error)
     assert outcome.answer == b"nope" and outcome.retry_after is None and not outcome.disable
 
 
@@ -167,7 +167,7 @@ def test_410_gone_asks_for_the_webhook_to_be_disabled(receiver: Receiver,
                                                       sender: Sender) -> None:
     receiver.script("/hook", 410)
     outcome = send(sender, hook(receiver.url))
-    assert outcome.disable and outcome.status == 410 and not outcome.ok
+    assert outcome.disable and outcome.code == 410 and not outcome.ok
 
 
 @pytest.mark.parametrize("value", ["disable", "Disable", " DISABLE "])
@@ -210,7 +210,7 @@ def test_a_redirect_is_not_followed_and_its_location_is_named(receiver: Receiver
     elsewhere = receiver.url_for("/elsewhere")
     receiver.script("/hook", Answer(301, {"Location": elsewhere}))
     outcome = send(sender, hook(receiver.url))
-    assert outcome.status == 301 and not outcome.ok
+    assert outcome.code == 301 and not outcome.ok
     assert outcome.error == f"HTTP 301: redirect to {elsewhere} not followed"
     assert receiver.requests("/elsewhere") == []
 
@@ -221,7 +221,7 @@ def test_a_hanging_endpoint_times_out_at_the_webhooks_timeout(receiver: Receiver
                                                               sender: Sender) -> None:
     receiver.script("/hook", Answer(hang=True))
     outcome = send(sender, hook(receiver.url, timeout=0.5, connect_timeout=0.5))
-    assert (outcome.status, outcome.error) == (None, "timed out after 0.5s")
+    assert (outcome.code, outcome.error) == (None, "timed out after 0.5s")
     assert len(receiver.arrivals) == 1
 
 
@@ -231,12 +231,12 @@ def test_an_endpoint_trickling_its_answer_is_cut_at_the_deadline(receiver: Recei
     # take 30 s. Only a deadline on every socket wait ends it at the webhook's timeout.
     receiver.script("/hook", Answer(200, {"X-Slow": "y" * 300}, trickle=0.1))
     outcome = send(sender, hook(receiver.url, timeout=1.0, connect_timeout=1.0))
-    assert (outcome.status, outcome.error) == (None, "timed out after 1s")
+    assert (outcome.code, outcome.error) == (None, "timed out after 1s")
 
 
-def cut_while_waiting(receiver: Receiver, sender: Sender, webhook: Webhook) -> Outcome:
-    """Send in a thread, abort once the request has arrived, return its Outcome."""
-    outcomes: list[Outcome] = []
+def cut_while_waiting(receiver: Receiver, sender: Sender, webhook: Webhook) -> Attempt:
+    """Send in a thread, abort once the request has arrived, return its Attempt."""
+    outcomes: list[Attempt] = []
     thread = threading.Thread(target=lambda: outcomes.append(send(sender, webhook)))
     thread.start()
     try:
@@ -254,14 +254,14 @@ def test_abort_cuts_a_request_waiting_for_its_answer_at_once(receiver: Receiver,
                                                              sender: Sender) -> None:
     receiver.script("/hook", Answer(hang=True))
     outcome = cut_while_waiting(receiver, sender, hook(receiver.url, timeout=60.0))
-    assert outcome.status is None and outcome.error
+    assert outcome.code is None and outcome.error
     assert send(sender, hook(receiver.url)).ok  # the sender goes on, on a new connection
     assert sender.abort() == 1  # the idle pooled connection; nothing waits on it
 
 
 def test_a_refused_connection_is_an_outcome_not_an_exception(sender: Sender) -> None:
     outcome = send(sender, hook(f"http://127.0.0.1:{unused_port()}/hook"))
-    assert (outcome.status, outcome.error, outcome.ok) == (None, "connection refused", False)
+    assert (outcome.code, outcome.error, outcome.ok) == (None, "connection refused", False)
 
 
 def test_an_endless_answer_is_read_to_64_kib_and_its_first_4_kib_kept(
@@ -277,7 +277,7 @@ def test_a_connection_closed_without_an_answer_is_said_so(receiver: Receiver,
                                                           sender: Sender) -> None:
     receiver.script("/hook", Answer(raw=b""))
     outcome = send(sender, hook(receiver.url))
-    assert outcome.status is None
+    assert outcome.code is None
     assert outcome.error == "the endpoint closed the connection without answering"
 
 
@@ -286,7 +286,7 @@ def test_a_malformed_or_oversized_answer_head_is_a_protocol_error(
         receiver: Receiver, sender: Sender, raw: bytes) -> None:
     receiver.script("/hook", Answer(raw=raw))
     outcome = send(sender, hook(receiver.url, timeout=5.0))
-    assert outcome.status is None and (outcome.error or "").startswith("protocol error")
+    assert outcome.code is None and (outcome.error or "").startswith("protocol error")
 
 
 # -- Standard Webhooks and secret rotation ----------------------------------------------------
@@ -391,14 +391,14 @@ def refused() -> Exception:
 def test_transport_errors_become_one_line_outcomes(exc: Exception, error: str) -> None:
     sender = Sender(transport=raising(exc))
     outcome = send(sender, hook("https://hooks.example/hook"))
-    assert (outcome.status, outcome.error, outcome.answer) == (None, error, b"")
+    assert (outcome.code, outcome.error, outcome.answer) == (None, error, b"")
     assert outcome.duration >= 0 and "\n" not in error
 
 
 def test_a_redirect_without_location_is_still_not_followed() -> None:
     sender = Sender(transport=httpx.MockTransport(lambda request: httpx.Response(307)))
     outcome = send(sender, hook("https://hooks.example/hook"))
-    assert (outcome.status, outcome.error) == (307, "HTTP 307: redirect not followed")
+    assert (outcome.code, outcome.error) == (307, "HTTP 307: redirect not followed")
 
 
 def test_an_invalid_whsec_secret_is_an_outcome_that_never_shows_it() -> None:
@@ -406,14 +406,14 @@ def test_an_invalid_whsec_secret_is_an_outcome_that_never_shows_it() -> None:
     sender = Sender(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
     outcome = send(sender, hook("https://hooks.example/hook", secrets=(Secret(secret),),
                                 signing=("standard",)))
-    assert outcome.status is None and "whsec_" in (outcome.error or "")
+    assert outcome.code is None and "whsec_" in (outcome.error or "")
     assert secret not in repr(outcome)
 
 
 def test_a_header_value_that_cannot_be_sent_is_an_outcome() -> None:
     sender = Sender(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
     outcome = send(sender, hook("https://hooks.example/hook", headers=(("X-Name", "naïve ☃"),)))
-    assert outcome.status is None and (outcome.error or "").startswith("request not sent")
+    assert outcome.code is None and (outcome.error or "").startswith("request not sent")
 
 
 # -- cometwatch send-test ---------------------------------------------------------------------
@@ -424,10 +424,9 @@ def write_config(folder: Path, url: str) -> Path:
     return path
 
 
-def send_test(config: Path, name: str = "site") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                           "send-test", name], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "SITE_SECRET": RECEIVER_SECRET})
+def send_test(config: Path, name: str = "site") -> Ran:
+    return run_cli("--config", str(config), "send-test", name,
+                   env={"SITE_SECRET": RECEIVER_SECRET})
 
 
 def test_send_test_sends_a_signed_test_event_and_prints_the_answer(
@@ -479,9 +478,8 @@ def test_check_probe_lines_up_send_tests_labels_with_its_own(
                    check=True)
     config = write_config(tmp_path, receiver.url)
     config.write_text(f'[repository]\npath = "{site}"\n\n' + config.read_text())
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                             "check", "--probe"], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "SITE_SECRET": RECEIVER_SECRET})
+    result = run_cli("--config", str(config), "check", "--probe",
+                     env={"SITE_SECRET": RECEIVER_SECRET})
     assert result.returncode == 0, result.stderr
     labelled = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
     assert {"answer", "event"} <= {line.split()[0] for line in labelled}

@@ -1,8 +1,8 @@
 """Delivering from the outbox to real HTTP receivers on 127.0.0.1, with an injectable clock.
 
 Every scenario runs the real Dispatcher and Sender against a real threaded HTTP server that
-verifies each signature with the seed's Python function; retry schedules are driven by moving
-a fake clock, never by waiting.
+verifies each signature with CometCMS's Python verifier (docs/contract.md §3); retry schedules
+are driven by moving a fake clock, never by waiting.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 from conftest import Site, post
 from receiver import Answer, Receiver, unused_port
+from testing import run_cli
 
+from cometwatch import coalescing
 from cometwatch.config import Config, Webhook, load_config
-from cometwatch.delivery import Outcome, Sender
+from cometwatch.delivery import Sender
 from cometwatch.dispatcher import Dispatcher
-from cometwatch.outbox import Delivery, WebhookState, failing_too_long, held, judge
+from cometwatch.outbox import Attempt, Delivery, WebhookState, failing_too_long, held, judge
 from cometwatch.payload import ContentEvent
 from cometwatch.store import DeliveryStatus, Store
 
@@ -75,8 +77,7 @@ class Rig:
                                        "posts", entry, f"slug-{entry}", f"c{self.serial}",
                                        f"posts/{entry}.md"))
         names = hooks if hooks is not None else tuple(h.name for h in self.config.webhooks)
-        windows = {h.name: (h.coalesce, h.max_wait or h.coalesce)
-                   for h in self.config.webhooks if h.coalesce}
+        windows = coalescing.windows(self.config.webhooks)
         with Store.open(self.state) as store:
             cursor = store.cursor("main")
             store.save_scan("main", cursor.generation if cursor else None, "tip", None, None,
@@ -156,8 +157,8 @@ def delivery(tries: int, replays: int = 0) -> Delivery:
 
 
 def outcome(status: int | None, retry_after: float | None = None,
-            disable: bool = False) -> Outcome:
-    return Outcome(status, None if status and status < 300 else "failed", 0.1, b"",
+            disable: bool = False) -> Attempt:
+    return Attempt(T0, status, 0.1, None if status and status < 300 else "failed", b"",
                    retry_after, disable)
 
 
@@ -177,7 +178,7 @@ def outcome(status: int | None, retry_after: float | None = None,
                                      "the endpoint answered `webhook-delivery: disable`")),
 ])
 def test_judge_turns_an_outcome_into_the_deliverys_next_state(
-        answer: Outcome, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
+        answer: Attempt, tries: int, expected: tuple[DeliveryStatus, float | None, str | None]
         ) -> None:
     verdict = judge(HOOK, delivery(tries), answer, T0, lambda: 0.5)
     assert (verdict.status, verdict.next_at, verdict.disable) == expected
@@ -390,7 +391,7 @@ def test_a_webhook_failing_for_disable_after_is_disabled(
     assert ("`cometwatch webhooks enable h` turns it back on, then `cometwatch recover "
             "--webhook h --since 2025-06-15T15:06:40Z` sends them") in warning
     # `webhooks enable` names the same moment: the streak's start, not the disabling
-    code, enabled, _ = finish(cometwatch(rig, "webhooks", "enable", "h"))
+    code, enabled, _ = cli(rig, "webhooks", "enable", "h")
     assert code == 0 and "--webhook h --since 2025-06-15T15:06:40Z" in enabled
     with Store.open(rig.state) as store:
         assert store.recover("h", T0, rig.clock.now).reopened == [delivery.id]
@@ -444,7 +445,7 @@ def test_threads_are_started_for_the_requests_made_not_up_to_max_in_flight(
     runner = Running(rig.dispatcher())
     try:
         rig.receiver.wait_for(2, path="/few", timeout=20)
-        assert len([t for t in delivery_threads("few") if t != "cometwatch-recorder"]) == 2
+        assert len(delivery_threads("few")) == 2
     finally:
         rig.receiver.hang.clear()
         runner.end()
@@ -575,34 +576,34 @@ def test_the_commands_name_deliveries_held_for_a_removed_webhook_until_it_is_bac
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("old") + rig.hook("other"), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    assert finish(cometwatch(rig, "scan", "--no-deliver"))[0] == 0  # 2 events each, stored
+    assert cli(rig, "scan", "--no-deliver")[0] == 0  # 2 events each, stored
     rig.configure(rig.hook("other"), repository=site.root)  # "old" renamed away
     site.write("posts/c.md", post("title: C"))
     site.commit()
-    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    code, out, err = cli(rig, "scan", "--wait", "--timeout", "60")
     assert code == 0, err
     told = "2 open deliveries for webhook 'old', which is no longer in the config: kept, not sent"
     assert told in err and len(err.strip().splitlines()) == 1  # one line, no traceback
     assert rig.receiver.requests("/old") == [] and len(rig.receiver.requests("/other")) == 4
     for args in (("status",), ("deliveries",), ("deliveries", "--webhook", "old")):
-        code, out, err = finish(cometwatch(rig, *args))
+        code, out, err = cli(rig, *args)
         assert code == 0 and told in out, (args, out, err)
-    code, out, _ = finish(cometwatch(rig, "deliveries", "--webhook", "other"))
+    code, out, _ = cli(rig, "deliveries", "--webhook", "other")
     assert "open deliveries for webhook" not in out
-    code, out, _ = finish(cometwatch(rig, "status", "--json"))
+    code, out, _ = cli(rig, "status", "--json")
     (old,) = [hook for hook in json.loads(out)["webhooks"] if hook["name"] == "old"]
     assert old["held"] == 2 and not old["configured"]
-    code, out, _ = finish(cometwatch(rig, "webhooks", "list"))
+    code, out, _ = cli(rig, "webhooks", "list")
     assert "old  (no longer in the config; 2 open deliveries kept" in out
     rig.configure(rig.hook("other") + rig.hook("old"), repository=site.root)  # back
-    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    code, out, err = cli(rig, "scan", "--wait", "--timeout", "60")
     assert code == 0 and err == "", err
     assert [r.event for r in rig.receiver.requests("/old")] == ["content.created",
                                                                 "content.published"]
-    code, out, _ = finish(cometwatch(rig, "status"))
+    code, out, _ = cli(rig, "status")
     assert "open deliveries for webhook" not in out and "2 ok" in out
 
 
@@ -610,14 +611,14 @@ def test_a_removed_webhooks_held_deliveries_can_be_set_aside(rig: Rig, site: Sit
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("old") + rig.hook("other"), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    finish(cometwatch(rig, "scan", "--no-deliver"))
+    cli(rig, "scan", "--no-deliver")
     rig.configure(rig.hook("other"), repository=site.root)
-    code, out, err = finish(cometwatch(rig, "webhooks", "disable", "old", "--reason", "renamed"))
+    code, out, err = cli(rig, "webhooks", "disable", "old", "--reason", "renamed")
     assert code == 0 and "2 open deliveries skipped" in out, err
-    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    code, out, err = cli(rig, "scan", "--wait", "--timeout", "60")
     assert code == 0 and "open deliveries for webhook" not in err
     with Store.open(rig.state) as store:
         assert store.counts()["old"] == {DeliveryStatus.SKIPPED: 2}
@@ -705,8 +706,7 @@ def test_run_sends_what_a_later_scan_stores_when_woken_and_stops_when_asked(rig:
 
 
 def delivery_threads(hook: str) -> list[str]:
-    return [t.name for t in threading.enumerate()
-            if t.name.startswith(f"cometwatch-{hook}-") or t.name == "cometwatch-recorder"]
+    return [t.name for t in threading.enumerate() if t.name.startswith(f"cometwatch-{hook}-")]
 
 
 def test_a_stop_lets_requests_in_flight_be_answered_records_them_and_joins_every_thread(
@@ -776,24 +776,27 @@ def test_only_one_process_sends_from_a_state_file_at_a_time(rig: Rig) -> None:
 
 # -- whole scans as a cron job or git hook runs them -----------------------------------------
 
+def cli(rig: Rig, *args: str) -> tuple[int, str, str]:
+    """`cometwatch --config <the rig's> ARGS…` in this process."""
+    code, out, err = run_cli("--config", str(rig.config_file), *args)
+    return code, out, err
+
+
 def cometwatch(rig: Rig, *args: str) -> subprocess.Popen[str]:
+    """The same as a process of its own, for what only a process can show (kill -9)."""
     env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
     return subprocess.Popen([sys.executable, "-m", "cometwatch", "--config",
                              str(rig.config_file), *args], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, err
-
-
+@pytest.mark.process
 def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("h", timeout='"60s"'), repository=site.root)
-    assert finish(cometwatch(rig, "scan"))[0] == 0  # the baseline
+    assert cli(rig, "scan")[0] == 0  # the baseline
     site.write("posts/b.md", post("title: B"))
     site.commit()
     rig.receiver.script("/h", Answer(hang=True))  # the endpoint takes it and never answers
@@ -805,7 +808,7 @@ def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
     finally:
         rig.receiver.release()
     first = ids(rig.receiver, "/h")
-    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    code, out, err = cli(rig, "scan", "--wait", "--timeout", "60")
     assert code == 0, err
     arrived = ids(rig.receiver, "/h")
     assert len(set(arrived)) == 2 and arrived[:len(first)] == first  # created, published
@@ -813,7 +816,7 @@ def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
         rows = store.deliveries(webhook="h")
     assert sorted(d.event.event_id for d in rows) == sorted(set(arrived))
     assert {d.status for d in rows} == {DeliveryStatus.OK}
-    code, out, _ = finish(cometwatch(rig, "scan", "--wait"))
+    code, out, _ = cli(rig, "scan", "--wait")
     assert code == 0 and "nothing new" in out
     assert ids(rig.receiver, "/h") == arrived  # a second scan sends nothing new
 
@@ -823,17 +826,17 @@ def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("h", retry_schedule='["0s"]'), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     site.write("posts/b.md", post("title: B"))
     site.commit()
     rig.receiver.script("/h", Answer(500, body=b"upstream says no\x1b[31m"), 200)
-    code, out, err = finish(cometwatch(rig, "scan", "--wait"))
+    code, out, err = cli(rig, "scan", "--wait")
     assert code == 0, err
     outputs = []
     for args in (("status",), ("deliveries",), ("deliveries", "--json"),
                  ("deliveries", "--status", "dead"), ("deliveries", "show", "1"),
                  ("webhooks", "list"), ("redeliver", "1"), ("deliveries", "show", "1")):
-        code, out, err = finish(cometwatch(rig, *args))
+        code, out, err = cli(rig, *args)
         assert code == 0, (args, err)
         outputs.append(out + err)
     status, listing, as_json, dead, show, hooks, redeliver, shown_again = outputs
@@ -852,10 +855,10 @@ def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(
 def test_redeliver_of_an_unknown_id_is_an_error_after_the_others_are_queued(rig: Rig) -> None:
     rig.configure(rig.hook("h"))
     rig.store(["a", "b"])
-    code, out, err = finish(cometwatch(rig, "redeliver", "--no-send", "1", "2", "999"))
+    code, out, err = cli(rig, "redeliver", "--no-send", "1", "2", "999")
     assert code == 1
     assert out == "queued 2\n" and err == "cometwatch: error: no delivery #999\n"
-    code, out, err = finish(cometwatch(rig, "redeliver", "--no-send", "998", "999"))
+    code, out, err = cli(rig, "redeliver", "--no-send", "998", "999")
     assert code == 1 and out == ""
     assert err.startswith("cometwatch: error: no delivery #998, #999 (see") and err.count("\n") == 1
 
@@ -864,12 +867,12 @@ def test_recover_since_what_is_no_moment_says_what_is_accepted(rig: Rig, site: S
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("h"), repository=site.root)
-    finish(cometwatch(rig, "scan"))
-    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", "yesterday"))
+    cli(rig, "scan")
+    code, out, err = cli(rig, "recover", "--webhook", "h", "--since", "yesterday")
     assert code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("cometwatch: error: --since 'yesterday': not a UTC time (2026-05-01")
     assert "a duration ago (30m, 2h, 3d) or a commit of" in err
-    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", "HEAD"))
+    code, out, err = cli(rig, "recover", "--webhook", "h", "--since", "HEAD")
     assert code == 0, err
 
 
@@ -878,11 +881,11 @@ def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("build", coalesce='"1s"'), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     for name in ("b", "c", "d"):
         site.write(f"posts/{name}.md", post(f"title: {name}"))
         site.commit()
-    code, out, err = finish(cometwatch(rig, "scan", "--wait", "--timeout", "60"))
+    code, out, err = cli(rig, "scan", "--wait", "--timeout", "60")
     assert code == 0, err
     (request,) = rig.receiver.requests("/build")
     assert request.event == "content.published" and b'"slug":"d"' in request.body
@@ -896,10 +899,10 @@ def test_scan_without_wait_says_what_waits_for_a_coalescing_window_and_who_sends
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("build", coalesce='"1h"') + rig.hook("each"), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    code, out, err = finish(cometwatch(rig, "scan"))
+    code, out, err = cli(rig, "scan")
     assert code == 0, err
     assert rig.receiver.requests("/build") == [] and len(rig.receiver.requests("/each")) == 2
     line = out.splitlines()[-1]
@@ -913,26 +916,26 @@ def test_a_webhook_disabled_by_410_is_enabled_again_and_recovers_what_it_missed(
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("h"), repository=site.root)
-    finish(cometwatch(rig, "scan"))
+    cli(rig, "scan")
     site.write("posts/b.md", post("title: B"))
     site.commit()
     rig.receiver.script("/h", 410)
-    assert finish(cometwatch(rig, "scan"))[0] == 0
+    assert cli(rig, "scan")[0] == 0
     site.write("posts/c.md", post("title: C"))
     site.commit()
-    finish(cometwatch(rig, "scan"))
-    code, status, _ = finish(cometwatch(rig, "status"))
+    cli(rig, "scan")
+    code, status, _ = cli(rig, "status")
     assert "DISABLED" in status and "410 Gone" in status and "3 skipped" in status
-    code, listing, _ = finish(cometwatch(rig, "deliveries"))
+    code, listing, _ = cli(rig, "deliveries")
     assert "webhook h is DISABLED since" in listing and listing.count("skipped") == 3
-    code, enabled, _ = finish(cometwatch(rig, "webhooks", "enable", "h"))
+    code, enabled, _ = cli(rig, "webhooks", "enable", "h")
     assert code == 0 and "cometwatch recover --webhook h --since" in enabled
     since = enabled.split("--since ")[1].split()[0]
-    code, out, err = finish(cometwatch(rig, "recover", "--webhook", "h", "--since", since))
+    code, out, err = cli(rig, "recover", "--webhook", "h", "--since", since)
     assert code == 0, err
     assert "h: 4 deliveries dead or skipped since" in out  # the one answered 410, and the rest
     assert len(rig.receiver.requests("/h")) == 5
-    code, status, _ = finish(cometwatch(rig, "status"))
+    code, status, _ = cli(rig, "status")
     assert "DISABLED" not in status and "4 ok" in status
 
 
@@ -941,24 +944,24 @@ def test_events_stored_while_no_webhook_was_enabled_are_sent_by_recover(
     site.write("posts/a.md", post("title: A"))
     site.commit()
     rig.configure(rig.hook("h", enabled="false"), repository=site.root)  # as `init` writes it
-    assert finish(cometwatch(rig, "scan"))[0] == 0  # the baseline
+    assert cli(rig, "scan")[0] == 0  # the baseline
     site.write("posts/b.md", post("title: B"))
     site.commit()
     site.write("posts/b.md", post("title: B2"))
     site.commit()
-    code, out, err = finish(cometwatch(rig, "scan"))
+    code, out, err = cli(rig, "scan")
     assert code == 0 and "3 events, 0 deliveries" in out
     assert err.count("\n") == 1 and "3 events stored while no webhook is enabled" in err
     command = err.split("`")[1]
     assert command.startswith("cometwatch recover --webhook h --since ")
     rig.configure(rig.hook("h"), repository=site.root)  # enabled = true
-    code, out, _ = finish(cometwatch(rig, "scan", "--since", "HEAD~2"))
+    code, out, _ = cli(rig, "scan", "--since", "HEAD~2")
     assert code == 0 and "0 events" in out  # stored once: a backfill makes no deliveries
     assert rig.receiver.requests("/h") == []
-    code, out, err = finish(cometwatch(rig, *command.split()[1:]))
+    code, out, err = cli(rig, *command.split()[1:])
     assert code == 0, err
     assert "0 deliveries dead or skipped" in out and "3 created" in out
     assert [r.event for r in rig.receiver.requests("/h")] == [
         "content.created", "content.published", "content.updated"]  # in derivation order
-    code, out, _ = finish(cometwatch(rig, *command.split()[1:]))
+    code, out, _ = cli(rig, *command.split()[1:])
     assert "0 created" in out and len(rig.receiver.requests("/h")) == 3  # never twice

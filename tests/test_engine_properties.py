@@ -1,8 +1,8 @@
-"""Random histories on a real repository against a small reference model of SPEC §2.
+"""Random histories on a real repository against a small reference model of contract §2.
 
 The model knows nothing of git or of the engine: it tracks files by a serial number (what the
 test did to each one), and for every save compares the files before and after by serial, giving
-the events of the SPEC §2 table, ids by the SPEC §1 rules (explicit uid, else the first path,
+the events of the contract §2 table, ids by its §1 rules (explicit uid, else the first path,
 kept by renames, claimed back by a re-add where a deleted entry last was) and the scheduled
 publications that fall between saves. The repository gets the same operations as real commits,
 merges of side branches and `git revert`s, and the engine must derive exactly the model's events.
@@ -88,7 +88,7 @@ def slug(f: File) -> str:
 
 @dataclass
 class Model:
-    """SPEC §1–§2 on ids and states, as plainly as it can be written."""
+    """contract §1–§2 on ids and states, as plainly as it can be written."""
 
     ids: dict[int, EntryId] = field(default_factory=dict)
     states: dict[int, bool] = field(default_factory=dict)  # published, as last evaluated

@@ -1,4 +1,4 @@
-"""The event engine on real repositories: every row of SPEC §2 and every rule of §1.
+"""The event engine on real repositories: every row of contract §2 and every rule of §1.
 
 Each test builds a small history with real commits and reads back what the engine derives from
 it, the way `cometwatch events` and the daemon run it (`history` over a `Repository`).
@@ -63,7 +63,7 @@ def derive(site: Site, rules: ContentRules = RULES, base: str | None = None,
 
 
 def base62_sha256(text: str) -> str:
-    """SPEC §1: 10 base62 characters of a SHA-256 of the first path (digits from the low end
+    """contract §1: 10 base62 characters of a SHA-256 of the first path (digits from the low end
     of the big-endian number). Written here independently of cometwatch.identity."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     number = int(hashlib.sha256(text.encode()).hexdigest(), 16)

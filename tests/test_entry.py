@@ -1,4 +1,4 @@
-"""The pure core of SPEC §1 and §2, table by table: what a path is, what a blob says, whether an
+"""The pure core of contract §1 and §2, table by table: what a path is, what a blob says, whether an
 entry is published at a moment, which events a change gives, and the ids."""
 
 from __future__ import annotations
@@ -352,7 +352,7 @@ def test_next_change_is_the_first_scheduled_date_after_the_moment(
     assert next_change(facts, location, T) == expected
 
 
-# -- the SPEC §2 table ------------------------------------------------------------------------
+# -- the contract §2 table ------------------------------------------------------------------------
 
 LIVE, DRAFT = Side(trashed=False, published=True), Side(trashed=False, published=False)
 BIN_LIVE, BIN = Side(trashed=True, published=True), Side(trashed=True, published=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import select
 import shutil
 import signal
@@ -15,26 +14,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import testing
 from conftest import Site, post
 from receiver import RECEIVER_SECRET, Receiver
+from testing import Ran, run_cli
 
 from cometwatch import hooks
 
 PYTHON = sys.executable
 
 
-def cometwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
-    return subprocess.run([PYTHON, "-m", "cometwatch", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+def cometwatch(*args: str, cwd: Path) -> Ran:
+    return run_cli(*args, cwd=cwd)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    testing.wait_for(check, what, timeout)
 
 
 def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
@@ -159,6 +154,7 @@ def test_install_refuses_when_both_a_foreign_hook_and_a_kept_one_exist(site: Sit
 
 # -- existing hooks keep working --------------------------------------------------------------
 
+@pytest.mark.process
 def test_an_existing_hook_still_runs_and_is_restored_by_uninstall(site: Site,
                                                                   tmp_path: Path) -> None:
     site.commit("first")
@@ -217,6 +213,7 @@ def start_time(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("with_start_time", [True, False], ids=["proc", "ps"])
 def test_the_hook_pokes_a_running_daemon_with_sigusr1(
         tmp_path: Path, daemon_stand_in: tuple[subprocess.Popen[str], Path],
@@ -237,6 +234,7 @@ def test_the_hook_pokes_a_running_daemon_with_sigusr1(
     assert not record.exists()  # no scan started beside a running daemon
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("with_start_time", [True, False], ids=["proc", "ps"])
 def test_a_stale_pid_file_is_not_signalled_and_a_scan_starts_instead(
         tmp_path: Path, fake_cometwatch: tuple[Path, Path], with_start_time: bool) -> None:
@@ -263,6 +261,7 @@ def test_a_stale_pid_file_is_not_signalled_and_a_scan_starts_instead(
         bystander.wait()
 
 
+@pytest.mark.process
 def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site,
                                                                        tmp_path: Path) -> None:
     site.write("posts/a.md", "---\ntitle: A\n---\n")
@@ -276,6 +275,7 @@ def test_without_a_daemon_the_hook_runs_a_real_scan_in_the_background(site: Site
     assert "# cometwatch scan started by post-commit at " in log.read_text()
 
 
+@pytest.mark.process
 def test_the_background_scans_log_is_rotated_past_its_limit(site: Site) -> None:
     from cometwatch.hooks import LOG_LIMIT
 
@@ -290,6 +290,7 @@ def test_the_background_scans_log_is_rotated_past_its_limit(site: Site) -> None:
     assert (log.parent / "hook-scan.log.1").stat().st_size > LOG_LIMIT
 
 
+@pytest.mark.process
 def test_a_push_to_a_bare_repository_runs_a_scan_there(site: Site, tmp_path: Path) -> None:
     bare = tmp_path / "site.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
@@ -315,6 +316,7 @@ def hooks_only_config(site: Site, receiver: Receiver, secret: str) -> Path:
     return config
 
 
+@pytest.mark.process
 def test_install_takes_the_baseline_so_the_first_commit_after_it_is_sent(
         site: Site, tmp_path: Path) -> None:
     site.write("posts/a.md", post("title: A"))
@@ -348,6 +350,7 @@ def test_install_in_a_repository_without_commits_says_the_first_one_is_the_basel
         "sent), the commits after it are sent" in result.stdout
 
 
+@pytest.mark.process
 def test_a_failing_hook_scan_is_warned_of_at_install_and_shown_by_status(
         site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CW_HOOK_SECRET", raising=False)

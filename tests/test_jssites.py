@@ -3,8 +3,13 @@ repositories: the entries cometwatch sees at a commit are the pages the tool bui
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from conftest import Site, post
 from jssite import entries, events
+
+from cometwatch.cli import main
 
 DOCUSAURUS_CONFIG = """import type {Config} from '@docusaurus/types';
 import type * as Preset from '@docusaurus/preset-classic';
@@ -120,3 +125,224 @@ def test_a_broken_docusaurus_config_keeps_the_rules_it_gave(site: Site) -> None:
     out, warnings = events(site, DOCUSAURUS_TOML)
     assert any("website/docusaurus.config.ts" in w and "syntax error" in w for w in warnings)
     assert ("content.created", "docs", "docs/new.md") in [(n, k, p) for _, n, k, p in out]
+
+
+ASTRO_CONTENT = """import { defineCollection, z } from 'astro:content';
+import { glob } from 'astro/loaders';
+
+const BASE = './src/data/post';
+
+const post = defineCollection({
+  loader: glob({ pattern: '**/*.{md,mdx}', base: BASE }),
+  schema: z.object({ title: z.string(), pubDate: z.coerce.date() }),
+});
+
+export const collections = { post };
+"""
+
+
+def test_astro_glob_loader_entries_and_the_migration_to_it(site: Site) -> None:
+    site.write("astro.config.mjs", "import { defineConfig } from 'astro/config';\n"
+               "export default defineConfig({});\n")
+    site.write("src/content/post/first.md", post("title: First"))
+    site.write("src/content/post/second.md", post("title: Second"))
+    legacy = site.commit()
+    site.move("src/content/post/first.md", "src/data/post/first.md")
+    site.move("src/content/post/second.md", "src/data/post/second.md")
+    site.write("src/content.config.ts", ASTRO_CONTENT)
+    migrated = site.commit()
+    toml = '[repository]\npreset = "astro"\n'
+    seen, warnings = entries(site, toml)
+    assert warnings == []
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "src/data/post/first.md": ("post", "first"), "src/data/post/second.md": ("post", "second")}
+    out, _ = events(site, toml)
+    assert [(n, p) for c, n, _, p in out if c == legacy] == [
+        ("content.created", "src/content/post/first.md"),
+        ("content.published", "src/content/post/first.md"),
+        ("content.created", "src/content/post/second.md"),
+        ("content.published", "src/content/post/second.md")]
+    # the move to the glob loader's base is a rename of each post, never unpublished + deleted
+    assert [(n, p) for c, n, _, p in out if c == migrated] == [
+        ("content.updated", "src/data/post/first.md"),
+        ("content.updated", "src/data/post/second.md")]
+
+
+ELEVENTY_CONFIG = """const INPUT = "src";
+
+module.exports = function (eleventyConfig) {
+  eleventyConfig.addPassthroughCopy("src/img");
+  return {
+    dir: { input: INPUT, includes: "_includes", output: "_site" },
+  };
+};
+"""
+
+
+def test_eleventy_input_folder_types_entries_by_their_folder_under_it(site: Site) -> None:
+    site.write(".eleventy.js", ELEVENTY_CONFIG)
+    site.write(".eleventyignore", "README.md\n")
+    site.write("README.md", "# readme\n")
+    site.write("src/posts/first.md", post("title: First"))
+    site.write("src/about.md", post("title: About"))
+    site.write("src/_includes/layout.md", post("title: layout"))
+    site.write("src/drafts/x.md", post("title: X"))
+    site.write(".gitignore", "src/drafts\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\n')
+    assert warnings == []
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "src/posts/first.md": ("posts", "first"), "src/about.md": ("pages", "about")}
+
+
+def test_eleventy_permalink_false_is_unpublished_and_excluded_pages_are_unlisted(
+        site: Site) -> None:
+    site.write(".eleventy.js", ELEVENTY_CONFIG)
+    site.write("src/404.md", post("title: Not found\neleventyExcludeFromCollections: true"))
+    site.write("src/feeds/data.md", post("title: Data only\npermalink: false"))
+    site.write("src/posts/first.md", post("title: First"))
+    site.write("src/posts/hidden.md", post("title: Hidden"))
+    site.write("src/posts/hidden.11tydata.json", '{"permalink": false}')
+    site.write("src/notes/notes.11tydata.json", '{"eleventyExcludeFromCollections": true}')
+    site.write("src/notes/a.md", post("title: A"))
+    site.write("src/notes/b.md", post("title: B\neleventyExcludeFromCollections: false"))
+    site.write("src/wip/wip.11tydata.json", '{"draft": true}')
+    site.write("src/wip/c.md", post("title: C"))
+    site.write("src/wip/d.md", post("title: D\ndraft: false"))
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\n')
+    assert warnings == []
+    assert {p: (e.published, e.status) for p, e in seen.items()} == {
+        "src/404.md": (True, "unlisted"),
+        "src/feeds/data.md": (False, "unrendered"),
+        "src/posts/first.md": (True, "published"),
+        "src/posts/hidden.md": (False, "unrendered"),
+        "src/notes/a.md": (True, "unlisted"),
+        "src/notes/b.md": (True, "published"),
+        "src/wip/c.md": (False, "draft"),
+        "src/wip/d.md": (True, "published"),
+    }
+
+
+def test_docusaurus_unlisted_docs_are_published_and_say_so(site: Site) -> None:
+    docusaurus_site(site)
+    site.write("docs/secret.md", post("title: Secret\nunlisted: true"))
+    site.commit()
+    seen, _ = entries(site, DOCUSAURUS_TOML)
+    assert (seen["docs/secret.md"].published, seen["docs/secret.md"].status) == (True,
+                                                                                 "unlisted")
+
+
+def test_entries_json_lists_docusaurus_pages_with_versions_and_locales(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    docusaurus_site(site)
+    site.write("webhooks.toml", DOCUSAURUS_TOML)
+    site.commit()
+    capsys.readouterr()
+    assert main(["--config", str(site.root / "webhooks.toml"), "entries", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    rows = {row["path"]: row for row in map(json.loads, out.splitlines())}
+    assert {path: (r["type"], r["version"], r["locale"]) for path, r in rows.items()} == {
+        "docs/intro.md": ("docs", "current", "en"),
+        "docs/guides/setup.md": ("docs", "current", "en"),
+        "website/versioned_docs/version-1.0/intro.md": ("docs", "1.0", "en"),
+        "website/i18n/fr/docusaurus-plugin-content-docs/current/intro.md":
+            ("docs", "current", "fr"),
+        "website/community/support.md": ("community", None, "en"),
+        "website/blog/2024-01-02-release.md": ("blog", None, "en"),
+        "website/blog/2024-02-01-draft.md": ("blog", None, "en"),
+        "website/src/pages/about.md": ("pages", None, "en"),
+    }
+    assert rows["docs/intro.md"]["title"] == "Intro"
+
+
+DECAP_CONFIG = """backend:
+  name: git-gateway
+  branch: main
+publish_mode: editorial_workflow
+collections:
+  - name: docs
+    folder: content/docs
+    create: true
+  - name: widgets
+    folder: content/docs/widgets
+  - name: start
+    folder: content/guides
+    filter: {field: group, value: start}
+  - name: reference
+    folder: content/guides
+    filter: {field: group, value: reference}
+  - name: pages
+    files:
+      - {name: about, file: content/about.md}
+"""
+
+
+def test_decap_beside_hugo_refines_its_collections_by_folder_and_by_field(site: Site) -> None:
+    site.write("hugo.toml", 'baseURL = "https://example.org/"\n')
+    site.write("static/admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.write("content/docs/widgets/string.md", post("title: String"))
+    site.write("content/guides/a.md", post("title: A\ngroup: start"))
+    site.write("content/guides/b.md", post("title: B\ngroup: reference"))
+    site.write("content/guides/c.md", post("title: C"))
+    site.write("content/about.md", post("title: About"))
+    site.write("content/posts/draft.md", post("title: D\ndraft: true"))
+    site.commit()
+    toml = '[repository]\npreset = "hugo"\n'
+    seen, warnings = entries(site, toml)
+    assert warnings == []
+    assert {p: (e.type, e.published) for p, e in seen.items()} == {
+        "content/docs/intro.md": ("docs", True),
+        "content/docs/widgets/string.md": ("widgets", True),
+        "content/guides/a.md": ("start", True),
+        "content/guides/b.md": ("reference", True),
+        "content/guides/c.md": ("guides", True),  # no filter matches: Hugo's section
+        "content/about.md": ("pages", True),
+        "content/posts/draft.md": ("posts", False),  # Hugo still decides what is published
+    }
+    # an edit of the filter field moves the entry to the other collection
+    site.write("content/guides/a.md", post("title: A\ngroup: reference"))
+    moved = site.commit()
+    out, _ = events(site, toml)
+    assert [(n, k, p) for c, n, k, p in out if c == moved] == [
+        ("content.updated", "reference", "content/guides/a.md")]
+
+
+def test_decap_alone_makes_its_collections_the_entries(site: Site) -> None:
+    site.write("admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.write("content/docs/sub/deep.md", post("title: Deep"))  # not nested: not Decap's
+    site.write("content/guides/a.md", post("title: A\ngroup: start"))
+    site.write("content/about.md", post("title: About"))
+    site.write("README.md", "# readme\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "decap"\n')
+    assert warnings == []
+    assert {p: e.type for p, e in seen.items()} == {
+        "content/docs/intro.md": "docs", "content/guides/a.md": "start",
+        "content/about.md": "pages"}
+
+
+def test_a_broken_decap_config_is_a_warning_naming_its_line(site: Site) -> None:
+    site.write("admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.commit()
+    site.write("admin/config.yml", DECAP_CONFIG + "  - name: [broken\n")
+    site.write("content/docs/two.md", post("title: Two"))
+    site.commit()
+    out, warnings = events(site, '[repository]\npreset = "decap"\n')
+    assert any(w.startswith("admin/config.yml line 21") and "not YAML" in w for w in warnings)
+    assert ("content.created", "docs", "content/docs/two.md") in [(n, k, p) for _, n, k, p in out]
+
+
+def test_astro_dates_are_read_as_javascript_reads_them(site: Site) -> None:
+    site.write("src/content.config.ts", ASTRO_CONTENT)
+    site.write("src/data/post/old.md", post("title: Old\npubDate: 'Jul 08 2022'"))
+    site.write("src/data/post/later.md", post("title: Later\npubDate: 'Aug 02 2099'"))
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "astro"\n')
+    assert warnings == []  # no "broken frontmatter"
+    assert (seen["src/data/post/old.md"].published, seen["src/data/post/later.md"].status) == (
+        True, "scheduled")

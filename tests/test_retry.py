@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cometwatch.config import DEFAULT_RETRY_SCHEDULE
-from cometwatch.retry import MAX_RETRY_AFTER, next_attempt_at, retry_after_seconds
+from cometwatch.retry import (
+    MAX_RETRY_AFTER,
+    Backoff,
+    failing_too_long,
+    health_after,
+    next_attempt_at,
+    retry_after_seconds,
+)
 
 NOW = 1_750_000_000.0
 MIDDLE = 0.5  # rand() at the middle: no jitter
@@ -120,3 +127,39 @@ def test_an_unreadable_retry_after_leaves_the_schedule_alone(header: str | None)
 def test_retry_after_never_raises_and_stays_within_zero_and_6h(header: str) -> None:
     seconds = retry_after_seconds(header, NOW)
     assert seconds is None or 0.0 <= seconds <= MAX_RETRY_AFTER
+
+
+# -- a webhook's health ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("before", "attempts", "after"), [
+    ((None, None), [], (None, None)),
+    ((None, None), [(10.0, False)], (10.0, None)),  # the first failure starts the streak
+    ((10.0, None), [(20.0, False)], (10.0, None)),  # a later one does not move it
+    ((10.0, 5.0), [(20.0, True)], (None, 20.0)),  # a success ends it
+    ((None, 50.0), [(20.0, True)], (None, 50.0)),  # the last success never goes back
+    ((None, None), [(1.0, True), (2.0, False), (3.0, False)], (2.0, 1.0)),  # in order made
+    ((None, None), [(1.0, False), (2.0, True), (3.0, False)], (3.0, 2.0)),
+])
+def test_a_webhooks_health_after_its_attempts(
+        before: tuple[float | None, float | None], attempts: list[tuple[float, bool]],
+        after: tuple[float | None, float | None]) -> None:
+    assert health_after(*before, attempts) == after
+
+
+@pytest.mark.parametrize(("failing_since", "disable_after", "now", "expected"), [
+    (None, 3600.0, 10_000.0, False),  # not failing
+    (0.0, 3600.0, 3599.0, False),
+    (0.0, 3600.0, 3600.0, True),
+    (0.0, 0.0, 10**9, False),  # disable_after = 0: never
+])
+def test_a_webhook_failing_for_disable_after_is_to_be_disabled(
+        failing_since: float | None, disable_after: float, now: float, expected: bool) -> None:
+    assert failing_too_long(failing_since, disable_after, now) is expected
+
+
+def test_a_task_failing_waits_longer_each_time_up_to_its_cap_and_tells_a_new_message() -> None:
+    backoff = Backoff()
+    told = [backoff.failed(message, cap=3.0) for message in ("a", "a", "a", "b", "b")]
+    assert told == [(0.5, True), (1.0, False), (2.0, False), (3.0, True), (3.0, False)]
+    assert backoff.succeeded() == 5 and backoff.failures == 0
+    assert backoff.failed("a", cap=3.0) == (0.5, True)  # a fresh streak tells again

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Site, post
+from testing import Ran, run_cli
 
 from cometwatch import scanner as scanner_module
 from cometwatch import store as store_module
@@ -487,10 +486,8 @@ def test_the_state_file_never_holds_a_secret_or_a_webhook_url(rig: Rig) -> None:
 
 # -- the command ----------------------------------------------------------------------------
 
-def cometwatch(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+def cometwatch(*args: str, config: Path) -> Ran:
+    return run_cli("--config", str(config), *args)
 
 
 def test_scan_command_takes_a_baseline_then_stores_new_events_without_sending(

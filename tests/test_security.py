@@ -18,7 +18,8 @@ import pytest
 from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
 
 from cometwatch.config import Secret, Webhook
-from cometwatch.delivery import Outcome, Sender
+from cometwatch.delivery import Sender
+from cometwatch.outbox import Attempt
 
 pytest_plugins = ["receiver"]
 
@@ -41,7 +42,7 @@ class Resolver:
         return self.answers.get(host, ["127.0.0.1"])
 
 
-def send_with(resolver: Resolver | None, webhook: Webhook) -> Outcome:
+def send_with(resolver: Resolver | None, webhook: Webhook) -> Attempt:
     sender = Sender(resolve=resolver)
     try:
         return sender.send(webhook, "evt_sec", "content.updated", BODY)
@@ -61,7 +62,7 @@ def send_with(resolver: Resolver | None, webhook: Webhook) -> Outcome:
 def test_link_local_and_metadata_addresses_are_refused_without_a_connection(url: str) -> None:
     resolver = Resolver({})
     outcome = send_with(resolver, hook(url, allow_http=True))
-    assert outcome.status is None
+    assert outcome.code is None
     assert "link-local or cloud metadata" in (outcome.error or "")
     assert resolver.asked == []
 
@@ -79,7 +80,7 @@ def test_a_name_resolving_to_a_metadata_address_is_refused_when_connecting(
         address: str) -> None:
     resolver = Resolver({"metadata.example": [address]})
     outcome = send_with(resolver, hook("https://metadata.example/hook"))
-    assert outcome.status is None
+    assert outcome.code is None
     assert outcome.error == (f"refused: metadata.example resolves to {address}, a link-local "
                              "or cloud metadata address")
     assert resolver.asked == ["metadata.example"]
@@ -118,7 +119,7 @@ def test_of_the_addresses_a_name_has_only_an_allowed_one_is_connected_to(
 def test_plain_http_to_a_name_that_is_not_loopback_is_refused_before_resolving() -> None:
     resolver = Resolver({})
     outcome = send_with(resolver, hook("http://hooks.example/hook"))
-    assert outcome.status is None and resolver.asked == []
+    assert outcome.code is None and resolver.asked == []
     assert outcome.error == ("refused: plain http:// to hooks.example, which is not a loopback "
                              "address (use https://, or set allow_http = true)")
 
@@ -126,7 +127,7 @@ def test_plain_http_to_a_name_that_is_not_loopback_is_refused_before_resolving()
 def test_plain_http_to_localhost_is_refused_when_it_resolves_elsewhere() -> None:
     resolver = Resolver({"localhost": ["10.1.2.3"]})
     outcome = send_with(resolver, hook(f"http://localhost:{unused_port()}/hook"))
-    assert outcome.status is None
+    assert outcome.code is None
     assert outcome.error == ("refused: plain http:// to localhost (10.1.2.3), which is not a "
                              "loopback address (set allow_http = true)")
 
@@ -145,7 +146,7 @@ def test_allow_http_permits_plain_http_to_other_addresses_but_never_to_metadata(
 
 def test_an_unresolvable_name_is_one_line() -> None:
     outcome = send_with(None, hook("https://nonexistent.invalid/hook", timeout=5.0))
-    assert outcome.status is None
+    assert outcome.code is None
     assert (outcome.error or "").startswith("cannot resolve nonexistent.invalid")
 
 
@@ -163,7 +164,7 @@ def test_a_name_that_takes_forever_to_resolve_times_out_at_the_connect_timeout()
     finally:
         stuck.set()
         sender.close()
-    assert (outcome.status, outcome.error) == (None, "connection timed out after 0.3s")
+    assert (outcome.code, outcome.error) == (None, "connection timed out after 0.3s")
 
 
 def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) -> None:
@@ -182,7 +183,7 @@ def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) ->
                                  "https://[::1/", "https://xn--zz/"])
 def test_another_scheme_or_a_broken_url_is_refused_as_an_outcome(url: str) -> None:
     outcome = send_with(None, hook(url))
-    assert outcome.status is None and (outcome.error or "").startswith("refused")
+    assert outcome.code is None and (outcome.error or "").startswith("refused")
 
 
 def test_a_proxy_from_the_environment_is_never_used(receiver: Receiver,
@@ -249,7 +250,7 @@ def test_abort_cuts_an_https_request_waiting_for_its_answer(
     sender = Sender(resolve=Resolver({"hooks.example": ["127.0.0.1"]}))
     webhook = hook(tls_receiver.url_for("/hook", host="hooks.example"), ca_bundle=certificate[0],
                    timeout=60.0)
-    outcomes: list[Outcome] = []
+    outcomes: list[Attempt] = []
     thread = threading.Thread(target=lambda: outcomes.append(
         sender.send(webhook, "evt_sec", "content.updated", BODY)))
     thread.start()
@@ -262,13 +263,13 @@ def test_abort_cuts_an_https_request_waiting_for_its_answer(
         tls_receiver.release()
         thread.join(60)
         sender.close()
-    assert outcomes[0].status is None and outcomes[0].error
+    assert outcomes[0].code is None and outcomes[0].error
 
 
 def test_a_certificate_no_trusted_authority_signed_is_refused(tls_receiver: Receiver) -> None:
     resolver = Resolver({"hooks.example": ["127.0.0.1"]})
     outcome = send_with(resolver, hook(tls_receiver.url_for("/hook", host="hooks.example")))
-    assert outcome.status is None
+    assert outcome.code is None
     assert (outcome.error or "").startswith("TLS certificate of hooks.example not trusted")
     assert tls_receiver.arrivals == []
 
@@ -278,7 +279,7 @@ def test_a_certificate_for_another_name_is_refused(tls_receiver: Receiver,
     resolver = Resolver({"other.example": ["127.0.0.1"]})
     outcome = send_with(resolver, hook(tls_receiver.url_for("/hook", host="other.example"),
                                        ca_bundle=certificate[0]))
-    assert outcome.status is None
+    assert outcome.code is None
     assert (outcome.error or "").startswith("TLS certificate of other.example not trusted")
     assert "other.example" in (outcome.error or "") and tls_receiver.arrivals == []
 
@@ -286,7 +287,7 @@ def test_a_certificate_for_another_name_is_refused(tls_receiver: Receiver,
 def test_a_missing_ca_bundle_is_one_line(tmp_path: Path) -> None:
     outcome = send_with(None, hook("https://hooks.example/hook",
                                    ca_bundle=tmp_path / "missing.pem"))
-    assert outcome.status is None
+    assert outcome.code is None
     assert outcome.error == f"cannot load ca_bundle {tmp_path / 'missing.pem'}: " \
                             "No such file or directory"
 
@@ -296,7 +297,7 @@ def test_a_missing_ca_bundle_is_one_line(tmp_path: Path) -> None:
 SECRET = "s3cr3t-that-must-never-show-up-anywhere"
 
 
-def failing_outcomes(receiver: Receiver) -> list[Outcome]:
+def failing_outcomes(receiver: Receiver) -> list[Attempt]:
     sender = Sender(resolve=Resolver({"metadata.example": ["169.254.169.254"]}))
     webhook = hook(receiver.url, secrets=(Secret(SECRET),), signing=("cometcms", "standard"),
                    timeout=0.5, connect_timeout=0.5)
@@ -341,6 +342,31 @@ def test_every_url_in_a_line_of_text_is_redacted() -> None:
             "see http://u:P4SS@other.example/x?k=v")
     assert redact_text(line) == ("fatal: unable to access 'https://***@git.example/site.git': "
                                  "403; see http://***@other.example/x?k=***")
+
+
+def test_an_error_shows_a_url_in_its_message_without_credentials() -> None:
+    from cometwatch.errors import RepositoryError
+
+    error = RepositoryError("git fetch: fatal: could not read from https://bot:PLANTED@g.example/r")
+    assert str(error) == "git fetch: fatal: could not read from https://***@g.example/r"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_log_record_and_its_traceback_are_redacted_in_both_formats(
+        fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from cometwatch.cli import setup_logging
+
+    setup_logging(True, fmt)
+    log = logging.getLogger("cometwatch.test")
+    try:
+        raise ValueError("cannot reach https://u:PLANTED-PASSW0RD@h.example/x?t=PLANTED-T0KEN")
+    except ValueError:
+        log.exception("fetching %s failed", "https://u:PLANTED-PASSW0RD@h.example/")
+    err = capsys.readouterr().err
+    assert "ValueError" in err and "https://***@h.example/x?t=***" in err
+    assert "PLANTED" not in err
 
 
 def test_no_outcome_carries_the_secret(receiver: Receiver) -> None:

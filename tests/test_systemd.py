@@ -14,6 +14,7 @@ from cometwatch.cli import build_parser
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 UNIT_NAMES = ("cometwatch.service", "cometwatch@.service")
+FLEET = "cometwatch-fleet.service"  # many sites in one daemon: /srv/sites writable
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 
@@ -36,7 +37,7 @@ def analyze(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @needs_analyze
-@pytest.mark.parametrize("name", [*UNIT_NAMES, "cometwatch@blog.service"])
+@pytest.mark.parametrize("name", [*UNIT_NAMES, "cometwatch@blog.service", FLEET])
 def test_systemd_analyze_verify_accepts_the_unit(name: str, tmp_path: Path) -> None:
     source = "cometwatch@.service" if name.startswith("cometwatch@") else name
     shutil.copy(UNITS / source, tmp_path / name)
@@ -46,7 +47,7 @@ def test_systemd_analyze_verify_accepts_the_unit(name: str, tmp_path: Path) -> N
 
 
 @needs_analyze
-@pytest.mark.parametrize("name", UNIT_NAMES)
+@pytest.mark.parametrize("name", [*UNIT_NAMES, FLEET])
 def test_the_unit_is_rated_ok_by_systemd_analyze_security(name: str, tmp_path: Path) -> None:
     shutil.copy(UNITS / name, tmp_path / name)
     result = analyze("security", "--offline=true", "--no-pager", f"./{name}", cwd=tmp_path)
@@ -56,7 +57,7 @@ def test_the_unit_is_rated_ok_by_systemd_analyze_security(name: str, tmp_path: P
     assert match.group(2) == "OK"
 
 
-@pytest.mark.parametrize("name", UNIT_NAMES)
+@pytest.mark.parametrize("name", [*UNIT_NAMES, FLEET])
 def test_the_unit_runs_the_daemon_as_a_notify_service_that_restarts_on_failure(
         name: str) -> None:
     unit = settings(name)
@@ -83,3 +84,12 @@ def test_the_unit_is_sandboxed_with_only_the_repository_git_dir_writable(name: s
     assert len(writable) == 1 and writable[0].startswith("-/srv/") and \
         writable[0].endswith("/.git")
     assert any(line.startswith("-/etc/cometwatch/") for line in unit["EnvironmentFile"])
+
+
+@pytest.mark.parametrize("name", UNIT_NAMES)
+def test_the_unit_may_bind_only_the_default_listen_port(name: str) -> None:
+    from cometwatch.config import ServerConfig
+
+    unit = settings(name)
+    assert unit["SocketBindAllow"] == [f"tcp:{ServerConfig().port}"]
+    assert unit["SocketBindDeny"] == ["any"]

@@ -161,3 +161,29 @@ def test_serve_refuses_a_public_address_unless_asked(site: Site, tmp_path: Path)
 def test_json_bodies_are_utf8(server: Server) -> None:
     answer = httpx.get(f"{server.url}/é")
     assert json.loads(answer.content.decode("utf-8"))["error"]["code"] == "not_found"
+
+
+def test_many_idle_connections_leave_the_server_answering(server: Server) -> None:
+    # 150 clients that connect and send half a request line hold no worker (one thread here)
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(150)]
+    try:
+        for raw in idle:
+            raw.sendall(b"GET /api/v1/wor")
+        for _ in range(5):
+            assert httpx.get(f"{server.url}/nothing", timeout=10).status_code == 404
+    finally:
+        for raw in idle:
+            raw.close()
+
+
+def test_a_request_cut_off_midway_is_dropped_without_a_trace(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(b"GET /api/v1/workspaces/site/health HTTP/1.1\r\nHost: x\r\nContent-")
+    assert httpx.get(f"{server.url}/nothing", timeout=10).status_code == 404
+
+
+def test_garbage_instead_of_http_gets_a_400_not_a_hang(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
+        head = raw.recv(100)
+    assert head.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")) or head == b""

@@ -11,7 +11,7 @@ DECAP_CONFIGS = ("admin/config.yml", "static/admin/config.yml", "public/admin/co
                  "src/admin/config.yml", "admin/config.yaml", "static/admin/config.yaml",
                  "public/admin/config.yaml")
 # Checked in this order: a Hugo or Zola site may also hold other tools' files.
-DETECT_ORDER = ("hugo", "zola", "astro", "docusaurus", "eleventy", "jekyll")
+DETECT_ORDER = ("hugo", "zola", "astro", "docusaurus", "eleventy", "jekyll", "decap")
 
 
 def add_parser(sub: Any) -> None:
@@ -109,10 +109,19 @@ def render(preset: str, decap_globs: dict[str, str], branch: str | None,
         lines.append(f'branch = "{branch}"' if branch else
                      "# branch = \"main\"            # default: the repository's current branch")
     if decap_globs:
-        lines.append("# Folder collections read from the Decap CMS config:")
+        from cometwatch.sites import TOOLS
+
         pairs = ", ".join(f'"{_relative(glob, content_dir)}" = "{name}"'
                           for glob, name in decap_globs.items())
-        lines.append(f"collections = {{ {pairs} }}")
+        if preset in TOOLS:
+            # read from the Decap CMS config at each commit (filters, nesting and files too);
+            # written here, they would override it
+            lines.append("# Collections come from the Decap CMS config, read at each commit; "
+                         "to override:")
+            lines.append(f"# collections = {{ {pairs} }}")
+        else:
+            lines.append("# Folder collections read from the Decap CMS config:")
+            lines.append(f"collections = {{ {pairs} }}")
     if unrendered:
         from cometwatch.presets import PRESETS
 

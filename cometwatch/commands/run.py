@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometwatch.process import Signals
 
 
 def add_parser(sub: Any) -> None:
@@ -33,8 +37,6 @@ def run(args: argparse.Namespace) -> int:
 
     import logging
     import os
-    import sys
-    import threading
 
     from cometwatch.cli import TextFormatter, setup_logging
     from cometwatch.config import find_config_file, load_config
@@ -42,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.errors import UsageError
     from cometwatch.notify import JournalFormatter, Notifier, stderr_is_journal
 
-    if find_config_file(args.config, os.environ)[0] is None:
+    chosen = find_config_file(args.config, os.environ)[0]
+    if chosen is None:
         # Without a config the daemon would watch this folder with no webhook, and outside a
         # repository retry "not a git repository" forever.
         raise UsageError(f"no webhooks.toml here ({os.getcwd()}), and neither --config nor "
                          "$COMETWATCH_CONFIG names one; `cometwatch init` writes one, or pass "
                          "--config")
+    from cometwatch.fleet import is_fleet_file
+
+    if is_fleet_file(chosen):
+        return _run_fleet(chosen, args, signals)
     config = load_config(args.config)  # a broken config: one line, exit 2 (cli.py)
     if config.server.listen is not None:  # it serves: its tokens and push secrets must load
         config = load_config(args.config, serving=True)
@@ -61,7 +68,26 @@ def run(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         logging.getLogger("cometwatch").warning("%s", warning)
     daemon = Daemon(config, args.config, signals, Notifier(), watch=not args.no_watch)
-    code = daemon.run()
+    return _exit(daemon.run())
+
+
+def _run_fleet(file: Path, args: argparse.Namespace, signals: Signals) -> int:
+    """A fleet file ([fleet] sites = …): every site in this one process."""
+    from cometwatch.cli import setup_logging
+    from cometwatch.fleet import Fleet
+    from cometwatch.notify import Notifier
+
+    setup_logging(args.verbose, args.log_format or "text")
+    fleet = Fleet(file, signals, Notifier(), watch=not args.no_watch)  # broken: exit 2
+    return _exit(fleet.run())
+
+
+def _exit(code: int) -> int:
+    import logging
+    import os
+    import sys
+    import threading
+
     # Everything is committed by now. The dispatcher joins its threads on a stop; a thread
     # still alive is one that could not be cut (a request stuck resolving a name or connecting,
     # a write waiting on a busy database). Interpreter finalization would race it, and that

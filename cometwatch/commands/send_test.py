@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cometwatch.config import Webhook
-    from cometwatch.delivery import Outcome, Sender
+    from cometwatch.delivery import Sender
+    from cometwatch.outbox import Attempt
 
 
 def add_parser(sub: Any) -> None:
@@ -47,7 +48,7 @@ class ManualRun:
 
     event_id: str
     body: bytes
-    outcome: Outcome
+    attempt: Attempt
 
 
 def send_manual(hook: Webhook, username: str, role: str, sender: Sender | None = None,
@@ -65,11 +66,11 @@ def send_manual(hook: Webhook, username: str, role: str, sender: Sender | None =
     own = sender is None
     sending = sender or Sender()
     try:
-        outcome = sending.send(hook, event_id, MANUAL_EVENT, raw)
+        attempt = sending.send(hook, event_id, MANUAL_EVENT, raw)
     finally:
         if own:
             sending.close()
-    return ManualRun(event_id, raw, outcome)
+    return ManualRun(event_id, raw, attempt)
 
 
 def send_test(hook: Webhook, sender: Sender | None = None) -> int:
@@ -86,24 +87,24 @@ def send_test(hook: Webhook, sender: Sender | None = None) -> int:
     except (KeyError, OSError):  # no name for this uid (a container)
         user = "cli"
     run = send_manual(hook, user, "cli", sender)
-    outcome = run.outcome
+    attempt = run.attempt
     print(f"webhook     {hook.name} ({redact_url(hook.url)})")
     print(f"event       {MANUAL_EVENT} {run.event_id} (manual, triggered by {user})")
-    took = f"{outcome.duration:.3f}s"
-    if outcome.ok:
-        assert outcome.status is not None
+    took = f"{attempt.duration:.3f}s"
+    if attempt.ok:
+        assert attempt.code is not None
         try:
-            phrase = " " + HTTPStatus(outcome.status).phrase
+            phrase = " " + HTTPStatus(attempt.code).phrase
         except ValueError:  # a 2xx with no standard name
             phrase = ""
-        print(f"answer      {outcome.status}{phrase} in {took}")
-    elif outcome.status is None:
-        print(f"failed      after {took}: {outcome.error}")
+        print(f"answer      {attempt.code}{phrase} in {took}")
+    elif attempt.code is None:
+        print(f"failed      after {took}: {attempt.error}")
     else:
-        print(f"answer      {outcome.error} in {took}")
-    if outcome.status is not None:
-        print(f"body        {first_bytes(outcome.answer)}")
-    return 0 if outcome.ok else 1
+        print(f"answer      {attempt.error} in {took}")
+    if attempt.code is not None:
+        print(f"body        {first_bytes(attempt.answer)}")
+    return 0 if attempt.ok else 1
 
 
 def first_bytes(answer: bytes, limit: int = 200) -> str:

@@ -23,7 +23,7 @@ from cometwatch.config.kinds import (
     Text,
     Whole,
 )
-from cometwatch.config.reader import key
+from cometwatch.config.reader import key, spec
 from cometwatch.netpolicy import header_refusal
 
 EVENT_NAMES = (
@@ -180,6 +180,10 @@ class ContentRules:
     filename_dates: bool = key(Flag(), False, preset=True)  # Jekyll: a future name prefix
     date_prefix: str = key(Text(check=_pattern), DATE_PREFIX, preset=True)  # left off slugs
     url_fields: tuple[str, ...] = key(_FIELDS, (), preset=True)  # a URL ending in the slug
+    # not a key: front matter fields a site model decides by (Decap's filter fields,
+    # Eleventy's permalink), kept in Frontmatter.fields
+    extra_fields: tuple[str, ...] = ()
+    js_dates: bool = False  # not a key: dates read as JavaScript's `new Date(text)` (Astro)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +224,8 @@ class DaemonConfig:
 
 def _from_delivery(name: str) -> Any:
     """A webhook key whose default is [delivery]'s value."""
-    spec = DeliveryConfig.__dataclass_fields__[name]
-    return key(spec.metadata["cometwatch.config.key"].kind, spec.default, delivery=True)
+    default, declaration = spec(DeliveryConfig, name)
+    return key(declaration.kind, default, delivery=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,9 +290,6 @@ class ServerConfig:
     admin_token: Secret | None = key(Custom(), None)
     metrics_token: Secret | None = key(Custom(), None)
     push_secrets: tuple[tuple[str, Secret], ...] = key(Custom(), ())
-
-    def push_secret(self, forge: str) -> Secret | None:
-        return dict(self.push_secrets).get(forge)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,12 @@ def key(kind: Kind, default: Any = MISSING, *, preset: bool = False, fix: str = 
     return field(default=default, metadata={_KEY: Key(kind, preset, fix, delivery)})
 
 
+def spec(cls: type, name: str) -> tuple[Any, Key]:
+    """The default and declaration of one key of `cls`."""
+    item = next(item for item in fields(cls) if item.name == name)
+    return item.default, item.metadata[_KEY]
+
+
 def declared(cls: type) -> Iterator[tuple[Field[Any], Key]]:
     """The config keys a dataclass declares, in order."""
     for item in fields(cls):

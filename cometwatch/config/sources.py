@@ -80,11 +80,18 @@ class Sources:
         if not isinstance(value, str):
             raise where.fail(name, "must be a string", f'write it as {name} = "…"')
         if source == "env":
-            if not self.environ.get(value):
+            variable, value = value, self.environ.get(value, "")
+            if not value:
                 raise Unavailable(where.file, where.key(name),
-                                  f"environment variable {value} is not set or empty",
-                                  f"export {value}=… before starting cometwatch")
-            value = self.environ[value]
+                                  f"environment variable {variable} is not set or empty",
+                                  f"export {variable}=… before starting cometwatch")
+            try:
+                value.encode("utf-8")  # os.environ keeps bytes it cannot decode as surrogates
+            except UnicodeEncodeError:
+                raise Unavailable(where.file, where.key(name),
+                                  f"environment variable {variable} is not UTF-8 text",
+                                  "a secret is text: set one such as `openssl rand -hex 32` "
+                                  "gives") from None
         elif source == "file":
             value = self._file(where.file, where.key(name), value)
         if not value:

@@ -103,7 +103,7 @@ class Tool(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RuleSite:
-    """A site read with the fixed rules of webhooks.toml and its preset: SPEC §1 as written."""
+    """A site read with the fixed rules of webhooks.toml and its preset: contract §1 as written."""
 
     rules: ContentRules
 
@@ -126,14 +126,18 @@ def tool_for(preset: str) -> Tool | None:
         return None
     module, _, name = where.partition(":")
     factory: Callable[[], Tool] = getattr(importlib.import_module(module), name)
-    return factory()
+    from cometwatch.sites.decaptool import refined  # a Decap CMS config beside it refines it
+
+    return refined(factory())
 
 
 # preset name → "module:class" of its Tool (imported when a config names the preset)
 TOOLS: dict[str, str] = {
+    "hugo": "cometwatch.sites.hugo:Hugo",
     "docusaurus": "cometwatch.sites.jstools:Docusaurus",
     "astro": "cometwatch.sites.jstools:Astro",
     "eleventy": "cometwatch.sites.jstools:Eleventy",
+    "decap": "cometwatch.sites.decaptool:decap_only",
 }
 
 

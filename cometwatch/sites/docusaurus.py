@@ -26,7 +26,7 @@ from cometwatch.sites.page import Page, join, under
 
 CONFIG_NAMES = ("docusaurus.config.ts", "docusaurus.config.js", "docusaurus.config.mjs",
                 "docusaurus.config.mts", "docusaurus.config.cjs")
-ID_FIELDS = ("uid", "uuid")  # `id` is only locally unique in Docusaurus (SPEC §6)
+ID_FIELDS = ("uid", "uuid")  # `id` is only locally unique in Docusaurus (contract §1)
 
 # @docusaurus/utils GlobExcludeDefault: `_` partials, tests
 EXCLUDE_DEFAULT = ("**/_*.{js,jsx,ts,tsx,md,mdx}", "**/_*/**", "**/*.test.{js,jsx,ts,tsx}",

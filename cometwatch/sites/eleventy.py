@@ -67,7 +67,8 @@ class Eleventy:
             stem = folders[-1]
         slug = slugify(_DATE.sub("", stem, count=1)) or "index"
         collection = folders[0] if folders else "pages"
-        return Page(collection, slug)
+        defaults = self.front_defaults(path) if self.defaults else {}
+        return Page(collection, slug, defaults=tuple(sorted(defaults.items())))
 
     def front_defaults(self, path: str) -> dict[str, Scalar]:
         """The data cascade's values for `DEFAULT_FIELDS` at a template: directory data files

@@ -71,15 +71,20 @@ class PageSite:
         page = self.model.place(original)
         if page is None:
             return None
-        collection = page.collection
+        collection = page.collection or (page.choices[0][2] if page.choices else "pages")
         if "collections" in self.overrides and relative is not None:
             for pattern, name in rules.collections:
                 if compile_glob(pattern).match(relative):
                     collection = name
                     break
+        policy = self.policy
+        if page.defaults:
+            draft = dict(page.defaults).get(rules.draft_field)
+            policy = replace(policy, defaults=page.defaults,
+                             draft=draft is True or policy.draft)
         return Location(path=path, collection=collection, slug=page.slug, trashed=trashed,
                         in_drafts=False, locale=page.locale, key=page.key, rank=page.rank,
-                        policy=self.policy)
+                        policy=policy, version=page.version, choices=page.choices)
 
     def scope(self) -> tuple[str, ...]:
         if "content_dir" in self.overrides:
@@ -159,8 +164,10 @@ class Docusaurus:
         folders += [model._version_dir(p, v) for p in model.plugins for v in p.versions]
         folders.append(base.path("i18n"))
         rules = site_rules(base, extensions=("md", "mdx"),
-                           id_fields=docusaurus_model.ID_FIELDS)
+                           id_fields=docusaurus_model.ID_FIELDS,
+                           extra_fields=(*base.rules.extra_fields, "unlisted"))
         return PageSite(rules, model, tuple(folders), base.overrides,
+                        policy=Policy(unlisted_when=(("unlisted", True),)),
                         warnings=_placed(model.warnings, parsed, base))
 
 
@@ -184,9 +191,16 @@ class Astro:
         content = next((parsed[f"{source}/{name}"] for name in astro_model.CONTENT_CONFIG_NAMES
                         if f"{source}/{name}" in parsed), None)
         model = astro_model.read_astro(base.root, config, content)
-        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"))
+        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"), js_dates=True)
         return PageSite(rules, model, tuple(c.base for c in model.collections),
                         base.overrides, warnings=_placed(model.warnings, parsed, base))
+
+
+ELEVENTY_FIELDS = ("permalink", "eleventyExcludeFromCollections")
+# `permalink: false`: Eleventy writes no file; `eleventyExcludeFromCollections: true`: written
+# (a 404 page), left out of every collection
+ELEVENTY_POLICY = Policy(unbuilt_when=(("permalink", False),),
+                         unlisted_when=(("eleventyExcludeFromCollections", True),))
 
 
 class Eleventy:
@@ -210,6 +224,7 @@ class Eleventy:
                       None)
         files = {name: data for name, data in parsed.items() if isinstance(data, bytes)}
         model = eleventy_model.read_eleventy(base.root, config, files)
-        rules = site_rules(base, extensions=("md",), content_dir=model.input, exclude=())
+        rules = site_rules(base, extensions=("md",), content_dir=model.input, exclude=(),
+                           extra_fields=(*base.rules.extra_fields, *ELEVENTY_FIELDS))
         return PageSite(rules, model, (model.input,), base.overrides,
-                        warnings=_placed(model.warnings, parsed, base))
+                        policy=ELEVENTY_POLICY, warnings=_placed(model.warnings, parsed, base))

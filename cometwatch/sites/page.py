@@ -4,6 +4,7 @@ of one file, before the frontmatter is read: the value their site models give fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cometwatch.entry import slugify
 
@@ -18,6 +19,8 @@ class Page:
     key: str = ""  # the variants of one entry share it: the default-locale file's path
     rank: int = 0  # the locale's place in the site's list (0: the default locale)
     version: str | None = None  # Docusaurus docs: "current" or the version's name
+    defaults: tuple[tuple[str, Any], ...] = ()  # front matter defaults (Eleventy data files)
+    choices: tuple[tuple[str, str, str], ...] = ()  # (field, value, collection): Decap filter
 
 
 def path_slug(relative: str) -> str:

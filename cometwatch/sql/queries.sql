@@ -75,14 +75,15 @@ INSERT OR IGNORE INTO deliveries
     (event, webhook, entry_id, status, next_at, last_error, created_at, updated_at)
 SELECT id, ?, entry_id, ?, ?, ?, ?, ? FROM events WHERE event_id = ? AND id > ?;
 
+-- name: oldest_fresh
+-- When the oldest fresh delivery of a coalescing webhook (pending, not redelivered) was stored.
+SELECT min(updated_at) FROM deliveries
+WHERE webhook = ? AND status = 'pending' AND next_at IS NOT NULL AND NOT alone;
+
 -- name: coalesce_window
--- A coalescing webhook's fresh deliveries fall due together: a window after the newest, but
--- no later than max_wait after the oldest. A redelivered one stays due now.
-UPDATE deliveries
-SET next_at = min(:due, (SELECT min(updated_at) FROM deliveries
-                         WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL
-                           AND NOT alone)
-                        + :max_wait)
+-- A coalescing webhook's fresh deliveries fall due together (cometwatch.coalescing says when).
+-- A redelivered one stays due now.
+UPDATE deliveries SET next_at = :due
 WHERE webhook = :hook AND status = 'pending' AND next_at IS NOT NULL AND NOT alone;
 
 -- name: due
@@ -288,3 +289,36 @@ ORDER BY a.started_at;
 
 -- name: deliveries_since
 SELECT webhook, created_at, status FROM deliveries WHERE created_at >= ? ORDER BY created_at;
+
+-- name: entries_built
+SELECT 1 FROM entries_built WHERE branch = ?;
+
+-- name: mark_entries_built
+INSERT OR IGNORE INTO entries_built (branch) VALUES (?);
+
+-- name: clear_entries
+DELETE FROM entries WHERE branch = ?;
+
+-- name: drop_entry
+DELETE FROM entries WHERE branch = ? AND path = ?;
+
+-- name: put_entry
+INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, rank, blob,
+                                body_at, trashed, listed, visible_from, visible_until, title,
+                                data, created_at, updated_at, published_at, published_since,
+                                deleted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: entry_dates
+SELECT entry_id, created_at, updated_at, published_since, deleted_at
+FROM entries WHERE branch = ? AND entry_id IN (/*ids*/);
+
+-- name: entries
+SELECT path, entry_id, collection, slug, locale, rank, blob, body_at, trashed, listed,
+       visible_from,
+       visible_until, title, data, created_at, updated_at, published_at, published_since,
+       deleted_at
+FROM entries WHERE branch = ?;
+
+-- name: cursor_mark
+SELECT commit_sha, generation FROM cursors WHERE branch = ?;

@@ -138,3 +138,37 @@ CREATE INDEX attempts_started ON attempts (started_at);
 -- A file name need not be UTF-8 (`posts/bad\xffname.md`); SQLite TEXT must be. Every path is
 -- stored as a BLOB of git's bytes (cometwatch.store.path_bytes), as the ledger's keys are.
 UPDATE events SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text';
+
+-- migration: 8 the entries at the cursor, for the Public API
+-- A row per file the ledger holds, written in the transaction that stores a scan's events and
+-- moves its cursor (cometwatch.projection). `entries_built` marks a branch whose rows are
+-- complete: a state from before this migration has a cursor but no rows, and its next scan
+-- writes them all.
+CREATE TABLE entries (
+    branch          TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    entry_id        TEXT NOT NULL,
+    collection      TEXT NOT NULL,
+    slug            TEXT NOT NULL,
+    locale          TEXT,              -- a locale variant's code; NULL: a site without any
+    rank            INTEGER NOT NULL,  -- language order: an entry's lowest is its default
+    blob            TEXT NOT NULL,
+    body_at         INTEGER NOT NULL,  -- where the body starts in the blob
+    trashed         INTEGER NOT NULL,
+    listed          INTEGER NOT NULL,  -- published, dates aside
+    visible_from    REAL,
+    visible_until   REAL,
+    title           TEXT NOT NULL,
+    data            TEXT NOT NULL,     -- JSON object: frontmatter minus mapped keys
+    created_at      REAL NOT NULL,
+    updated_at      REAL NOT NULL,
+    published_at    REAL,
+    published_since REAL,
+    deleted_at      REAL,
+    PRIMARY KEY (branch, path)
+) WITHOUT ROWID;
+CREATE INDEX entries_by_id ON entries (branch, entry_id);
+
+CREATE TABLE entries_built (
+    branch          TEXT PRIMARY KEY
+);

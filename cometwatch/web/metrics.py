@@ -239,3 +239,44 @@ def _refused(header: str, token: str) -> str | None:
                                token.encode("utf-8", "surrogatepass")):
         return "Invalid bearer token."
     return None
+
+
+
+class _Merged(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+class FleetScrape:
+    """Many sites' metrics in one scrape (cometwatch.fleet): each family once, each sample
+    labelled `site` with its workspace."""
+
+    def __init__(self) -> None:
+        self._gauges: dict[str, tuple[SiteContext, _StateGauges]] = {}
+        self._lock = threading.Lock()
+
+    def render(self, sites: Iterable[tuple[str, SiteContext]]) -> tuple[bytes, str]:
+        """(body, content type) of one scrape of `sites` (workspace, context)."""
+        with self._lock:
+            current = {}
+            for workspace, site in sites:
+                cached = self._gauges.get(workspace)
+                gauges = cached[1] if cached and cached[0] is site else _StateGauges(site)
+                current[workspace] = (site, gauges)
+            self._gauges = current
+        merged: dict[str, Metric] = {}
+        for workspace, (site, gauges) in current.items():
+            for collector in (site.metrics.registry, gauges):
+                for family in collector.collect():
+                    target = merged.get(family.name)
+                    if target is None:
+                        target = Metric(family.name, family.documentation, family.type,
+                                        family.unit)
+                        merged[family.name] = target
+                    target.samples.extend(sample._replace(labels={"site": workspace,
+                                                                  **sample.labels})
+                                          for sample in family.samples)
+        return generate_latest(_Merged(list(merged.values()))), CONTENT_TYPE_PLAIN_0_0_4

@@ -8,6 +8,7 @@ inside that loop and joins the workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -89,7 +90,8 @@ class Server:
         def close_all() -> None:  # runs in the loop thread: no race on the socket map
             wasyncore.close_all(socket_map)
 
-        server.trigger.pull_trigger(close_all)
+        with contextlib.suppress(OSError):  # the loop has closed its sockets already
+            server.trigger.pull_trigger(close_all)
         thread.join(timeout)
         if thread.is_alive():  # the loop did not run the thunk in time: close from here
             wasyncore.close_all(socket_map)

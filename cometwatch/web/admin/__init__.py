@@ -14,6 +14,7 @@ share one config and one state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ def blueprint(site: SiteContext) -> Blueprint:
     bp.after_request(_headers)
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(CometwatchError, _refused)
+    bp.register_error_handler(Exception, _unexpected)
     bp.context_processor(lambda: {"when": when, "ms": ms, "redact": _redact})
     from cometwatch.web.admin import login, logs, pages
 
@@ -104,18 +106,23 @@ def first_token(site: SiteContext) -> str | None:
     return token
 
 
-def announce(site: SiteContext, url: str) -> None:
-    """Say where the Webhooks page is; at its first start, with the token that logs in (printed
-    this once, to the terminal or the journal, never logged again)."""
-    token = first_token(site)
+def announce(site: SiteContext, url: str, say: Callable[[str], None] | None = None) -> None:
+    """Say where the Webhooks page is; at its first start, with the token that logs in (said
+    this once, to the terminal or the journal, never again)."""
+    tell = say or (lambda line: print(line, flush=True))
+    try:
+        token = first_token(site)
+    except CometwatchError as exc:
+        tell(f"Webhooks page: {url}/admin/ cannot keep an admin token ({exc}); set [server] "
+             "admin_token")
+        return
     if token is not None:
-        print(f"Webhooks page: open {url}/admin/login?token={token} (the admin token, printed "
-              "only now; set [server] admin_token to choose your own)", flush=True)
+        tell(f"Webhooks page: open {url}/admin/login?token={token} (the admin token, shown "
+             "only now; set [server] admin_token to choose your own)")
     elif site.server.admin_token is not None:
-        print(f"Webhooks page: {url}/admin/ (log in with [server] admin_token)", flush=True)
+        tell(f"Webhooks page: {url}/admin/ (log in with [server] admin_token)")
     else:
-        print(f"Webhooks page: {url}/admin/ (log in with the token printed at its first "
-              "start)", flush=True)
+        tell(f"Webhooks page: {url}/admin/ (log in with the token shown at its first start)")
 
 
 def _stored_hash(site: SiteContext) -> str | None:
@@ -166,7 +173,7 @@ def _headers(response: Response) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = CSP
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"  # no-referrer makes Origin "null"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     if request.endpoint == "admin.static":
@@ -193,6 +200,14 @@ def _http_error(exc: HTTPException) -> Response:
                     message="The server's log says more; nothing was changed.")
     return page("message.html", status, title=exc.name,
                 message=(exc.description or exc.name).strip())
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.error("unexpected error on the Webhooks page: %s: %s", type(exc).__name__, exc,
+              exc_info=exc)
+    return page("message.html", 500, title="Something went wrong",
+                message="An unexpected error; the server's log says more. Nothing was "
+                        "changed by this page.")
 
 
 def _refused(exc: CometwatchError) -> Response:

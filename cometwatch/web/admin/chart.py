@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 HOURS = 24
 WIDTH, HEIGHT = 480, 120
-BAR_AREA = 90  # px of HEIGHT for the bars; the rest holds the hour labels
+BAR_AREA = 90  # px of HEIGHT for the bars (under a 14 px scale line); then the hour labels
 OUTCOMES = ("ok", "open", "dead", "aside")
 _OUTCOME_OF = {"ok": "ok", "pending": "open", "failed": "open", "dead": "dead",
                "skipped": "aside", "coalesced": "aside"}
@@ -78,14 +78,14 @@ def picture(deliveries: Iterable[tuple[float, str]], attempts: Iterable[tuple[fl
         for outcome in OUTCOMES:
             n = counts[slot][outcome]
             if n and most:
-                height = n / most * (BAR_AREA - 4)
+                height = n / most * (BAR_AREA - 16)
                 base -= height
                 bars.append(Bar(round(x + 2, 1), round(base, 1), round(step - 4, 1),
                                 round(height, 1), outcome))
         label = datetime.fromtimestamp(start + slot * 3600, tz=UTC).strftime("%H:00")
         took = slowest[slot]
         if took is not None and top:
-            y = BAR_AREA - took / top * (BAR_AREA - 4)
+            y = BAR_AREA - took / top * (BAR_AREA - 16)
             points.append(f"{x + step / 2:.1f},{y:.1f}")
         said = ", ".join(f"{n} {outcome}" for outcome, n in counts[slot].items() if n)
         title = f"{label} UTC: " + (said or "no deliveries") + (

@@ -4,7 +4,6 @@ disable and enable (the state's switch), recover."""
 from __future__ import annotations
 
 import re
-import time
 from argparse import ArgumentTypeError
 from typing import Any
 
@@ -98,7 +97,7 @@ def register(bp: Blueprint, admin: Admin) -> None:
         if hook is None:
             abort(404)
         run = send_manual(hook, RUN_AS, "admin", clock=admin.site.clock)
-        return _run_page(name, run, None, first_bytes(run.outcome.answer, 300))
+        return _run_page(name, run, None, first_bytes(run.attempt.answer, 300))
 
     @bp.route("/webhooks/<name>/disable", methods=["POST"])
     def disable(name: str) -> Response:
@@ -194,7 +193,7 @@ def _recover(admin: Admin, name: str, since_text: str) -> Response:
         note("error", "Recover needs a moment: a UTC time (2026-05-01T10:00), a duration ago "
              "(2h, 3d) or a commit.")
         return back("admin.index")
-    now = time.time()
+    now = admin.site.clock()
     try:
         config = load_config(str(admin.config_path), secrets=False)
         hook = config.webhook(name)
