@@ -36,7 +36,7 @@ from typing import Any
 
 import tomlkit
 import tomlkit.exceptions
-from tomlkit.items import AoT, Table, Whitespace
+from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from cometwatch.config import EVENT_NAMES, parse_config_text
 from cometwatch.errors import CometwatchError, ConfigError
@@ -52,7 +52,11 @@ _FIELD_OF_KEY = {"name": "name", "url": "url", "allow_http": "url", "events": "e
                  "collections": "collections", "enabled": "enabled", "signing": "secret",
                  **{key: "secret" for key in _SECRET_KEYS}}
 _ERROR_KEY = re.compile(r"^webhooks\[(\d+)\]\.?([A-Za-z_]*)")
-_SECRET_TEXT = re.compile(r"""((?:secret|value)\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
+# In a diff shown on the page: the values of secrets, of tokens and of credential-like
+# request headers (`headers = { Authorization = "Bearer …" }`) are masked.
+_SECRET_TEXT = re.compile(
+    r"""(?i)((?:secret|value|[\w-]*(?:token|password|authorization|api[_-]?key)[\w-]*)"""
+    r"""["']?\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')""")
 
 
 class EditRefused(CometwatchError):
@@ -192,20 +196,26 @@ class ConfigEditor:
                         self._read_only())
 
     def _read_only(self) -> str | None:
+        """Why a save cannot be made here; None when it can."""
+        folder = self.path.parent
         try:
             mode = self.path.stat().st_mode
         except FileNotFoundError:
-            folder = self.path.parent
-            if not os.access(folder, os.W_OK):
-                return f"{folder} is not writable: {self.path.name} cannot be created here"
-            return None
+            mode = None
         except OSError as exc:
             return f"{self.path}: {exc.strerror}"
-        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        if mode is not None and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
             return (f"{self.path} is read-only (mode {stat.S_IMODE(mode):04o}): this page "
                     "does not change it; make it writable (chmod u+w) to edit it here")
-        if not os.access(self.path, os.W_OK):
-            return f"{self.path} is not writable by this user ({os.getuid()})"
+        if _read_only_mount(folder):
+            return (f"{folder} is on a file system mounted read-only for this process (under "
+                    "systemd: ProtectSystem=, ReadOnlyPaths=): edit the file there, or see the "
+                    "README's Webhooks page section for a writable config")
+        if mode is not None and not os.access(self.path, os.W_OK):
+            return f"{self.path} is not writable by this user (uid {os.getuid()})"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return (f"{folder} is not writable by this user (uid {os.getuid()}): a save "
+                    f"writes a temporary file beside {self.path.name} and renames it over it")
         return None
 
     # -- saving ---------------------------------------------------------------------------
@@ -315,6 +325,13 @@ class ConfigEditor:
             pass  # some file systems refuse fsync on a folder: the rename stands
         finally:
             os.close(dir_fd)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -468,8 +485,9 @@ def _append(doc: tomlkit.TOMLDocument, table: Table) -> None:
     if isinstance(raw, AoT):
         last = raw[-1] if len(raw) else None
         if last is not None:
-            lead = _lead(last.value.body)
-            del last.value.body[len(last.value.body) - len(lead):]
+            end = _end(last)
+            lead = _lead(end)
+            del end[len(end) - len(lead):]
             last.add(tomlkit.nl())
         raw.append(table)
         table.value.body.extend(lead)
@@ -479,8 +497,9 @@ def _append(doc: tomlkit.TOMLDocument, table: Table) -> None:
                           "[[webhooks]] table to edit it here")
     above = doc.body[-1][1] if doc.body else None
     if isinstance(above, Table):  # its closing notes stay at the end of the file
-        lead = _lead(above.value.body)
-        del above.value.body[len(above.value.body) - len(lead):]
+        end = _end(above)
+        lead = _lead(end)
+        del end[len(end) - len(lead):]
     if doc.body and not doc.as_string().endswith("\n\n"):
         doc.add(tomlkit.nl())
     doc.append("webhooks", tomlkit.aot())
@@ -494,17 +513,41 @@ def _remove(doc: tomlkit.TOMLDocument, index: int) -> None:
     follows, take their place."""
     aot = doc["webhooks"]
     tables = list(aot)
-    lead = _lead(tables[index].value.body)
-    above = (tables[index - 1].value.body if index > 0 else _container_before(doc, aot))
+    lead = _lead(_end(tables[index]))
+    above = (_end(tables[index - 1]) if index > 0 else _container_before(doc, aot))
     if above is not None:
         del above[len(above) - len(_lead(above)):]
         if lead:
             above.extend(lead)
         elif index < len(tables) - 1:
             above.append((None, Whitespace("\n")))
+    else:
+        _drop_heading_at_top(doc, aot)
+    if above is None and lead and index < len(tables) - 1:
+        # No table above the first one: the comments heading the next go before its header.
+        following = tables[index + 1]
+        text = "".join(item.as_string() for _, item in lead).lstrip("\n")
+        following.trivia.indent = text + following.trivia.indent
     del aot[index]
     if not len(aot):
         doc.remove("webhooks")
+        if above is None and lead:
+            doc.body.extend(lead)  # the file's closing notes, after its last table went
+
+
+def _drop_heading_at_top(doc: tomlkit.TOMLDocument, aot: AoT) -> None:
+    """The comment lines right above the first [[webhooks]] header when no table is above it
+    (they are the document's own items), blanked in place: the document indexes its keys by
+    position, so its items are replaced, never removed."""
+    body = doc.body
+    at = next(i for i, (_, item) in enumerate(body) if item is aot)
+    start = at
+    while start > 0 and body[start - 1][0] is None and isinstance(body[start - 1][1], Comment):
+        start -= 1
+    if start == at or (start > 0 and not isinstance(body[start - 1][1], Whitespace)):
+        return  # no comments, or they follow the lines above with no blank line between
+    for i in range(max(start - 1, 0), at):
+        body[i] = (None, Whitespace(""))
 
 
 def _lead(body: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
@@ -529,8 +572,18 @@ def _container_before(doc: tomlkit.TOMLDocument,
             break
         previous = item
     if isinstance(previous, Table):
-        return previous.value.body
+        return _end(previous)
     return None
+
+
+def _end(table: Table) -> list[tuple[Any, Any]]:
+    """The body whose last lines are the table's last lines in the file: its own, or that of
+    its last sub-table (`[webhooks.headers]`), where the comments after it are kept."""
+    body = table.value.body
+    keyed = [item for key, item in body if key is not None]
+    if keyed and isinstance(keyed[-1], Table) and not keyed[-1].is_super_table():
+        return _end(keyed[-1])
+    return body
 
 
 def _masked(text: str) -> str:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from cometwatch.delivery import Sender
     from cometwatch.dispatcher import Dispatcher
     from cometwatch.scanner import Scanner, ScanResult
+    from cometwatch.sendpool import SendPool
     from cometwatch.source import Source
     from cometwatch.store import Store
     from cometwatch.watcher import RefWatcher
@@ -204,10 +205,12 @@ class Fetcher:
 class Daemon:
     def __init__(self, config: Config, config_file: str | None, signals: Signals,
                  notifier: Notifier, watch: bool = True, serve: bool = True,
-                 measure: bool = False, observer: BaseObserver | None = None) -> None:
+                 measure: bool = False, observer: BaseObserver | None = None,
+                 pool: SendPool | None = None) -> None:
         """`serve`: serve [server] listen when it is set; `measure`: keep Metrics even so
-        (a fleet serves its sites itself); `observer`: a watchdog observer shared by the
-        sites of a fleet."""
+        (a fleet serves its sites itself); `observer` and `pool`: the watchdog observer and
+        the delivery threads shared by the sites of a fleet."""
+        self._pool = pool
         self._config = config
         self._config_file = config_file
         self._signals = signals
@@ -323,7 +326,7 @@ class Daemon:
             self._metrics = Metrics(max((hook.timeout for hook in hooks), default=15.0))
             self._metrics.prepare((hook.name for hook in hooks), EVENT_NAMES)
         self._dispatcher = Dispatcher(self._config, self._store.path, self._sender,
-                                      observer=self._metrics or NO_OBSERVER)
+                                      observer=self._metrics or NO_OBSERVER, pool=self._pool)
         self._dispatch_thread = threading.Thread(target=self._dispatch,
                                                  name=f"cometwatch-dispatch{_site_suffix()}",
                                                  daemon=True)

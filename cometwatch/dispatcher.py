@@ -53,6 +53,7 @@ from cometwatch.utc import iso as utc_iso
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender
+    from cometwatch.sendpool import SendPool
 
 log = logging.getLogger("cometwatch.dispatch")
 
@@ -94,8 +95,11 @@ class Dispatcher:
     def __init__(self, config: Config, store_path: Path, sender: Sender,
                  clock: Callable[[], float] = time.time,
                  rand: Callable[[], float] = random.random,
-                 observer: Observer = NO_OBSERVER) -> None:
+                 observer: Observer = NO_OBSERVER, pool: SendPool | None = None) -> None:
+        """`pool`: send through threads shared with other dispatchers (a fleet's sites)
+        instead of threads of each lane's own."""
         self._config = config
+        self._pool = pool
         self._live = config  # what the workers check a job against: reload() replaces it
         self._reloads: SimpleQueue[Config] = SimpleQueue()
         self._path = store_path
@@ -207,6 +211,8 @@ class Dispatcher:
                 lane.jobs.put(None)
         workers, self._workers = self._workers, []
         self._join(workers)
+        if self._pool is not None:
+            self._join_pooled(lanes)
         # What came back before the threads ended: the answers are recorded, the cut dropped.
         self._collect(force=True, lanes=lanes)
         self._closing.clear()
@@ -345,6 +351,10 @@ class Dispatcher:
         lane.handed.add(delivery.id)
         # A thread per request handed out, up to the limit: never more than the work.
         limit = 1 if hook.coalesce else hook.max_in_flight
+        if self._pool is not None:  # the shared threads take the lanes in turn
+            lane.jobs.put((hook, delivery))
+            self._pool.submit(lane, limit, lambda: self._work_one(lane))
+            return
         while lane.threads < min(limit, len(lane.handed)):
             lane.threads += 1
             worker = threading.Thread(target=self._work, args=(lane,), daemon=True,
@@ -367,6 +377,8 @@ class Dispatcher:
 
     def _withdraw_queued(self, lane: _Lane) -> None:
         """Take back the jobs no worker has taken yet: they stay open, not sent."""
+        if self._pool is not None:
+            self._pool.forget(lane)
         stopped = 0
         while True:
             try:
@@ -488,17 +500,38 @@ class Dispatcher:
             job = lane.jobs.get()
             if job is None:
                 return
-            hook, delivery = job
-            live = self._live.webhook(hook.name)
-            if self._closing.is_set() or live is None or not live.enabled:
-                attempt = None
-            else:
-                attempt = self._send(hook, delivery)
-            self._answers.put(_Returned(lane, hook, delivery, attempt))
-            self._signal.set()
-            if self._answers.qsize() >= BATCH or lane.jobs.empty() or \
-                    (attempt is not None and attempt.disable):
-                self._urgent.set()
+            self._do(lane, *job)
+
+    def _work_one(self, lane: _Lane) -> None:
+        """A shared thread's turn at the lane: one request, if one still waits (the
+        coordinator may have taken it back)."""
+        try:
+            job = lane.jobs.get_nowait()
+        except Empty:
+            return
+        if job is not None:
+            self._do(lane, *job)
+
+    def _do(self, lane: _Lane, hook: Webhook, delivery: Delivery) -> None:
+        live = self._live.webhook(hook.name)
+        if self._closing.is_set() or live is None or not live.enabled:
+            attempt = None
+        else:
+            attempt = self._send(hook, delivery)
+        self._answers.put(_Returned(lane, hook, delivery, attempt))
+        self._signal.set()
+        if self._answers.qsize() >= BATCH or lane.jobs.empty() or \
+                (attempt is not None and attempt.disable):
+            self._urgent.set()
+
+    def _join_pooled(self, lanes: list[_Lane]) -> None:
+        """The shared threads' requests of these lanes end (answered or cut) within
+        CUT_GRACE; what they send after that is not recorded."""
+        assert self._pool is not None
+        deadline = time.monotonic() + CUT_GRACE
+        while any(self._pool.in_flight(lane) for lane in lanes) and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)  # a poll with a deadline: the pool's threads are not ours
 
     def _send(self, hook: Webhook, delivery: Delivery) -> Attempt:
         event = delivery.event

@@ -44,6 +44,7 @@ class Frontmatter:
     headless: bool = False  # Hugo `headless: true`
     no_block: bool = False  # the file has no frontmatter at all (Jekyll: a static file)
     draft_set: bool = False  # the draft field is written (`draft: false` beats a cascade)
+    published_set: bool = False  # the published field is written (it beats Jekyll defaults)
     fields: str = ""  # JSON object: the scalar values of rules.extra_fields the block sets
 
 
@@ -260,6 +261,7 @@ def _facts(meta: dict[Any, Any], rules: ContentRules) -> Frontmatter:
         listed=_build_option(build, "list"),
         headless=_truthy(meta.get("headless")),
         draft_set=rules.draft_field in meta,
+        published_set=rules.published_field in meta,
         fields=_extra_fields(meta, rules.extra_fields),
     )
 
@@ -365,11 +367,11 @@ def status_at(front: Frontmatter, where: Location, moment: float, rules: Content
     policy = where.policy
     if where.trashed or where.in_drafts:
         return DRAFT
-    if front.status is not None:
-        if front.status not in rules.published_values:
-            return DRAFT
-    elif ((front.draft or (policy.draft and not front.draft_set)) and not policy.drafts) or \
-            (front.unpublished_flag and not policy.unpublished):
+    if front.status is not None and front.status not in rules.published_values:
+        return DRAFT
+    inherited = policy.draft and not (front.draft_set or front.published_set)
+    if front.status is None and (((front.draft or inherited) and not policy.drafts)
+                                 or (front.unpublished_flag and not policy.unpublished)):
         return DRAFT
     if not policy.future:
         if front.publish_at is not None and front.publish_at > moment:

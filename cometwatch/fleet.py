@@ -6,10 +6,13 @@ webhooks, state file and `[server]` workspace, API tokens and push secrets:
     [fleet]
     sites = ["sites/*/webhooks.toml", "/srv/shop/webhooks.toml"]  # paths or globs
     listen = "127.0.0.1:8750"   # optional: every site's API, push receiver and metrics
+    delivery_threads = 16       # shared by every site's webhooks, fairly (cometwatch.sendpool)
+    metrics_token = { env = "METRICS_TOKEN" }   # for /metrics, every site's: file, env, value
 
 Every site runs as a Daemon of its own in a thread of this process (its scans, its fetches,
-its dispatcher), all of them sharing one file watcher (one thread, one inotify instance) and,
-with `listen`, one HTTP server. A site that cannot be loaded (a broken config, a workspace or
+its dispatcher's coordinator), all of them sharing one file watcher (one thread, one inotify
+instance), one set of delivery threads taken by the webhooks in turn and, with `listen`, one
+HTTP server. A site that cannot be loaded (a broken config, a workspace or
 repository another site has) is reported and skipped; one whose repository is missing waits
 for it, as a single daemon does; neither stops the others. SIGHUP reads the fleet file again:
 sites added start, sites removed stop, the others reload their own config. SIGTERM stops all.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import threading
 import time
 import tomllib
@@ -27,11 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cometwatch.config import Config, load_config
+from cometwatch.config import Config, Secret, load_config
+from cometwatch.config.reader import Where
+from cometwatch.config.sources import Sources
 from cometwatch.errors import CometwatchError, ConfigError
 from cometwatch.notify import Notifier
 from cometwatch.process import Signals
 from cometwatch.progress import counted
+from cometwatch.sendpool import DEFAULT_THREADS, SendPool
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -42,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cometwatch.fleet")
 
-_KEYS = {"sites", "listen"}
+_KEYS = {"sites", "listen", "delivery_threads", "metrics_token"}
 READY_WITHIN = 300.0  # seconds a start waits for its sites' first scans before READY anyway
 
 
@@ -53,6 +60,8 @@ class FleetConfig:
     listen: str | None = None
     host: str = "127.0.0.1"
     port: int = 8750
+    delivery_threads: int = DEFAULT_THREADS
+    metrics_token: Secret | None = None  # for the fleet's /metrics (a site's own: its config)
 
     def site_files(self) -> list[Path]:
         """The sites' config files, globs expanded (sorted), in the order written, once each."""
@@ -100,9 +109,17 @@ def read_fleet(path: Path) -> FleetConfig:
             not all(isinstance(s, str) and s for s in sites):
         raise ConfigError(where, "fleet.sites", "must be a non-empty list of paths or globs",
                           'write it as sites = ["sites/*/webhooks.toml"]')
+    threads = table.get("delivery_threads", DEFAULT_THREADS)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
+        raise ConfigError(where, "fleet.delivery_threads", f"{threads!r} is not a number "
+                          "from 1 to 1024", f"the default is {DEFAULT_THREADS}")
+    token = None
+    if "metrics_token" in table:
+        sources = Sources(path.resolve().parent, os.environ, [])
+        token = sources.item(Where(where, "fleet.metrics_token"), table["metrics_token"])
     listen = table.get("listen")
     if listen is None:
-        return FleetConfig(path, tuple(sites))
+        return FleetConfig(path, tuple(sites), delivery_threads=threads, metrics_token=token)
     if not isinstance(listen, str):
         raise ConfigError(where, "fleet.listen", "must be a string",
                           'write it as listen = "127.0.0.1:8750"')
@@ -113,7 +130,7 @@ def read_fleet(path: Path) -> FleetConfig:
     if not is_loopback(host):
         raise ConfigError(where, "fleet.listen", f"{host} is not a loopback address",
                           "a fleet serves on loopback only; put a reverse proxy in front")
-    return FleetConfig(path, tuple(sites), listen, host, port)
+    return FleetConfig(path, tuple(sites), listen, host, port, threads, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +169,14 @@ class SiteRun:
     """One site of the fleet: a Daemon in a thread, driven through Signals of its own."""
 
     def __init__(self, file: Path, config: Config, observer: BaseObserver | None,
-                 watch: bool) -> None:
+                 watch: bool, pool: SendPool) -> None:
         from cometwatch.daemon import Daemon
 
         self.file, self.workspace = file, config.server.workspace
         self.signals = Signals()
         self.daemon: Daemon = Daemon(config, str(file), self.signals, Notifier({}),
-                                     watch=watch, serve=False, measure=True, observer=observer)
+                                     watch=watch, serve=False, measure=True, observer=observer,
+                                     pool=pool)
         self.config = config
         self.thread = threading.Thread(target=self._run, name=f"cometwatch-site:{self.workspace}",
                                        daemon=True)
@@ -217,6 +235,8 @@ class Fleet:
         self._server: Server | None = None
         self._fleet = read_fleet(file)
         self._label = SiteLabel()
+        # One set of delivery threads for every site, fair per webhook (cometwatch.sendpool).
+        self._pool = SendPool(self._fleet.delivery_threads)
 
     @property
     def sites(self) -> dict[str, SiteRun]:
@@ -245,7 +265,7 @@ class Fleet:
         from cometwatch.web.router import FleetRouter
         from cometwatch.web.server import Server
 
-        self._router = FleetRouter()
+        self._router = FleetRouter(self._fleet.metrics_token)
         self._server = Server(self._router, self._fleet.host, self._fleet.port)
         self._server.start()
         log.info("serving the fleet's sites on %s", self._server.url)
@@ -303,7 +323,7 @@ class Fleet:
                  counted(len(refused), "site"))
 
     def _begin(self, file: Path, config: Config) -> None:
-        run = SiteRun(file, config, self._observer, self._watch)
+        run = SiteRun(file, config, self._observer, self._watch, self._pool)
         self._sites[file] = run
         run.start()
         if self._router is not None:
@@ -330,7 +350,12 @@ class Fleet:
             log.warning("[fleet] listen changed: that takes a restart; until then the old "
                         "value stays")
             fleet = FleetConfig(fleet.file, fleet.patterns, self._fleet.listen,
-                                self._fleet.host, self._fleet.port)
+                                self._fleet.host, self._fleet.port, fleet.delivery_threads,
+                                fleet.metrics_token)
+        if self._router is not None:
+            self._router.metrics_token = fleet.metrics_token
+        if fleet.delivery_threads != self._fleet.delivery_threads:
+            log.warning("[fleet] delivery_threads changed: that takes a restart")
         self._fleet = fleet
         before = set(self._sites.values())
         self._apply(fleet)
@@ -353,6 +378,7 @@ class Fleet:
             if self._signals.hurry:
                 run.stop(hurry=True)
             run.thread.join(max(deadline - time.monotonic(), 0.1))
+        self._pool.close(timeout=1.0)
         if self._router is not None:
             self._router.close()
         if self._observer is not None:

@@ -12,7 +12,9 @@ import logging
 import re
 
 HIDDEN = "***"
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]*")
+# To the next space: a quote or a bracket may be part of a URL (a query value), so only those
+# at its end are taken as the text's own punctuation.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"<>`]*?(?=['):,.;!?\]]*(?:[\s\"<>`]|$))")
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}", re.I)
 _WORD_RUN = re.compile(r"[A-Za-z0-9_-]{16,}")
@@ -60,9 +62,8 @@ class RedactingFilter(logging.Filter):
     """On a log handler: every record's message is redacted before any formatter sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "://" in message:
-            record.msg, record.args = redact_text(message), None
+        message = record.getMessage()  # formatted once: the formatter reuses it
+        record.msg, record.args = redact_text(message) if "://" in message else message, None
         if record.exc_info and not record.exc_text:  # a traceback (-v) quotes values too
             record.exc_text = redact_text(_TRACEBACKS.formatException(record.exc_info))
         return True

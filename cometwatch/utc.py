@@ -8,9 +8,12 @@ front matter date without a zone is read in the site's zone (`local`).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, tzinfo
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
+_ZONE_WORD = re.compile(r"\s*\b(?:UTC|GMT|Z)$")
 
 
 def iso(moment: float) -> str:
@@ -25,10 +28,11 @@ def parse(text: str) -> float | None:
 
 
 def local(value: object, zone: tzinfo) -> float | None:
-    """A date (datetime, date or ISO 8601 text, `2024-05-03 14:00` too) → seconds; a date or
-    time without a zone is read in `zone`. None for anything else (a number is no date)."""
+    """A date (datetime, date or ISO 8601 text, `2024-05-03 14:00` too, and Jekyll's (Ruby's)
+    `2023-01-29 18:30:22 -0800` or `… UTC`) → seconds; a date or time without a zone is read
+    in `zone`. None for anything else (a number is no date)."""
     if isinstance(value, str):
-        text = value.strip()
+        text = _ZONE_WORD.sub("+00:00", _SPACED_OFFSET.sub(r"\1", value.strip()))
         try:
             value = datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
         except ValueError:

@@ -30,8 +30,12 @@ def entries(site: Site, toml: str, rev: str = "HEAD") -> tuple[dict[str, Seen], 
     engine = Engine.for_repository(config.repository, warn=warnings.append)
     with Repository(site.root) as repo:
         read_tree(repo, engine, rev, 2_000_000_000)
+    scope = engine.sites.site.scope()
     seen = {}
     for path, r in engine.ledger.entries.items():
+        # Site.scope(): every entry lies under one of its folders (history is scoped to them)
+        assert any(not folder or path.startswith(folder + "/") for folder in scope), \
+            (path, scope)
         where = engine.locate(path, "100644")
         assert where is not None
         status = status_at(r.front, where, 2_000_000_000, engine.rules)

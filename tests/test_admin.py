@@ -343,3 +343,61 @@ def test_an_unknown_webhook_or_delivery_is_a_404_page(client: Any) -> None:
 
 def test_the_session_cookie_name_is_the_documented_one(client: Any) -> None:
     assert client.get_cookie(SESSION_COOKIE, path="/admin") is not None
+
+
+def test_recover_after_enable_reopens_what_was_skipped_while_disabled(
+        client: Any, admin: AdminSite, receiver: Receiver) -> None:
+    html = client.get("/admin/").get_data(as_text=True)
+    client.post("/admin/webhooks/build/disable", data={"csrf": csrf_of(html)})
+    admin.site.write("posts/while-off.md", post("title: While off"))
+    admin.site.commit()
+    admin.scan()
+    assert "skipped" in client.get("/admin/deliveries?webhook=build").get_data(as_text=True)
+    client.post("/admin/webhooks/build/enable", data={"csrf": csrf_of(html)})
+    hint = client.get("/admin/").get_data(as_text=True)
+    assert "Recover since" in hint
+    said = []
+    for since in ("1h", admin.site.git("rev-parse", "HEAD~1")):  # a duration, then a commit
+        answer = client.post("/admin/webhooks/build/recover",
+                             data={"csrf": csrf_of(html), "since": since})
+        said.append(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "build: 1 dead or skipped since" in said[0]  # the skipped one, reopened
+    assert "build: 0 dead or skipped since" in said[1]  # already open again: not twice
+    assert "no daemon runs" in said[0]
+
+
+def test_every_field_has_a_label(client: Any) -> None:
+    for path in ("/admin/", "/admin/deliveries", "/admin/webhooks/new",
+                 "/admin/webhooks/build/edit"):
+        html = client.get(path).get_data(as_text=True)
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for tag in re.findall(r"<(?:input|select)\b[^>]*>", html):
+            if 'type="hidden"' in tag or "aria-label=" in tag:
+                continue
+            found = re.search(r'\bid="([^"]+)"', tag)
+            assert found and found.group(1) in labelled, (path, tag)
+
+
+def test_the_generated_token_is_shown_once_and_kept_only_hashed(admin: AdminSite) -> None:
+    import hashlib
+    import sqlite3
+
+    from cometwatch.web.admin import announce
+
+    said: list[str] = []
+    announce(admin.context, "http://127.0.0.1:8750", said.append)  # a second start
+    assert said == ["Webhooks page: http://127.0.0.1:8750/admin/ (log in with the token "
+                    "shown at its first start)"]
+    with sqlite3.connect(admin.context.state_path) as db:
+        [(kept,)] = db.execute("SELECT sha256 FROM admin_token").fetchall()
+    assert kept == hashlib.sha256(admin.token.encode()).hexdigest()
+    assert admin.token.encode() not in admin.context.state_path.read_bytes()
+
+
+def test_what_a_receiver_answers_is_shown_escaped(client: Any, receiver: Receiver) -> None:
+    receiver.script("/hook", Answer(200, body=b"<script>alert(1)</script><img src=x>"))
+    html = client.get("/admin/").get_data(as_text=True)
+    page = client.post("/admin/webhooks/build/run",
+                       data={"csrf": csrf_of(html)}).get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x>" not in page

@@ -123,14 +123,16 @@ def shots(tmp_path: Path) -> Callable[[Any, str], None]:
     return take
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+@pytest.fixture(params=[True], ids=["javascript"])
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
+    if not request.param:
+        options.add_argument("--blink-settings=scriptEnabled=false")
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
     options.add_argument("--window-size=1100,1000")
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER),
@@ -179,6 +181,7 @@ def test_the_webhooks_page_in_a_browser(running: tuple[Daemon, str, Path], brows
     browser.get(token_url)
     until(lambda: "Webhooks" in browser.title, "the webhooks list")
     assert "build" in browser.page_source and RECEIVER_SECRET not in browser.page_source
+    assert browser.execute_script("return typeof htmx") == "object"  # loaded under the CSP
     shots(browser, "webhooks")
 
     # Add a webhook: webhooks.toml keeps its comments.
@@ -298,3 +301,32 @@ def test_the_webhooks_page_in_a_browser(running: tuple[Daemon, str, Path], brows
     browser.delete_all_cookies()
     browser.find_elements(by("XPATH"), "//button[text()='Disable']")[0].click()
     until(lambda: "without a logged-in session" in browser.page_source, "the refusal")
+
+
+@pytest.mark.parametrize("browser", [False], ids=["no-javascript"], indirect=True)
+def test_the_page_works_with_javascript_off(running: tuple[Daemon, str, Path], browser: Any,
+                                            receiver: Receiver,
+                                            shots: Callable[[Any, str], None]) -> None:
+    _, token_url, config = running
+    base = token_url.split("/admin/")[0]
+    browser.get(token_url)
+    until(lambda: "Webhooks" in browser.title, "the webhooks list")
+    assert browser.execute_script("return typeof htmx") == "undefined"  # htmx never ran
+    # Run now is a plain form: a page of its own with the answer.
+    browser.find_elements(by("XPATH"), "//button[text()='Run now']")[0].click()
+    until(lambda: "Run now: build" in browser.page_source, "the Run now page")
+    assert "HTTP 200" in browser.page_source
+    assert receiver.wait_for(1, path="/hook")[-1].event == "webhook.manual"
+    # An edit saves.
+    browser.get(f"{base}/admin/webhooks/build/edit")
+    field = browser.find_element(by("ID"), "collections")
+    field.send_keys("posts")
+    browser.find_element(by("CSS_SELECTOR"), "form.form button[type=submit]").click()
+    until(lambda: "Webhook build saved." in browser.page_source, "the saved note")
+    assert 'collections = ["posts"]' in config.read_text()
+    # The deliveries' filters are a plain GET form.
+    browser.get(f"{base}/admin/deliveries")
+    browser.find_element(by("ID"), "f-entry").send_keys("nothing-like-it")
+    browser.find_element(by("XPATH"), "//button[text()='Filter']").click()
+    until(lambda: "entry=nothing-like-it" in browser.current_url, "the filtered list")
+    assert "No deliveries match" in browser.page_source

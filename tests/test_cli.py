@@ -91,6 +91,18 @@ def test_webhooks_list_on_a_state_from_a_newer_cometwatch_says_so_and_exits_1(
     assert "newer cometwatch" in captured.err and "active" not in captured.out
 
 
+def test_webhooks_list_called_in_process_raises_what_it_cannot_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cometwatch.commands import webhooks
+    from cometwatch.config import load_config
+    from cometwatch.errors import StateError
+
+    config = load_config(config_for(tmp_path, newer_state(tmp_path / "state.db")))
+    with pytest.raises(StateError, match="newer cometwatch"):
+        webhooks.listing(config)
+    assert capsys.readouterr().out == ""
+
+
 def test_webhooks_list_on_a_state_it_cannot_open_says_so_and_exits_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "state.db").mkdir()  # not a database: what an unreadable one also gives

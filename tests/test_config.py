@@ -291,6 +291,11 @@ REFUSALS = [
      "webhooks[0].url", "'https://[::1/x?token=***'"),
     ('[repository]\npreset = "https://u:P4SSW0RD@x.org/?token=T0KEN"\n', "repository.preset",
      "unknown preset"),
+    *[(f'[repository]\n{key} = "{name}"\n', f"repository.{key}", "name git accepts")
+      for key in ("branch", "remote")
+      for name in ("--upload-pack=touch /tmp/x", "-x", "a b", "a..b", "a/.b", "x.lock", "a:b",
+                   "a~1", "a^", "a?", "a*", "a[", "a\\\\b", "a//b", "a/", "/a", "@", "a@{1}",
+                   "", ".a", "a.", "a\\u0001")],
     (HOOK.replace("example.org", "[::169.254.169.254]"), "webhooks[0].url", "cloud metadata"),
     (HOOK.replace("example.org", "[64:ff9b::a9fe:a9fe]"), "webhooks[0].url", "cloud metadata"),
     (HOOK.replace("example.org", "[2002:a9fe:a9fe::1]"), "webhooks[0].url", "cloud metadata"),

@@ -257,3 +257,58 @@ def test_any_sequence_of_saves_keeps_the_files_notes_and_a_loadable_config(
         assert ("# The search indexer" in text) == ("indexer" in names)
         config = loads(path)
         assert [w.name for w in config.webhooks] == names  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("line", [
+    'secret = "hunter2-value"',
+    "secret = 'hunter2-value'",
+    'secrets = [{ value = "hunter2-value" }, { env = "OLD" }]',
+    'headers = { Authorization = "Bearer hunter2-value" }',
+    'headers = { "X-Api-Key" = "hunter2-value" }',
+    'admin_token = { value = "hunter2-value" }',
+    'X-Auth-Token = "hunter2-value"',
+])
+def test_a_diff_shown_for_a_changed_file_masks_every_secret(config: Path, line: str) -> None:
+    editor = ConfigEditor(config)
+    digest = editor.read().digest
+    config.write_text(FILE + line + "\n")
+    with pytest.raises(FileChanged) as refused:
+        editor.remove(digest, "netlify")
+    assert "hunter2" not in refused.value.diff and "********" in refused.value.diff
+
+
+STARTS_WITH_WEBHOOKS = """\
+[[webhooks]]
+name = "a"
+url = "https://a.example/"
+secret = "s"
+
+[webhooks.headers]
+Authorization = "Bearer x"
+
+# heading b
+[[webhooks]]
+name = "b"
+url = "https://b.example/"
+secret = "t"
+
+# end notes
+"""
+
+
+@pytest.mark.parametrize(("remove", "kept", "gone"), [
+    ("a", ["# heading b\n[[webhooks]]\nname = \"b\"", "# end notes"], ["Bearer x"]),
+    ("b", ["[webhooks.headers]\nAuthorization = \"Bearer x\"\n\n# end notes"], ["heading b"]),
+])
+def test_a_table_with_a_sub_table_or_first_in_the_file_is_removed_cleanly(
+        tmp_path: Path, remove: str, kept: list[str], gone: list[str]) -> None:
+    path = tmp_path / "webhooks.toml"
+    path.write_text(STARTS_WITH_WEBHOOKS)
+    editor = ConfigEditor(path)
+    editor.remove(editor.read().digest, remove)
+    text = path.read_text()
+    for piece in kept:
+        assert piece in text
+    for piece in gone:
+        assert piece not in text
+    assert parse_config_text(text, path)

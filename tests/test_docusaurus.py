@@ -197,3 +197,14 @@ def test_a_broken_versions_file_is_a_warning() -> None:
     model = site(files={"versions.json": b"{not json"})
     assert any("versions.json: not JSON" in w for w in model.warnings)
     assert model.place("website/versioned_docs/version-1.0/intro.md") is None
+
+
+@pytest.mark.parametrize(("route", "collection"), [
+    ("'/'", "docs"), ("'docs'", "docs"), ("'/guides/'", "guides"), ("'api/v2'", "v2")])
+def test_the_default_docs_instance_is_named_by_its_route_base(route: str,
+                                                              collection: str) -> None:
+    config = f"module.exports = {{presets: [['classic', {{docs: {{routeBasePath: {route}}}, " \
+             f"blog: {{routeBasePath: 'news'}}}}]]}};".encode()
+    model = site(config, files={}, root="", name="docusaurus.config.js")
+    assert model.place("docs/a.md") == Page(collection, "a", None, "docs/a.md", 0, None)
+    assert model.place("blog/x.md") == Page("news", "x", None, "blog/x.md", 0, None)

@@ -346,3 +346,106 @@ def test_astro_dates_are_read_as_javascript_reads_them(site: Site) -> None:
     assert warnings == []  # no "broken frontmatter"
     assert (seen["src/data/post/old.md"].published, seen["src/data/post/later.md"].status) == (
         True, "scheduled")
+
+
+STARLIGHT_CONFIG = """import { defineConfig } from 'astro/config';
+import starlight from '@astrojs/starlight';
+
+export default defineConfig({
+  integrations: [
+    starlight({
+      title: 'Docs',
+      defaultLocale: 'root',
+      locales: {
+        root: { label: 'English', lang: 'en' },
+        fr: { label: 'Français', lang: 'fr' },
+      },
+    }),
+  ],
+});
+"""
+
+STARLIGHT_CONTENT = """import { defineCollection } from 'astro:content';
+import { docsLoader } from '@astrojs/starlight/loaders';
+import { docsSchema } from '@astrojs/starlight/schema';
+
+export const collections = {
+  docs: defineCollection({ loader: docsLoader(), schema: docsSchema() }),
+};
+"""
+
+
+def test_starlight_translations_are_variants_of_one_entry(site: Site) -> None:
+    site.write("astro.config.mjs", STARLIGHT_CONFIG)
+    site.write("src/content.config.ts", STARLIGHT_CONTENT)
+    site.write("src/content/docs/concepts/why-astro.mdx", post("title: Why Astro"))
+    site.write("src/content/docs/fr/concepts/why-astro.mdx", post("title: Pourquoi Astro"))
+    site.write("src/content/docs/guides/1.md", post("title: One"))
+    site.write("src/content/docs/reference/1.md", post("title: Also one"))
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "astro"\n')
+    assert warnings == []
+    en, fr = (seen["src/content/docs/concepts/why-astro.mdx"],
+              seen["src/content/docs/fr/concepts/why-astro.mdx"])
+    assert (en.id, en.type, en.slug) == (fr.id, fr.type, fr.slug) == (
+        en.id, "docs", "concepts-why-astro")
+    assert seen["src/content/docs/guides/1.md"].slug == "guides-1"
+    ids = {e.id for e in seen.values()}
+    assert len(ids) == 3  # one entry per page, whatever its locales
+
+
+def test_docusaurus_translations_share_their_entrys_id(site: Site) -> None:
+    docusaurus_site(site)
+    site.commit()
+    seen, _ = entries(site, DOCUSAURUS_TOML)
+    assert seen["website/i18n/fr/docusaurus-plugin-content-docs/current/intro.md"].id == \
+        seen["docs/intro.md"].id
+    assert len({e.id for e in seen.values()}) == len(seen) - 1
+
+
+def test_decap_editorial_workflow_branches_stay_out_until_merged(site: Site) -> None:
+    site.write("admin/config.yml", DECAP_CONFIG)
+    site.write("content/docs/intro.md", post("title: Intro"))
+    site.commit()
+    site.git("checkout", "-q", "-b", "cms/docs/new-page")
+    site.write("content/docs/new-page.md", post("title: New page"))
+    site.commit("Create Docs “new-page”")
+    site.git("checkout", "-q", "main")
+    toml = '[repository]\npreset = "decap"\nbranch = "main"\n'
+    out, _ = events(site, toml)
+    assert [p for _, _, _, p in out] == ["content/docs/intro.md", "content/docs/intro.md"]
+    site.git("merge", "-q", "--no-ff", "-m", "Publish", "cms/docs/new-page")
+    out, _ = events(site, toml)
+    assert ("content.created", "docs", "content/docs/new-page.md") in [
+        (n, k, p) for _, n, k, p in out]
+
+
+def test_the_key_a_warning_names_overrides_what_could_not_be_read(site: Site) -> None:
+    site.write("docusaurus.config.ts",
+               DOCUSAURUS_CONFIG.replace("path: '../docs',", "path: process.env.DOCS,"))
+    site.write("documentation/setup.md", post("title: Setup"))
+    site.write("documentation/guides/index.md", post("title: Guides"))
+    site.write("blog/2024-01-02-release.md", post("title: Release"))
+    site.commit()
+    toml = '[repository]\npreset = "docusaurus"\n'
+    seen, warnings = entries(site, toml)
+    assert len(warnings) == 1 and "set [repository] collections" in warnings[0]
+    assert sorted(seen) == ["blog/2024-01-02-release.md"]
+    seen, _ = entries(site, toml + 'collections = { "documentation/**" = "docs" }\n')
+    assert {p: (e.type, e.slug) for p, e in seen.items()} == {
+        "documentation/setup.md": ("docs", "setup"),
+        "documentation/guides/index.md": ("docs", "guides"),
+        "blog/2024-01-02-release.md": ("blog", "release")}
+
+
+def test_eleventy_input_given_on_the_command_line_is_content_dir(site: Site) -> None:
+    site.write(".eleventy.js",
+               "module.exports = function (c) { return {dir: {output: 'dist'}}; };\n")
+    site.write("package.json", '{"scripts": {"build": "eleventy --input=site"}}\n')
+    site.write("site/blog/a.md", post("title: A"))
+    site.write("site/_includes/x.md", post("title: X"))
+    site.write("README.md", "# readme\n")
+    site.commit()
+    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\ncontent_dir = "site"\n')
+    assert warnings == []
+    assert {p: e.type for p, e in seen.items()} == {"site/blog/a.md": "blog"}

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
 
 from cometwatch.config import Secret, Webhook
@@ -487,3 +489,39 @@ def test_a_planted_secret_and_url_password_reach_no_output_channel(
     assert "***@" in everything and "redirect to" in everything
     for planted in PLANTED:
         assert planted not in everything, (planted, everything)
+
+
+_WORD = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
+_SECRET = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:", max_size=16).map(
+    lambda s: "SECRET" + s)
+
+
+@given(scheme=st.sampled_from(["https", "http", "ftp", "htps", "git+ssh"]),
+       user=st.one_of(st.none(), _SECRET), password=st.one_of(st.none(), _SECRET),
+       host=_WORD, port=st.one_of(st.none(), st.integers(1, 65535)),
+       path=st.lists(st.one_of(_WORD, _SECRET), max_size=4),
+       query=st.lists(st.tuples(_WORD, _SECRET), max_size=3), fragment=st.booleans())
+def test_no_credential_in_a_url_survives_redaction(
+        scheme: str, user: str | None, password: str | None, host: str, port: int | None,
+        path: list[str], query: list[tuple[str, str]], fragment: bool) -> None:
+    from cometwatch.redaction import redact_text, redact_url
+
+    userinfo = (user or "u") + (f":{password}" if password else "") + "@" \
+        if user or password else ""
+    url = f"{scheme}://{userinfo}{host}{f':{port}' if port else ''}"
+    if path and path[0].startswith("SECRET"):
+        path[0] = "8f14e45fceea467fa0e61c0ed0a1b2c3"  # only a token-looking first segment hides
+    url += "".join(f"/{segment}" for segment in path)
+    url += ("?" + "&".join(f"{k}={v}" for k, v in query)) if query else ""
+    url += "#SECRET-fragment" if fragment else ""
+    for shown in (redact_url(url), redact_text(f"failed: '{url}' (403)")):
+        assert "SECRET" not in shown and "8f14e45f" not in shown, (url, shown)
+        assert host in shown
+
+
+@given(st.text())
+def test_redaction_takes_any_text(text: str) -> None:
+    from cometwatch.redaction import redact_text, redact_url
+
+    redact_url(text)
+    assert "://" in redact_text(text) or "://" not in text

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.commands import arguments
 from cometwatch.escape import escape, escape_lines
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 STATUSES = ("pending", "failed", "ok", "dead", "skipped", "coalesced")
 
@@ -36,16 +39,32 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
-    from cometwatch.source import open_state
-    from cometwatch.store import DeliveryStatus
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
     as_json = args.json or getattr(args, "show_json", False)
+    if args.action == "show":
+        return show(config, args.id, as_json=as_json)
+    return listing(config, webhook=args.webhook, status=args.status, limit=args.limit,
+                   as_json=as_json)
+
+
+def show(config: Config, delivery_id: int, as_json: bool = False) -> int:
+    """`deliveries show ID`: one delivery and every attempt, on stdout."""
+    from cometwatch.source import open_state
+
     with open_state(config, create=False) as store:
-        if args.action == "show":
-            return _show(store, args.id, as_json)
-        status = DeliveryStatus(args.status) if args.status else None
-        rows = store.deliveries(args.webhook, status, args.limit)
+        return _show(store, delivery_id, as_json)
+
+
+def listing(config: Config, webhook: str | None = None, status: str | None = None,
+            limit: int = 50, as_json: bool = False) -> int:
+    """`deliveries`: the newest first, optionally of one webhook and in one state."""
+    from cometwatch.source import open_state
+    from cometwatch.store import DeliveryStatus
+
+    with open_state(config, create=False) as store:
+        state = DeliveryStatus(status) if status else None
+        rows = store.deliveries(webhook, state, limit)
         disabled = {name: (state.disabled_at, state.disabled_reason)
                     for name, state in store.webhook_states().items()
                     if state.disabled_at is not None}
@@ -55,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
         print()
         return 0
     if not rows:
-        print("no deliveries" + (" match" if args.webhook or args.status else " yet"))
-        _tell_held(config, waiting, args.webhook)
+        print("no deliveries" + (" match" if webhook or status else " yet"))
+        _tell_held(config, waiting, webhook)
         return 0
     table = [("ID", "WEBHOOK", "STATUS", "TRIES", "EVENT", "ENTRY", "CREATED", "LAST")]
     for d in rows:
@@ -73,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         since, reason = disabled[name]
         print(escape(f"webhook {name} is DISABLED since {moment(since)}: {reason} "
               f"(`cometwatch webhooks enable {name}`)"))
-    _tell_held(config, waiting, args.webhook)
+    _tell_held(config, waiting, webhook)
     return 0
 
 
@@ -149,9 +168,9 @@ def delivery_json(d: Any) -> dict[str, Any]:
 
 
 def moment(seconds: float) -> str:
-    from cometwatch import utc
+    from datetime import UTC, datetime
 
-    return utc.iso(seconds)
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def printable(answer: bytes) -> str:

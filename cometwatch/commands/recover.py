@@ -4,10 +4,13 @@ had a delivery."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.commands import arguments
 from cometwatch.escape import say
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -28,40 +31,47 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    config = load_config(args.config, secrets=not args.no_send)
+    return recover(config, args.webhook, args.since, send=not args.no_send)
+
+
+def recover(config: Config, webhook: str, since: arguments.Since, send: bool = True) -> int:
+    """Reopen what `webhook` missed since a moment, create what it never had, and (with
+    `send`) send them in order."""
     import time
 
     from cometwatch.commands.deliveries import moment
     from cometwatch.commands.redeliver import send_now
-    from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
     from cometwatch.progress import counted
     from cometwatch.source import open_state
 
-    config = load_config(args.config, secrets=not args.no_send)
     now = time.time()
-    hook = config.webhook(args.webhook)
+    hook = config.webhook(webhook)
     if hook is None:
         names = ", ".join(h.name for h in config.webhooks) or "none configured"
-        raise CometwatchError(f"no webhook named {args.webhook!r} in the config ({names})")
+        raise CometwatchError(f"no webhook named {webhook!r} in the config ({names})")
     if not hook.enabled:
         raise CometwatchError(f"webhook {hook.name} has enabled = false in the config: set "
                               "enabled = true first")
-    since = parse_since(args.since, config)
+    start = parse_since(since, config)
     with open_state(config, create=False) as store:
         state = store.webhook_states().get(hook.name)
         if state is not None and state.disabled_at is not None:
             raise CometwatchError(f"webhook {hook.name} is disabled ({state.disabled_reason}): "
                                   f"`cometwatch webhooks enable {hook.name}` first")
-        recovered = store.recover(hook.name, since, now, hook.wants)
+        recovered = store.recover(hook.name, start, now, hook.wants)
         path = store.path
     say(f"{hook.name}: {counted(len(recovered.reopened), 'delivery', 'deliveries')} dead or "
-          f"skipped since {moment(since)} reopened; {len(recovered.created)} created for the "
+          f"skipped since {moment(start)} reopened; {len(recovered.created)} created for the "
           "events since then that were stored without one")
     if recovered.forgotten:
         say(f"{counted(recovered.forgotten, 'event')} it wants, stored before the last purge of "
               "settled deliveries, left out: a delivery of each may have been sent and purged")
     ids = recovered.reopened + recovered.created
-    if not ids or args.no_send:
+    if not ids or not send:
         return 0
     return send_now(config, path, ids)
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.commands import arguments
 from cometwatch.escape import say
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -26,21 +30,27 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    config = load_config(args.config, secrets=not args.no_send)
+    return redeliver(config, args.ids, send=not args.no_send)
+
+
+def redeliver(config: Config, ids: Sequence[int], send: bool = True) -> int:
+    """Open these deliveries again, due now, and (with `send`) send what is due."""
     import sys
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.errors import CometwatchError
     from cometwatch.outbox import held
     from cometwatch.source import open_state
 
-    config = load_config(args.config, secrets=not args.no_send)
     with open_state(config, create=False) as store:
-        found = store.replay(args.ids, time.time())
+        found = store.replay(ids, time.time())
         disabled = store.disabled_webhooks()
         hooks = {d.webhook for d in (store.delivery(i) for i in found) if d is not None}
         path = store.path
-    missing = sorted(set(args.ids) - set(found))
+    missing = sorted(set(ids) - set(found))
     if not found:
         raise CometwatchError(f"no delivery {', '.join(f'#{i}' for i in missing)} (see "
                               "`cometwatch deliveries`; settled ones are purged after "
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         why = held(name, config.webhook(name))
         if why:
             say(f"the deliveries for webhook {name!r}, {why}")
-    if args.no_send:
+    if not send:
         say(f"queued {len(found)}")
         return 1 if missing else 0
     sent = send_now(config, path, found)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.commands import arguments
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -35,21 +38,29 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    config = load_config(args.config, secrets=not args.no_deliver)
+    return scan(config, backfill="all" if args.all else args.since,
+                deliver=not args.no_deliver, wait=args.wait, timeout=args.timeout)
+
+
+def scan(config: Config, backfill: str | None = None, deliver: bool = True, wait: bool = False,
+         timeout: float | None = None) -> int:
+    """One pass: derive and store the new events (`backfill`: "all", or a revision to read
+    the history after), then (with `deliver`) send what is due; `wait`: until nothing is,
+    coalescing windows included; `timeout`: seconds at most for the sending."""
     import logging
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.progress import Progress, counted
     from cometwatch.scanner import Scanner
     from cometwatch.source import Source
     from cometwatch.store import Store
 
-    timeout = args.timeout
-    config = load_config(args.config, secrets=not args.no_deliver)
     log = logging.getLogger("cometwatch")
     for warning in config.warnings:
         log.warning("%s", warning)
-    backfill = "all" if args.all else args.since
     with Source.open(config) as source:
         path = Store.default_path(config, source.repo)
         with Store.open(path) as store:
@@ -73,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
               f"{counted(result.deliveries, 'delivery', 'deliveries')}")
     else:
         print(f"{where}: nothing new")
-    if args.no_deliver or not any(hook.enabled for hook in config.webhooks):
+    if not deliver or not any(hook.enabled for hook in config.webhooks):
         return 0
-    return _send(config, path, args.wait, timeout)
+    return _send(config, path, wait, timeout)
 
 
 def _send(config: Any, path: Any, wait: bool, timeout: float | None) -> int:

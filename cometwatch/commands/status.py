@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -17,12 +20,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    return status(load_config(args.config, secrets=False), as_json=args.json)  # never signs
+
+
+def status(config: Config, as_json: bool = False) -> int:
+    """What the state database says, on stdout."""
     import json
     import sys
     import time
 
     from cometwatch.commands.deliveries import moment
-    from cometwatch.config import load_config
     from cometwatch.daemon import fetch_failure
     from cometwatch.escape import say
     from cometwatch.hooks import last_failure
@@ -31,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.redaction import redact_text
     from cometwatch.source import open_state
 
-    config = load_config(args.config, secrets=False)  # reads state, never signs
     with open_state(config, create=False) as store:
         cursors = store.cursors()
         states = store.webhook_states()
@@ -74,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     hook_scan = failure and {"failed": failure.started and moment(failure.started),
                              "error": redact_text(failure.message),
                              "log": str(failure.log_file)}
-    if args.json:
+    if as_json:
         json.dump({
             "state": str(path),
             "cursors": [{"branch": c.branch, "commit": c.commit,

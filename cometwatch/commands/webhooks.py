@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cometwatch.escape import say
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -28,20 +31,43 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
-    from cometwatch.errors import NoState
-    from cometwatch.source import open_state
 
     config = load_config(args.config, secrets=False)  # reads state, never signs
     if args.action in (None, "list"):
-        try:
-            store = open_state(config, create=False)
-        except NoState:  # nothing scanned yet: every webhook is as its config says
-            return _list(config, {}, {})
-        with store:
-            return _list(config, store.webhook_states(), store.counts())
-    name = args.name
+        return listing(config)
+    if args.action == "enable":
+        return enable(config, args.name)
+    return disable(config, args.name, args.reason)
+
+
+def listing(config: Config) -> int:
+    """`webhooks list`: every webhook, its config and its state."""
+    from cometwatch.errors import NoState
+    from cometwatch.source import open_state
+
+    try:
+        store = open_state(config, create=False)
+    except NoState:  # nothing scanned yet: every webhook is as its config says
+        return _list(config, {}, {})
+    with store:
+        return _list(config, store.webhook_states(), store.counts())
+
+
+def enable(config: Config, name: str) -> int:
+    """`webhooks enable NAME`: a disabled webhook gets its deliveries again."""
+    return _change(config, name, None)
+
+
+def disable(config: Config, name: str, reason: str = "disabled by hand") -> int:
+    """`webhooks disable NAME`: its open and new deliveries are skipped."""
+    return _change(config, name, reason)
+
+
+def _change(config: Config, name: str, reason: str | None) -> int:
+    from cometwatch.source import open_state
+
     known = {hook.name for hook in config.webhooks}
-    with open_state(config, create=args.action == "disable") as store:
+    with open_state(config, create=reason is not None) as store:
         states = store.webhook_states()
         # A webhook gone from the config may still have deliveries: disabling it sets them
         # aside as skipped.
@@ -50,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
 
             raise CometwatchError(f"no webhook named {name!r} (known: "
                                   f"{', '.join(sorted(known)) or 'none'})")
-        if args.action == "enable":
+        if reason is None:
             return _enable(store, name, states.get(name))
         import time
 
-        skipped = store.disable_webhook(name, args.reason, time.time())
+        skipped = store.disable_webhook(name, reason, time.time())
     say(f"webhook {name} disabled; {skipped} open deliveries skipped "
           f"(`cometwatch webhooks enable {name}` turns it back on)")
     return 0

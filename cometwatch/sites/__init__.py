@@ -134,6 +134,8 @@ def tool_for(preset: str) -> Tool | None:
 # preset name → "module:class" of its Tool (imported when a config names the preset)
 TOOLS: dict[str, str] = {
     "hugo": "cometwatch.sites.hugo:Hugo",
+    "jekyll": "cometwatch.sites.jekyll:Jekyll",
+    "zola": "cometwatch.sites.zola:Zola",
     "docusaurus": "cometwatch.sites.jstools:Docusaurus",
     "astro": "cometwatch.sites.jstools:Astro",
     "eleventy": "cometwatch.sites.jstools:Eleventy",

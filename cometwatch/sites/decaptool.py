@@ -87,7 +87,8 @@ class WithDecap:
         fields = (*base.rules.extra_fields, *decap.filter_fields)
         if self.inner is None:
             rules = site_rules(base, extra_fields=fields, exclude=())
-            folders = [f.folder for f in decap.folders] + [f.file for f in decap.files]
+            folders = [f.folder for f in decap.folders] + [f.file.rpartition("/")[0]
+                                                           for f in decap.files]
             return PageSite(rules, decap, tuple(folders) or ("",), base.overrides,
                             warnings=decap.warnings)
         inner = self.inner.build(others, present, replace(

@@ -6,7 +6,8 @@ preset's `docs`, `blog` and `pages` options and every `plugin-content-docs` /
 `includeCurrentVersion`, `onlyIncludeVersions`), and `i18n.defaultLocale` / `i18n.locales`;
 from `versions.json` (`<id>_versions.json`) the versions under `versioned_docs/version-X`.
 
-One collection per plugin instance (its id, or `docs` / `blog` / `pages` for the default one);
+One collection per plugin instance (its id; the default one's route base, `docs` / `blog` /
+`pages` when that is `/`);
 each version's copy is an entry of its own; a translation under
 `i18n/<locale>/docusaurus-plugin-content-<plugin>[-<id>]/[<version>/]…` is a locale variant of
 the file it translates, for configured locales only. Docusaurus's `id:` front matter is unique
@@ -54,10 +55,15 @@ class ContentPlugin:
     exclude: tuple[str, ...]
     versions: tuple[str, ...] = ()  # built versions (docs), newest first, "current" excluded
     current: bool = True  # the current version is built
+    route: str = ""  # routeBasePath, as written
 
     @property
     def collection(self) -> str:
-        return self.kind if self.id == "default" else self.id
+        """Its id; the default instance is named by its route base (`/docs` → `docs`), or by
+        its kind when that is the site's root (`/`)."""
+        if self.id != "default":
+            return self.id
+        return self.route.strip("/").rpartition("/")[2] or self.kind
 
     @property
     def i18n_dir(self) -> str:
@@ -275,8 +281,10 @@ def _plugin(root: str, kind: str, options: Value, files: Mapping[str, bytes],
     path = _text(opts, "path", default_path, warnings, "[repository] collections")
     include = _globs(opts, "include", default_include, warnings)
     exclude = _globs(opts, "exclude", EXCLUDE_DEFAULT, warnings)
+    route = _text(opts, "routeBasePath", "" if kind == "pages" else kind, warnings,
+                  "[repository] collections")
     if kind != "docs":
-        return ContentPlugin(kind, plugin_id, join(root, path), include, exclude)
+        return ContentPlugin(kind, plugin_id, join(root, path), include, exclude, route=route)
     versions = _versions(files, "versions.json" if plugin_id == "default"
                          else f"{plugin_id}_versions.json", warnings)
     current = True
@@ -299,7 +307,8 @@ def _plugin(root: str, kind: str, options: Value, files: Mapping[str, bytes],
     if only is not None:
         current = current and "current" in only
         versions = tuple(v for v in versions if v in only)
-    return ContentPlugin(kind, plugin_id, join(root, path), include, exclude, versions, current)
+    return ContentPlugin(kind, plugin_id, join(root, path), include, exclude, versions, current,
+                         route)
 
 
 def _text(opts: JSObject | None, key: str, default: str, warnings: list[str],

@@ -92,10 +92,12 @@ class Eleventy:
         return out
 
 
-def read_eleventy(root: str, config: Module | None, files: Mapping[str, bytes]) -> Eleventy:
+def read_eleventy(root: str, config: Module | None, files: Mapping[str, bytes],
+                  input_dir: str | None = None) -> Eleventy:
     """The site from its config module and its other steering files (site-relative path →
-    bytes: `.eleventyignore`, `<input>/.eleventyignore`, `.gitignore`, `*.11tydata.*`).
-    Never raises: what cannot be read is a warning, and Eleventy's default is used."""
+    bytes: `.eleventyignore`, `<input>/.eleventyignore`, `.gitignore`, `*.11tydata.*`);
+    `input_dir` (site-relative) is webhooks.toml's `content_dir`, which wins. Never raises:
+    what cannot be read is a warning, and Eleventy's default is used."""
     warnings: list[str] = []
     dirs = {"input": ".", "includes": "_includes", "layouts": "", "data": "_data",
             "output": "_site"}
@@ -133,6 +135,10 @@ def read_eleventy(root: str, config: Module | None, files: Mapping[str, bytes]) 
             elif call.callee.startswith("ignores.") or call.callee == "setUseGitIgnore":
                 warnings.append(_call_unknown(call, arg).message("no change to the ignores",
                                                                  "[repository] exclude"))
+    if input_dir is not None:  # `eleventy --input=…` in a build script: webhooks.toml says it
+        dirs["input"] = input_dir or "."
+        warnings = [w for w in warnings if ": dir.input " not in w
+                    and ": setInputDirectory() " not in w]
     input_dir = join(root, dirs["input"])
     includes = join(input_dir, dirs["includes"])
     ignores = ["**/node_modules/**", ".git/**", *(g for g in added if g not in removed)]

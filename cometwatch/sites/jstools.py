@@ -22,7 +22,7 @@ from cometwatch.sites import docusaurus as docusaurus_model
 from cometwatch.sites import eleventy as eleventy_model
 from cometwatch.sites.jsconfig import Module, read_module
 from cometwatch.sites.jsglob import compile_glob
-from cometwatch.sites.page import Page, under
+from cometwatch.sites.page import Page, path_slug, under
 
 
 class PageModel(Protocol):
@@ -69,14 +69,18 @@ class PageSite:
                 any(compile_glob(p).match(relative) for p in rules.exclude):
             return None
         page = self.model.place(original)
+        declared = self._declared(relative)
         if page is None:
-            return None
-        collection = page.collection or (page.choices[0][2] if page.choices else "pages")
-        if "collections" in self.overrides and relative is not None:
-            for pattern, name in rules.collections:
-                if compile_glob(pattern).match(relative):
-                    collection = name
-                    break
+            # webhooks.toml's own `collections` also name folders the tool's config could
+            # not be read for (a computed path): their files are entries too
+            if declared is None or original.rpartition(".")[2].lower() not in rules.extensions:
+                return None
+            page = Page(declared, path_slug(original.rpartition("/")[2]
+                                            if not original.endswith(("/index.md",
+                                                                      "/index.mdx"))
+                                            else original.rsplit("/", 2)[-2]))
+        collection = declared or page.collection or \
+            (page.choices[0][2] if page.choices else "pages")
         policy = self.policy
         if page.defaults:
             draft = dict(page.defaults).get(rules.draft_field)
@@ -86,7 +90,17 @@ class PageSite:
                         in_drafts=False, locale=page.locale, key=page.key, rank=page.rank,
                         policy=policy, version=page.version, choices=page.choices)
 
+    def _declared(self, relative: str | None) -> str | None:
+        if "collections" not in self.overrides or relative is None:
+            return None
+        for pattern, name in self.rules.collections:
+            if compile_glob(pattern).match(relative):
+                return name
+        return None
+
     def scope(self) -> tuple[str, ...]:
+        if "collections" in self.overrides:
+            return (self.rules.content_dir,)  # declared folders may lie anywhere under it
         if "content_dir" in self.overrides:
             return tuple(dict.fromkeys((self.rules.content_dir, self.rules.trash_dir)))
         if "" in self.folders:
@@ -223,7 +237,9 @@ class Eleventy:
         config = next((parsed[name] for name in eleventy_model.CONFIG_NAMES if name in parsed),
                       None)
         files = {name: data for name, data in parsed.items() if isinstance(data, bytes)}
-        model = eleventy_model.read_eleventy(base.root, config, files)
+        chosen = base.relative(base.rules.content_dir) if "content_dir" in base.overrides \
+            else None
+        model = eleventy_model.read_eleventy(base.root, config, files, chosen)
         rules = site_rules(base, extensions=("md",), content_dir=model.input, exclude=(),
                            extra_fields=(*base.rules.extra_fields, *ELEVENTY_FIELDS))
         return PageSite(rules, model, (model.input,), base.overrides,
