@@ -22,8 +22,8 @@ from flask import Blueprint, Response, request
 from flask.sansio.blueprints import BlueprintSetupState
 
 from cometwatch import __version__
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError
+from cometwatch.utc import iso as utc_iso
 from cometwatch.web import listing
 from cometwatch.web.app import JSON, error_response
 from cometwatch.web.context import SiteContext

@@ -17,8 +17,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cometwatch.entry import utc_iso
 from cometwatch.projection import BODY_KEY, EntryRow
+from cometwatch.utc import iso as utc_iso
 from cometwatch.web.context import SiteContext
 
 # The fields of CometCMS's stored entry that filters know without a schema.
