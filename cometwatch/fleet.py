@@ -7,6 +7,7 @@ webhooks, state file and `[server]` workspace, API tokens and push secrets:
     sites = ["sites/*/webhooks.toml", "/srv/shop/webhooks.toml"]  # paths or globs
     listen = "127.0.0.1:8750"   # optional: every site's API, push receiver and metrics
     delivery_threads = 16       # shared by every site's webhooks, fairly (cometwatch.sendpool)
+    metrics_token = { env = "METRICS_TOKEN" }   # for /metrics, every site's: file, env, value
 
 Every site runs as a Daemon of its own in a thread of this process (its scans, its fetches,
 its dispatcher's coordinator), all of them sharing one file watcher (one thread, one inotify
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import threading
 import time
 import tomllib
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cometwatch.config import Config, load_config
+from cometwatch.config import Config, Secret, load_config
+from cometwatch.config.reader import Where
+from cometwatch.config.sources import Sources
 from cometwatch.errors import CometwatchError, ConfigError
 from cometwatch.notify import Notifier
 from cometwatch.process import Signals
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cometwatch.fleet")
 
-_KEYS = {"sites", "listen", "delivery_threads"}
+_KEYS = {"sites", "listen", "delivery_threads", "metrics_token"}
 READY_WITHIN = 300.0  # seconds a start waits for its sites' first scans before READY anyway
 
 
@@ -57,6 +61,7 @@ class FleetConfig:
     host: str = "127.0.0.1"
     port: int = 8750
     delivery_threads: int = DEFAULT_THREADS
+    metrics_token: Secret | None = None  # for the fleet's /metrics (a site's own: its config)
 
     def site_files(self) -> list[Path]:
         """The sites' config files, globs expanded (sorted), in the order written, once each."""
@@ -108,9 +113,13 @@ def read_fleet(path: Path) -> FleetConfig:
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
         raise ConfigError(where, "fleet.delivery_threads", f"{threads!r} is not a number "
                           "from 1 to 1024", f"the default is {DEFAULT_THREADS}")
+    token = None
+    if "metrics_token" in table:
+        sources = Sources(path.resolve().parent, os.environ, [])
+        token = sources.item(Where(where, "fleet.metrics_token"), table["metrics_token"])
     listen = table.get("listen")
     if listen is None:
-        return FleetConfig(path, tuple(sites), delivery_threads=threads)
+        return FleetConfig(path, tuple(sites), delivery_threads=threads, metrics_token=token)
     if not isinstance(listen, str):
         raise ConfigError(where, "fleet.listen", "must be a string",
                           'write it as listen = "127.0.0.1:8750"')
@@ -121,7 +130,7 @@ def read_fleet(path: Path) -> FleetConfig:
     if not is_loopback(host):
         raise ConfigError(where, "fleet.listen", f"{host} is not a loopback address",
                           "a fleet serves on loopback only; put a reverse proxy in front")
-    return FleetConfig(path, tuple(sites), listen, host, port, threads)
+    return FleetConfig(path, tuple(sites), listen, host, port, threads, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +265,7 @@ class Fleet:
         from cometwatch.web.router import FleetRouter
         from cometwatch.web.server import Server
 
-        self._router = FleetRouter()
+        self._router = FleetRouter(self._fleet.metrics_token)
         self._server = Server(self._router, self._fleet.host, self._fleet.port)
         self._server.start()
         log.info("serving the fleet's sites on %s", self._server.url)
@@ -341,7 +350,10 @@ class Fleet:
             log.warning("[fleet] listen changed: that takes a restart; until then the old "
                         "value stays")
             fleet = FleetConfig(fleet.file, fleet.patterns, self._fleet.listen,
-                                self._fleet.host, self._fleet.port, fleet.delivery_threads)
+                                self._fleet.host, self._fleet.port, fleet.delivery_threads,
+                                fleet.metrics_token)
+        if self._router is not None:
+            self._router.metrics_token = fleet.metrics_token
         if fleet.delivery_threads != self._fleet.delivery_threads:
             log.warning("[fleet] delivery_threads changed: that takes a restart")
         self._fleet = fleet

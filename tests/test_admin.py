@@ -376,3 +376,37 @@ def test_every_field_has_a_label(client: Any) -> None:
                 continue
             found = re.search(r'\bid="([^"]+)"', tag)
             assert found and found.group(1) in labelled, (path, tag)
+
+
+def test_the_generated_token_is_shown_once_and_kept_only_hashed(admin: AdminSite) -> None:
+    import hashlib
+    import sqlite3
+
+    from cometwatch.web.admin import announce
+
+    said: list[str] = []
+    announce(admin.context, "http://127.0.0.1:8750", said.append)  # a second start
+    assert said == ["Webhooks page: http://127.0.0.1:8750/admin/ (log in with the token "
+                    "shown at its first start)"]
+    with sqlite3.connect(admin.context.state_path) as db:
+        [(kept,)] = db.execute("SELECT sha256 FROM admin_token").fetchall()
+    assert kept == hashlib.sha256(admin.token.encode()).hexdigest()
+    assert admin.token.encode() not in admin.context.state_path.read_bytes()
+
+
+def test_what_a_receiver_answers_is_shown_escaped(client: Any, receiver: Receiver) -> None:
+    receiver.script("/hook", Answer(200, body=b"<script>alert(1)</script><img src=x>"))
+    html = client.get("/admin/").get_data(as_text=True)
+    page = client.post("/admin/webhooks/build/run",
+                       data={"csrf": csrf_of(html)}).get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x>" not in page
+
+
+def test_a_refusal_answered_to_htmx_is_a_fragment_it_shows_in_place(client: Any) -> None:
+    answer = client.post("/admin/webhooks/build/run", data={"csrf": "stale"},
+                         headers={"HX-Request": "true"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 403 and "security token" in text and "<html" not in text
+    html = client.get("/admin/").get_data(as_text=True)
+    assert '"responseHandling"' in html  # htmx is told to swap error answers too

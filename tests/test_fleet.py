@@ -50,10 +50,11 @@ def make_site(root: Path, name: str, url: str, extra: str = "",
     return config
 
 
-def fleet_file(root: Path, sites: list[str], listen: str | None = None) -> Path:
+def fleet_file(root: Path, sites: list[str], listen: str | None = None,
+               extra: str = "") -> Path:
     path = root / "fleet.toml"
     listed = ", ".join(f'"{s}"' for s in sites)
-    path.write_text(f"[fleet]\nsites = [{listed}]\n" +
+    path.write_text(f"[fleet]\nsites = [{listed}]\n{extra}" +
                     (f'listen = "{listen}"\n' if listen else ""))
     return path
 
@@ -68,6 +69,8 @@ def fleet_file(root: Path, sites: list[str], listen: str | None = None) -> Path:
     ('[fleet]\nsites = ["a.toml"]\nlisten = "0.0.0.0:8750"\n', "not a loopback address"),
     ('[fleet]\nsites = ["a.toml"]\nlisten = "nonsense"\n', "fleet.listen: "),
     ('[fleet]\nsites = ["a.toml"]\nworkers = 4\n', "fleet.workers: unknown key"),
+    ('[fleet]\nsites = ["a.toml"]\ndelivery_threads = 0\n', "fleet.delivery_threads: 0 is"),
+    ('[fleet]\nsites = ["a.toml"]\nmetrics_token = "x"\n', "fleet.metrics_token"),
     ('[fleet]\nsites = ["a.toml"]\n[[webhooks]]\nname = "x"\n', "webhooks: not allowed"),
     ("[fleet\n", "not valid TOML"),
 ])
@@ -187,7 +190,8 @@ def test_one_http_face_routes_each_workspace_to_its_site(
     one = make_site(tmp_path, "one", receiver.url_for("/one"), push)
     two = make_site(tmp_path, "two", receiver.url_for("/two"), push)
     port = unused_port()
-    made.append(Daemon(fleet_file(tmp_path, [str(one), str(two)], f"127.0.0.1:{port}")))
+    made.append(Daemon(fleet_file(tmp_path, [str(one), str(two)], f"127.0.0.1:{port}",
+                                  'metrics_token = { value = "fleet-token" }\n')))
     daemon = made[0].start()
     base = f"http://127.0.0.1:{port}"
 
@@ -208,7 +212,11 @@ def test_one_http_face_routes_each_workspace_to_its_site(
     index = httpx.get(f"{base}/admin/")
     assert index.status_code == 200
     assert 'href="/sites/one/admin/"' in index.text and 'href="/sites/two/admin/"' in index.text
-    samples = parse(httpx.get(f"{base}/metrics").text)
+    assert httpx.get(f"{base}/metrics").status_code == 401
+    assert httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer nope"}).json() == \
+        {"error": {"code": "unauthorized", "message": "Invalid bearer token."}}
+    samples = parse(httpx.get(f"{base}/metrics",
+                              headers={"Authorization": "Bearer fleet-token"}).text)
     assert value(samples, "cometwatch_push_requests_total", site="two", forge="github",
                  result="fetch") == 1
     assert value(samples, "cometwatch_push_requests_total", site="one", forge="github",

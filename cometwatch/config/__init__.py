@@ -4,6 +4,7 @@ the fix.
     model.py     the values, and every key declared once: kind and range, default, preset, fix
     kinds.py     the kinds of value (durations, whole numbers, lists…), each with its range
     reader.py    the one reader: a TOML table checked against a declaration
+    checks.py    the checks a value passes beyond its kind (a folder, a git name, a header)
     sources.py   where secrets and tokens come from (file, environment, value)
     loader.py    the sections read and tied together
 """

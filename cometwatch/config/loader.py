@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cometwatch.config.checks import slug
 from cometwatch.config.model import (
     DEFAULT_LISTEN,
     PUSH_FORGES,
@@ -28,7 +29,6 @@ from cometwatch.config.model import (
     ServerConfig,
     StateConfig,
     Webhook,
-    slug,
 )
 from cometwatch.config.reader import Where, declared, known_keys, read, table_of
 from cometwatch.config.sources import Sources, Unavailable

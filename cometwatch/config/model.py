@@ -4,17 +4,24 @@ whether a preset may set it, and its fix. The loader (cometwatch.config) reads t
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cometwatch.config.checks import (
+    clean_dir,
+    extension,
+    git_name,
+    header,
+    pattern,
+    plain_name,
+    preset_name,
+    time_zone,
+    workspace_name,
+)
 from cometwatch.config.kinds import (
     DAY,
     HOUR,
-    Bad,
     Custom,
     Duration,
     Durations,
@@ -25,7 +32,6 @@ from cometwatch.config.kinds import (
     Whole,
 )
 from cometwatch.config.reader import key, spec
-from cometwatch.netpolicy import header_refusal
 
 EVENT_NAMES = (
     "content.created",
@@ -69,96 +75,6 @@ class Secret:
         return hash(self._value)
 
 
-def clean_dir(value: str) -> str:
-    """A repository-relative folder: "" for the root, no leading ./ or trailing slash."""
-    return value.strip().strip("/").removeprefix("./") if value.strip() not in (".", "./") else ""
-
-
-def _extension(value: str) -> str:
-    return value.lstrip(".").lower()
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Bad(f"unknown time zone {value!r}",
-                  'use an IANA name such as "UTC" or "Europe/Paris"') from None
-    return value
-
-
-def _pattern(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise Bad(f"not a regular expression: {exc}", rf'for example "{DATE_PREFIX}"') from None
-    return value
-
-
-def _preset(value: str) -> str:
-    from cometwatch.presets import PRESETS  # data only
-
-    if value not in PRESETS:
-        raise Bad(f"unknown preset {value!r}", "use one of: " + ", ".join(sorted(PRESETS)))
-    return value
-
-
-# git check-ref-format: what no branch or remote name holds. A leading "-" would also make
-# the name an option of the git command it is passed to (`--upload-pack=…`).
-_NOT_IN_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
-
-
-def _ref(what: str, example: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        parts = value.split("/")
-        if not value or value == "@" or value.startswith("-") or _NOT_IN_REF.search(value) \
-                or any(not p or p.startswith(".") or p.endswith((".", ".lock")) for p in parts):
-            raise Bad(f"{value!r} is not a {what} name git accepts", f'write it as "{example}"')
-        return value
-    return check
-
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _plain_name(value: str) -> str:
-    if not value:
-        raise Bad("is missing", 'give the webhook a name, e.g. name = "netlify"')
-    if not _NAME.match(value):
-        raise Bad(f"{value!r} is not a plain name", "use letters, digits, - _ .")
-    return value
-
-
-_WORKSPACE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _workspace(value: str) -> str:
-    if not _WORKSPACE.match(value):
-        raise Bad(f"{value!r} is not a workspace name",
-                  f'use lowercase letters, digits and -, e.g. "{slug(value) or "site"}"')
-    return value
-
-
-# RFC 9110: a header name is a token; a value is visible ASCII, spaces and tabs.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_HEADER_VALUE = re.compile(r"^[\x20-\x7e\t]*$")
-
-
-def _header(name: str, value: str) -> None:
-    if not _HEADER_NAME.match(name):
-        raise Bad(f"{name!r} is not a header name", "use letters, digits and - only")
-    refusal = header_refusal(name)
-    if refusal:
-        raise Bad(refusal, "remove it from headers")
-    if not _HEADER_VALUE.match(value):
-        raise Bad(f"the value of {name} has a line break, a control or a non-ASCII character",
-                  "use plain ASCII text on one line")
-
-
 _FOLDER = Text(check=clean_dir)
 _FIELDS = Strings()
 
@@ -171,7 +87,7 @@ class ContentRules:
     content_dir: str = key(_FOLDER, "", preset=True)  # "" for the root
     extensions: tuple[str, ...] = key(
         Strings(empty="must name at least one extension", example='for example ["md"]',
-                each=_extension), ("md", "markdown"), preset=True)
+                each=extension), ("md", "markdown"), preset=True)
     trash_dir: str = key(_FOLDER, ".trash")  # default: .trash inside content_dir
     drafts_dirs: tuple[str, ...] = key(Strings(each=clean_dir), ("_drafts",), preset=True)
     drafts_collection: str = key(Text(), "posts", preset=True)
@@ -191,10 +107,10 @@ class ContentRules:
     expiry_date_fields: tuple[str, ...] = key(
         _FIELDS, ("expiryDate", "expiry_date", "unpublishDate", "unpublish_date"), preset=True)
     future_date_fields: tuple[str, ...] = key(_FIELDS, (), preset=True)  # a future `date`
-    timezone: str = key(Text(check=_zone), "UTC")
+    timezone: str = key(Text(check=time_zone), "UTC")
     strip_language_suffix: bool = key(Flag(), False, preset=True)  # Hugo `name.fr.md`
     filename_dates: bool = key(Flag(), False, preset=True)  # Jekyll: a future name prefix
-    date_prefix: str = key(Text(check=_pattern), DATE_PREFIX, preset=True)  # left off slugs
+    date_prefix: str = key(Text(check=pattern), DATE_PREFIX, preset=True)  # left off slugs
     url_fields: tuple[str, ...] = key(_FIELDS, (), preset=True)  # a URL ending in the slug
     # not a key: front matter fields a site model decides by (Decap's filter fields,
     # Eleventy's permalink), kept in Frontmatter.fields
@@ -205,11 +121,11 @@ class ContentRules:
 @dataclass(frozen=True, slots=True)
 class RepositoryConfig:
     path: Path = key(Text())  # default: the config file's folder
-    branch: str | None = key(Text(check=_ref("branch", "main")), None)
-    remote: str | None = key(Text(check=_ref("remote", "origin")), None)  # a remote's name
+    branch: str | None = key(Text(check=git_name("branch", "main")), None)
+    remote: str | None = key(Text(check=git_name("remote", "origin")), None)  # a remote's name
     fetch_interval: float = key(Duration(DAY), 300.0)
     poll_interval: float = key(Duration(DAY), 30.0)
-    preset: str = key(Text(check=_preset), "plain")
+    preset: str = key(Text(check=preset_name), "plain")
     rules: ContentRules = field(default_factory=ContentRules)
     site_dir: str = key(_FOLDER, "")  # the site's folder in the repository ("": the top)
     overrides: frozenset[str] = frozenset()  # the [repository] keys the file sets itself
@@ -246,7 +162,7 @@ def _from_delivery(name: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Webhook:
-    name: str = key(Text(check=_plain_name), fix='give the webhook a name, e.g. name = "netlify"')
+    name: str = key(Text(check=plain_name), fix='give the webhook a name, e.g. name = "netlify"')
     url: str = key(Text(), fix='set url = "https://…"')  # checked by the loader
     secrets: tuple[Secret, ...] = key(Custom(also=("secret", "secret_env", "secret_file")))
     events: tuple[str, ...] = key(Strings(choices=EVENT_NAMES, noun="event"), EVENT_NAMES)
@@ -267,7 +183,7 @@ class Webhook:
     disable_after: float = _from_delivery("disable_after")
     headers: tuple[tuple[str, str], ...] = key(
         Table("header = value strings", 'headers = { Authorization = "Bearer …" }',
-              check=_header), ())
+              check=header), ())
     # The environment variables its secrets are read from, read or not: what a git hook's
     # scan, run with git's environment, may lack.
     secret_variables: tuple[str, ...] = ()
@@ -301,7 +217,7 @@ class ServerConfig:
     host: str = DEFAULT_LISTEN[0]  # parsed from listen (IPv6 without brackets)
     port: int = DEFAULT_LISTEN[1]
     public: bool = key(Flag(), False)
-    workspace: str = key(Text(check=_workspace), "")  # the loader fills in the default
+    workspace: str = key(Text(check=workspace_name), "")  # the loader fills in the default
     api_tokens: tuple[Secret, ...] = key(Custom(), ())
     admin_token: Secret | None = key(Custom(), None)
     metrics_token: Secret | None = key(Custom(), None)

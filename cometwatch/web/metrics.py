@@ -217,7 +217,7 @@ def blueprint(site: SiteContext) -> Blueprint:
     @routes.get("")
     def scrape() -> Response:
         if token is not None:
-            problem = _refused(request.headers.get("Authorization", ""), token.reveal())
+            problem = bearer_problem(request.headers.get("Authorization", ""), token.reveal())
             if problem:
                 response = error_response(401, "unauthorized", problem)
                 response.headers["WWW-Authenticate"] = 'Bearer realm="cometwatch metrics"'
@@ -230,7 +230,7 @@ def blueprint(site: SiteContext) -> Blueprint:
     return routes
 
 
-def _refused(header: str, token: str) -> str | None:
+def bearer_problem(header: str, token: str) -> str | None:
     """Why an Authorization header does not carry the metrics token; None when it does."""
     scheme, _, given = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not given.strip():

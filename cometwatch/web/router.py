@@ -25,7 +25,7 @@ from cometwatch.errors import CometwatchError
 from cometwatch.web.app import error_response
 
 if TYPE_CHECKING:
-    from cometwatch.config import Config
+    from cometwatch.config import Config, Secret
     from cometwatch.daemon import Daemon
     from cometwatch.web.context import SiteContext
 
@@ -65,9 +65,10 @@ class _Mounted:
 
 
 class FleetRouter:
-    def __init__(self) -> None:
+    def __init__(self, metrics_token: Secret | None = None) -> None:
         from cometwatch.web.metrics import FleetScrape
 
+        self.metrics_token = metrics_token  # the fleet's /metrics needs it when set
         self._sites: dict[str, _Mounted] = {}
         self._lock = threading.Lock()
         self._scrape = FleetScrape()
@@ -148,6 +149,15 @@ class FleetRouter:
         return _answer(response, environ, start_response)
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        from cometwatch.web.metrics import bearer_problem
+
+        token = self.metrics_token
+        if token is not None:
+            problem = bearer_problem(environ.get("HTTP_AUTHORIZATION", ""), token.reveal())
+            if problem:
+                response = error_response(401, "unauthorized", problem)
+                response.headers["WWW-Authenticate"] = 'Bearer realm="cometwatch metrics"'
+                return _answer(response, environ, start_response)
         with self._lock:
             sites = list(self._sites.items())
         opened = []

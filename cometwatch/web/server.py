@@ -123,11 +123,6 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches."""
-    import ipaddress
+    from cometwatch.netpolicy import loopback_host
 
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return loopback_host(host)
