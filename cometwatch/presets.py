@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_COMMON_EXCLUDE = ("README.md", "README.markdown", "CHANGELOG.md", "LICENSE.md",
-                   "node_modules/**", "vendor/**")
+_COMMON_EXCLUDE = ("**/README.md", "**/README.markdown", "**/CHANGELOG.md", "**/LICENSE.md",
+                   "**/node_modules/**", "vendor/**")  # nested ones too: never pages
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A plain folder of Markdown: contract §1 as written.

@@ -94,7 +94,8 @@ def test_jekyll_folders_that_are_not_declared_collections_are_left_alone(site: S
     site.write("_posts/2020-01-01-hello.md", post("title: Hello"))
     site.commit()
     init(site)
-    assert "_notes/**" in (site.root / "webhooks.toml").read_text()
+    # the preset reads _config.yml at each commit: nothing to list in webhooks.toml
+    assert "_notes" not in (site.root / "webhooks.toml").read_text()
     assert sorted(events(site)) == sorted([
         ("content.created", "posts", "hello"), ("content.published", "posts", "hello"),
         ("content.created", "recipes", "soup"), ("content.published", "recipes", "soup"),

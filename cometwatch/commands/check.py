@@ -37,13 +37,17 @@ def run(args: argparse.Namespace) -> int:
         tip = source.tip_or_fail()
         print(f"repository  {config.repository.path}" + (" (bare)" if source.repo.bare else ""))
         print(f"branch      {source.branch} ({source.ref} at {tip[:12]})")
-        print(f"preset      {config.repository.preset}; content in "
-              f"{config.repository.rules.content_dir or '(the root)'}/")
         shallow = shallow_warning(source.repo)
         if shallow:
             problems.append(shallow)
         engine = Engine.for_repository(config.repository, warn=problems.append)
         read_tree(source.repo, engine, tip, int(time.time()))
+        folders = _content_folders(engine)
+        print(f"preset      {config.repository.preset}; content in "
+              + ", ".join(f"{folder or '(the root)'}/" for folder in folders))
+        if not any(not record.trashed for record in engine.ledger.entries.values()):
+            problems.append(_no_entries(config.repository.preset, folders, engine.rules,
+                                        source.repo.tree(tip), tip))
     total: Counter[str] = Counter()
     published: Counter[str] = Counter()
     trashed = 0
@@ -72,6 +76,28 @@ def run(args: argparse.Namespace) -> int:
     if args.probe:
         return _probe(config)
     return 0
+
+
+def _content_folders(engine: Any) -> list[str]:
+    """Where the site keeps its entries, as its model reads it (trash left out)."""
+    trash = engine.rules.trash_dir
+    return [folder for folder in engine.sites.site.scope() if folder != trash] or [""]
+
+
+def _no_entries(preset: str, folders: list[str], rules: Any, tree: dict[str, Any],
+                tip: str) -> str:
+    """Why a tree holds no entries: the folder looked in is missing, or holds no files of
+    the extensions looked for."""
+    looked = ", ".join(f"*.{ext}" for ext in rules.extensions)
+    missing = [f for f in folders if f and not any(p.startswith(f + "/") for p in tree)]
+    hint = "set [repository] site_dir (the site's folder) or content_dir"
+    if missing and len(missing) == len(folders):
+        names = ", ".join(f"{f}/" for f in missing)
+        return (f"no entries: {names} does not exist at {tip[:12]} (the {preset} preset looks "
+                f"for {looked} there); {hint}")
+    names = ", ".join(f"{f or '(the root)'}/" for f in folders)
+    return (f"no entries: nothing in {names} at {tip[:12]} is an entry as the {preset} preset "
+            f"reads it (it looks for {looked}); {hint}, or `cometwatch entries` to list them")
 
 
 def _server_line(server: Any) -> str:

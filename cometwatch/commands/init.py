@@ -10,6 +10,7 @@ from typing import Any
 DECAP_CONFIGS = ("admin/config.yml", "static/admin/config.yml", "public/admin/config.yml",
                  "src/admin/config.yml", "admin/config.yaml", "static/admin/config.yaml",
                  "public/admin/config.yaml")
+SITE_FOLDERS = ("docs", "website", "site", "exampleSite")  # where a repository keeps its site
 # Checked in this order: a Hugo or Zola site may also hold other tools' files.
 DETECT_ORDER = ("hugo", "zola", "astro", "docusaurus", "eleventy", "jekyll", "decap")
 
@@ -20,7 +21,9 @@ def add_parser(sub: Any) -> None:
         description="Look at a site (Hugo, Jekyll, Eleventy, Astro, Docusaurus, Zola, a Decap "
                     "CMS admin/config.yml) and write a webhooks.toml with the right preset and "
                     "a placeholder webhook. Never overwrites an existing file without --force.")
-    parser.add_argument("path", nargs="?", default=".", help="the site's folder (default: .)")
+    parser.add_argument("path", nargs="?", default=".",
+                        help="the repository, or the site's folder in it (default: .); at the "
+                             "top, a site in docs/, website/, site/ or exampleSite/ is found")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
     parser.add_argument("--preset", help="use this preset instead of detecting one")
     parser.set_defaults(handler=run)
@@ -68,32 +71,21 @@ def read_decap(root: Path) -> tuple[Path | None, dict[str, str], str | None]:
     return None, {}, None
 
 
-def jekyll_unrendered(root: Path) -> list[str]:
-    """The `_name` folders Jekyll leaves alone: only `_posts`, `_drafts` and the collections
-    `_config.yml` declares are read (and the folders the preset already excludes)."""
-    import yaml
-
-    from cometwatch.presets import PRESETS
-
-    declared: set[str] = set()
-    for name in ("_config.yml", "_config.yaml"):
-        try:
-            data = yaml.safe_load((root / name).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        collections = data.get("collections") if isinstance(data, dict) else None
-        if isinstance(collections, (dict, list)):
-            declared |= {str(key) for key in collections}
-    excluded = {pattern.removesuffix("/**") for pattern in PRESETS["jekyll"]["exclude"]}
-    return sorted(folder.name for folder in root.iterdir()
-                  if folder.is_dir() and folder.name.startswith("_")
-                  and folder.name not in ("_posts", "_drafts", *excluded)
-                  and folder.name[1:] not in declared)
+def find_sites(top: Path) -> list[tuple[str, str]]:
+    """(folder, preset) of the sites a repository's top holds: the top itself, else (or for a
+    Hugo theme's own repository: a theme.toml and no content) its docs/, website/, site/ or
+    exampleSite/ folders."""
+    here = detect_preset(top)
+    theme = (top / "theme.toml").is_file() and not (top / "content").is_dir()
+    if here != "plain" and not theme:
+        return [("", here)]
+    found = [(name, preset) for name in SITE_FOLDERS if (top / name).is_dir()
+             and (preset := detect_preset(top / name)) != "plain"]
+    return found or [("", here)]
 
 
 def render(preset: str, decap_globs: dict[str, str], branch: str | None,
-           content_dir: str, branch_missing: bool = False,
-           unrendered: list[str] | None = None) -> str:
+           content_dir: str, branch_missing: bool = False, site_dir: str = "") -> str:
     lines = [
         "# cometwatch: CometCMS webhooks from this repository's commits.",
         "# Every key, with its default: webhooks.example.toml in the cometwatch sources.",
@@ -103,6 +95,8 @@ def render(preset: str, decap_globs: dict[str, str], branch: str | None,
         "them",
         "# path = \".\"                 # the repository (default: this file's folder)",
     ]
+    if site_dir:
+        lines.append(f'site_dir = "{site_dir}"          # the site\'s folder in the repository')
     if branch and branch_missing:
         lines.append(f'# branch = "{branch}"         # Decap CMS\'s branch; not in this clone yet')
     else:
@@ -122,12 +116,6 @@ def render(preset: str, decap_globs: dict[str, str], branch: str | None,
         else:
             lines.append("# Folder collections read from the Decap CMS config:")
             lines.append(f"collections = {{ {pairs} }}")
-    if unrendered:
-        from cometwatch.presets import PRESETS
-
-        patterns = [*PRESETS[preset]["exclude"], *(f"{name}/**" for name in unrendered)]
-        lines.append("# Not collections in _config.yml, so Jekyll does not render them:")
-        lines.append("exclude = [" + ", ".join(f'"{p}"' for p in patterns) + "]")
     lines += [
         "# remote = \"origin\"           # follow origin/<branch>, fetched every fetch_interval",
         "",
@@ -155,36 +143,50 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.errors import UsageError
     from cometwatch.presets import PRESETS
 
-    root = Path(args.path)
-    if not root.is_dir():
-        raise UsageError(f"{root}: no such folder")
-    target = root / "webhooks.toml"
-    if target.exists() and not args.force:
-        raise UsageError(f"{target} already exists; edit it, or run `cometwatch init --force` "
-                         "to replace it")
+    path = Path(args.path)
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such folder")
     if args.preset and args.preset not in PRESETS:
         raise UsageError(f"unknown preset {args.preset!r}; use one of "
                          + ", ".join(sorted(PRESETS)))
-    preset = args.preset or detect_preset(root)
+    top_text = _git(path, "rev-parse", "--show-toplevel")
+    in_git = top_text is not None
+    # the config lives at the repository's top; a site in a folder of it is a key
+    top = Path(top_text) if top_text else path
+    site_dir = path.resolve().relative_to(top.resolve()).as_posix() if in_git else ""
+    site_dir = "" if site_dir == "." else site_dir
+    if site_dir or args.preset:
+        preset = args.preset or detect_preset(path)
+    else:
+        sites = find_sites(top)
+        if len(sites) > 1:
+            listed = ", ".join(f"{folder}/ ({tool})" for folder, tool in sites)
+            raise UsageError(f"{top} holds several sites: {listed}; run `cometwatch init "
+                             "FOLDER` with the one to watch")
+        site_dir, preset = sites[0]
+    root = top / site_dir if site_dir else top
+    target = top / "webhooks.toml"
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} already exists; edit it, or run `cometwatch init --force` "
+                         "to replace it")
     decap_path, globs, branch = read_decap(root)
-    in_git = _git(root, "rev-parse", "--git-dir") is not None
     missing = bool(branch) and in_git and not _has_branch(root, str(branch))
     content_dir = str(PRESETS[preset].get("content_dir", ""))
-    unrendered = jekyll_unrendered(root) if preset == "jekyll" else []
-    text = render(preset, globs, branch, content_dir, missing, unrendered)
+    text = render(preset, globs, branch, content_dir, missing, site_dir)
     parse_config_text(text, target)  # what we write must load
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)  # it holds a secret
     found = f"Preset: {preset} (--preset)" if args.preset else f"Detected: {preset}"
-    print(found + (f" with Decap CMS ({decap_path})" if decap_path else ""))
+    where = f" in {site_dir}/" if site_dir else ""
+    print(found + where + (f" with Decap CMS ({decap_path})" if decap_path else ""))
     print(f"Wrote {target}")
     if missing:
         print(f"Note: Decap CMS publishes to branch {branch!r}, which this clone does not have; "
               f"the branch line is commented out (fetch it, or set remote = \"origin\")")
     if not in_git:
-        print(f"Note: {root} is not a git repository yet; cometwatch reads commits, so "
+        print(f"Note: {top} is not a git repository yet; cometwatch reads commits, so "
               "`git init` it (or point [repository] path at the repository)")
-    elif _keep_out_of_git(root):
+    elif _keep_out_of_git(top):
         print("Added webhooks.toml to .git/info/exclude: it holds a secret and, once set, your "
               "build hook URL; keep it out of a public repository")
     print("Next: set the webhook's url and enabled = true, then run `cometwatch check`, "
