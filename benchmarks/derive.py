@@ -426,7 +426,7 @@ def scan_commit(repo: Path, repeat: int) -> dict[str, float]:
     """The last commit as `cometwatch scan` stores it, from the stored state of a baseline
     scan at the commit before (on a branch of its own, so `main` stays as generated)."""
     from cometwatch.config import load_config
-    from cometwatch.identity import Ledger
+    from cometwatch.identity import PARTS, Ledger
     from cometwatch.scanner import Scanner
     from cometwatch.source import Source
     from cometwatch.store import Store
@@ -507,7 +507,9 @@ def scan_commit(repo: Path, repeat: int) -> dict[str, float]:
                 with store.reading():
                     head = store.ledger_head("scan-bench")
                     assert head is not None
-                    Ledger.read(store.ledger_rows("scan-bench"), head[1]).load_all()
+                    rows = store.ledger_rows("scan-bench")
+                    Ledger.from_store(head[1], rows.part("timers")).absorb_whole(
+                        {part: rows.part(part) for part in PARTS})
                 wholes.append((time.perf_counter() - mark) * 1000)
             started = time.perf_counter()
             subprocess.run([*LOG_ARGS[:-2], "main^..main", "--"], cwd=repo, check=True,

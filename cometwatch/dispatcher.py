@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 from cometwatch import coalescing
 from cometwatch.config import Config, Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError
 from cometwatch.locks import FileLock
 from cometwatch.observe import NO_OBSERVER, Observer, result_class
@@ -50,6 +49,7 @@ from cometwatch.outbox import (
 from cometwatch.payload import body
 from cometwatch.progress import noun
 from cometwatch.store import Store
+from cometwatch.utc import iso as utc_iso
 
 if TYPE_CHECKING:
     from cometwatch.delivery import Sender

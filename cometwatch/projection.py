@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from cometwatch.config import ContentRules
 from cometwatch.derive import CREATED, DELETED, PUBLISHED, RESTORED
 from cometwatch.entry import Frontmatter, Location, published_at
-from cometwatch.identity import Record
+from cometwatch.identity import LedgerDelta, Record
 from cometwatch.metadata import MAX_FRONTMATTER, read_block
 from cometwatch.payload import ContentEvent
 
@@ -130,22 +130,23 @@ class Projector:
         """Drop the events observed: the scan that derived them was not stored."""
         self._seen.clear()
 
-    def rows(self, engine: Engine, changes: Mapping[str, Any],
+    def rows(self, engine: Engine, changes: LedgerDelta,
              events: Iterable[ContentEvent], commit: str,
              prior: Callable[[list[str]], Mapping[str, EntryDates]],
              rebuild: bool = False) -> EntryRows:
-        """The rows of the entries `changes` (Ledger.changes()) touched, as the site the
-        engine stands at reads them; every entry's with `rebuild` or a whole ledger. `prior`
-        gives the stored dates of entry ids."""
+        """The rows of the entries `changes` (Ledger.delta()) touched, as the site the
+        engine stands at reads them; every entry's with `rebuild` (the ledger read whole) or
+        a whole ledger. `prior` gives the stored dates of entry ids."""
         self.observe(events)
         self.rules = engine.rules
         ledger = engine.ledger
-        whole = rebuild or bool(changes.get("whole"))
+        whole = rebuild or changes.whole
         if whole:
-            ledger.load_all()
+            assert ledger.whole, "every entry's row needs the ledger whole"
             paths = list(ledger.entries)
         else:
-            paths = list(changes.get("parts", {}).get("entries", {}))
+            paths = list(dict.fromkeys(row[1] for row in (*changes.put, *changes.drop)
+                                       if row[0] == "entries"))
         records = {path: ledger.entries[path] for path in paths if path in ledger.entries}
         drop = [] if whole else [path for path in paths if path not in records]
         ids = list(dict.fromkeys(r.entry_id for r in records.values()))

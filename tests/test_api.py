@@ -378,3 +378,29 @@ def test_the_document_is_served(rig: ApiRig) -> None:
     answer = rig.client.get(f"{rig.url}/openapi.yaml")
     assert answer.status_code == 200
     assert answer.text.startswith("openapi: 3.1.0")
+
+
+@pytest.mark.parametrize("path", [
+    "/content/posts/alpha", "/content/posts", "/content/posts?sort=-rank&limit=2",
+    "/content/posts/nobody", "/content/none", "/content/posts/secret", "/content/posts/%C3%A9",
+    "/content/posts?%ff", "/content/posts/a%2Fb",
+])
+@pytest.mark.parametrize("token", [None, TOKEN, "wrong"])
+def test_the_fast_path_answers_exactly_as_the_flask_views(rig: ApiRig, path: str,
+                                                          token: str | None) -> None:
+    from cometwatch.web.api import FastPath
+    from cometwatch.web.app import create_app
+
+    blog(rig)
+    rig.url  # noqa: B018 (opens the site context)
+    assert rig._context is not None
+    fast_app, slow_app = create_app(rig._context), create_app(rig._context)
+    assert isinstance(fast_app.wsgi_app, FastPath)
+    slow_app.wsgi_app = slow_app.wsgi_app.inner  # type: ignore[method-assign]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = "/api/v1/workspaces/site" + path
+    fast = fast_app.test_client().get(url, headers=headers)
+    slow = slow_app.test_client().get(url, headers=headers)
+    assert (fast.status_code, fast.data) == (slow.status_code, slow.data)
+    for name in ("Content-Type", "ETag", "Cache-Control", "Vary", "Content-Length"):
+        assert fast.headers.get(name) == slow.headers.get(name), name
