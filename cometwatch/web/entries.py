@@ -98,7 +98,9 @@ class Catalog:
         self._by_slug: dict[tuple[str, str], list[Item]] = {}
         self._by_id: dict[tuple[str, str], list[Item]] = {}
         for (collection, entry_id), files in sorted(grouped.items()):
-            files.sort(key=lambda i: (i.row.rank, i.row.locale or "", i.row.path))
+            # the file that speaks for the entry, as the engine's lead: the default language,
+            # else the first present; a trashed one only when all are
+            files.sort(key=lambda i: (i.row.trashed, i.row.rank, i.row.path))
             main = files[0]
             # the others only: a default file among its own variants would be a reference
             # cycle, which frozen catalogs (see Catalogs) must not hold
