@@ -210,7 +210,8 @@ class Catalogs:
             return self._current
 
 
-def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> str:
+def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str,
+           authors: bool = False) -> str:
     """The entry as CometCMS's payload, JSON text; null fields left out."""
     row = item.row
     state = status(row, now)
@@ -224,6 +225,8 @@ def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> 
             "title": row.title,
             "published_at": None if row.published_at is None else utc_iso(row.published_at),
             "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
+            "author_id": row.author if authors else None,
+            "updated_by": row.updated_by if authors else None,
             "locale": row.locale, "data": data,
         }
         if admin and row.deleted_at is not None:
@@ -289,7 +292,7 @@ def _flat(row: EntryRow, data: dict[str, Any]) -> dict[str, Any]:
         "slug": row.slug, "title": row.title,
         "published_at": None if row.published_at is None else utc_iso(row.published_at),
         "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
-        "author_id": None, "updated_by": None,
+        "author_id": row.author, "updated_by": row.updated_by,
     })
     return flat
 
