@@ -164,13 +164,15 @@ class Repository:
 
     # -- history ----------------------------------------------------------------------------
 
-    def walk(self, base: str | None, tip: str) -> Iterator[Commit]:
+    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = ()) -> Iterator[Commit]:
         """Commits after `base` (exclusive; None = from the root) up to `tip`, oldest first,
-        along first parents, each with its raw changes against its first parent."""
+        along first parents, each with its raw changes against its first parent. With `paths`
+        (folders and files, taken literally), only the commits that change something under
+        them, and only those changes: a rename from outside them is an addition."""
         revs = f"{base}..{tip}" if base else tip
         args = ["log", "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
                 "--diff-merges=first-parent", "--no-color", "--no-ext-diff",
-                "--format=%x01%H %ct", revs, "--"]
+                "--format=%x01%H %ct", revs, "--", *(f":(literal){p}" for p in paths)]
         yield from self._stream_commits(args)
 
     def diff(self, old: str | None, new: str) -> tuple[Change, ...]:
