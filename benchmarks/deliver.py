@@ -82,7 +82,7 @@ def store_backlog(state: Path, count: int, entries: int, hooks: tuple[str, ...])
                                    f"posts/post-{n % entries}.md")
                       for n in range(start, min(start + 10_000, count))]
             cursor = store.cursor("main")
-            store.save_scan("main", cursor.generation if cursor else None, "tip", {}, None,
+            store.save_scan("main", cursor.generation if cursor else None, "tip", None, None,
                             events, [(e.event_id, h) for e in events for h in hooks], {},
                             time.time())
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cometwatch import utc
 from cometwatch.config import Config, load_config
 from cometwatch.errors import CometwatchError, ConfigError, StateError, Stopping
 from cometwatch.notify import Notifier
@@ -498,7 +499,7 @@ class Daemon:
                      counted(result.deliveries, "delivery", "deliveries"))
         if self._timer is not None:
             log.debug("next scheduled transition at %s",
-                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._timer)))
+                      utc.iso(self._timer))
 
     def _progress(self, step: int) -> None:
         """Called per commit during a scan: it keeps the systemd watchdog fed through a long

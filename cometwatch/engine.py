@@ -8,7 +8,7 @@ fixture or a replay. cometwatch.flow drives it over a repository.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from cometwatch.commits import Change
@@ -100,6 +100,31 @@ class Engine:
             self._facts[sha] = read_frontmatter(data, self.rules)
         self._needed.update(blobs)
 
+    def wants(self, changes: Iterable[Change], until: float) -> dict[str, set[str]]:
+        """The ledger rows saving these changes, and the timers falling due by `until`, touch:
+        the entries at their paths, the deleted entries a new file may bring back (at its path
+        or its trash mirror, or by its explicit id), the ids minted at its path and the locale
+        variants of its entry. Known once their blobs are learnt; a ledger read from the store
+        is given them before the saves (and what they lead to: Ledger.absorb)."""
+        entries, minted, by_path, by_id, keys = set(), set(), set(), set(), set()
+        for change in changes:
+            if change.old_path:
+                entries.add(change.old_path)
+            where = self.locate(change.new_path, change.new_mode) if change.new_path else None
+            if where is None or change.new_path is None:
+                continue
+            entries.add(change.new_path)
+            minted.add(change.new_path)
+            by_path.add(self._mirror(where) if where.trashed else change.new_path)
+            if where.key:
+                keys.add(where.key)
+            front = self._facts.get(change.new_sha) if change.new_sha else None
+            if front is not None and front.explicit_id:
+                by_id.add(front.explicit_id)
+        entries.update(self.ledger.due_by(until))
+        return {"entries": entries, "minted": minted, "deleted_by_path": by_path,
+                "deleted_by_explicit": by_id, "variants": keys}
+
     # -- time -----------------------------------------------------------------------------
 
     def next_timer(self) -> float | None:
@@ -144,7 +169,7 @@ class Engine:
         the commit; a file the new site makes an entry is created, one it no longer reads as
         an entry is deleted. Pass the result to `save` with the commit's changes."""
         self._resited = True
-        self.ledger.load_all()
+        assert self.ledger.whole, "the site changed: every entry is read again, give it all"
         touched = {p for c in changes for p in (c.old_path, c.new_path) if p}
         out: list[Change] = []
         entries = self.ledger.entries
@@ -305,7 +330,7 @@ class Engine:
             if old.trashed:
                 location = self.locate(op.old_path, "100644")
                 last = self._mirror(location) if location else op.old_path
-            ledger.forget(old, last)
+            ledger.remember_deleted(old, last)
             names = event_names(Side(old.trashed, old.published), None)
             return [(name, old, op.old_path) for name in names]
 

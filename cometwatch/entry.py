@@ -12,11 +12,11 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cometwatch import utc
 from cometwatch.config import ContentRules
 from cometwatch.metadata import BrokenBlock, read_block
 
@@ -123,7 +123,7 @@ def _locate(path: str, rules: ContentRules) -> Location | None:
     collection = _collection(relative, folders, in_drafts, rules)
     name_date = None
     if rules.filename_dates and _JEKYLL_DATE.match(stem):
-        name_date = to_timestamp(stem[:10], ZoneInfo(rules.timezone))
+        name_date = utc.local(stem[:10], ZoneInfo(rules.timezone))
     return Location(path=path, collection=readable(collection),
                     slug=_slug_from_name(readable(stem), [readable(f) for f in folders], rules),
                     trashed=trashed, in_drafts=in_drafts, name_date=name_date)
@@ -342,7 +342,7 @@ def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo,
         value = meta.get(name)
         if value is None or value == "":
             continue
-        moment = to_timestamp(value, zone)
+        moment = utc.local(value, zone)
         if moment is None and js_dates and isinstance(value, str):
             # `pubDate: 'Aug 02 2022'`, as Astro reads it (imported here: the sites package
             # imports this module)
@@ -352,29 +352,6 @@ def _first_date(meta: dict[Any, Any], fields: tuple[str, ...], zone: ZoneInfo,
         if moment is None:
             raise ValueError(f"{name}: not a date: {str(value)[:60]!r}")
         return moment
-    return None
-
-
-_SPACED_OFFSET = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
-_ZONE_WORD = re.compile(r"\s*\b(?:UTC|GMT|Z)$")
-
-
-def to_timestamp(value: object, zone: ZoneInfo) -> float | None:
-    """A frontmatter date (datetime, date or ISO 8601 text) → seconds; naive dates in `zone`."""
-    if isinstance(value, str):
-        # Jekyll's (Ruby's) spellings: `2023-01-29 18:30:22 -0800`, `… UTC`
-        text = _ZONE_WORD.sub("+00:00", _SPACED_OFFSET.sub(r"\1", value.strip()))
-        try:
-            value = datetime.fromisoformat(text.replace(" ", "T", 1) if len(text) > 10 else text)
-        except ValueError:
-            try:
-                value = date.fromisoformat(text)
-            except ValueError:
-                return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).timestamp()
-    if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=zone).timestamp()
     return None
 
 
@@ -436,8 +413,3 @@ def next_change(front: Frontmatter, where: Location, moment: float) -> float | N
         (() if where.policy.expired else (front.expire_at,))
     later = [t for t in dates if t is not None and t > moment]
     return min(later) if later else None
-
-
-def utc_iso(moment: float) -> str:
-    return datetime.fromtimestamp(int(moment), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-

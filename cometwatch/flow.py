@@ -9,7 +9,7 @@ scanner (and so the daemon and the hooks' baseline) all derive through `history`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from cometwatch.commits import Change, Commit
@@ -17,7 +17,7 @@ from cometwatch.config import ContentRules
 from cometwatch.engine import Engine
 from cometwatch.entry import Location, locate
 from cometwatch.gitrepo import CommitMissing, Repository
-from cometwatch.identity import Record
+from cometwatch.identity import PARTS, Record, StoredRows
 from cometwatch.payload import ContentEvent
 
 log = logging.getLogger("cometwatch.engine")
@@ -38,9 +38,10 @@ class Save(NamedTuple):
 
 def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             on_commit: Callable[[int], None] | None = None,
-            now: float | None = None) -> Iterator[Save]:
+            now: float | None = None, stored: StoredRows | None = None) -> Iterator[Save]:
     """The saves from `base` (exclusive; None: the root) to `tip`, oldest first, states
-    evaluated no later than `now` (the wall clock; None: the commit times alone).
+    evaluated no later than `now` (the wall clock; None: the commit times alone). A ledger
+    read from the store is given the `stored` rows each chunk touches before it is derived.
 
     When `base` is not an ancestor of `tip` (a force push), the two trees are diffed as one
     save, dated by the tip, and a warning is logged. When `base` is gone from the repository
@@ -62,26 +63,76 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             log.warning("%s is gone from the repository (history was rewritten, then pruned): "
                         "comparing the entries it held with the tree of %s as one save",
                         base[:12], tip[:12])
-            engine.ledger.load_all()  # the diff goes over every entry the ledger holds
+            whole(engine, stored)  # the diff goes over every entry the ledger holds
             tree = repo.tree(tip)
-            _resite(repo, engine, tip, tree)
+            _resite(repo, engine, tip, tree, stored)
             yield _one_save(repo, engine, tip, tree_changes(engine.ledger.entries, tree,
-                                                            engine.rules, engine.locate), now)
+                                                            engine.rules, engine.locate),
+                            now, stored)
             return
         if rewritten:
             log.warning("%s is not an ancestor of %s (history was rewritten): diffing the two "
                         "trees as one save", base[:12], tip[:12])
             changes = repo.diff(base, tip)
             yield _one_save(repo, engine, tip, changes + _resite(repo, engine, tip, None,
-                                                                 changes), now)
+                                                                 stored, changes),
+                            now, stored)
             return
-    chunk: list[Commit] = []
-    for commit in repo.walk(base, tip):
-        chunk.append(commit)
-        if len(chunk) >= _CHUNK:
-            yield from _saves(repo, engine, chunk, on_commit, now)
-            chunk = []
-    yield from _saves(repo, engine, chunk, on_commit, now)
+    while True:
+        # only the history of the folders entries lie in and of the site's config files: on a
+        # repository of code and docs, most commits are never read
+        scope = _scope(engine)
+        chunk: list[Commit] = []
+        moved: str | None = None
+        for commit in repo.walk(base, tip, scope):
+            chunk.append(commit)
+            if len(chunk) >= _CHUNK:
+                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+                chunk = []
+                if moved:
+                    break
+        else:
+            moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+        if not moved:
+            return
+        base = moved  # the site's folders changed there: read on from it, in the new ones
+
+
+def _scope(engine: Engine) -> tuple[str, ...]:
+    """The repository paths whose history can change the entries: the folders they lie in and
+    the files that steer the site; () for the whole tree."""
+    folders = engine.sites.site.scope()
+    steering = engine.sites.pathspecs()
+    if "" in folders or steering is None:
+        return ()
+    return tuple(sorted({*folders, *steering}))
+
+
+def advance(engine: Engine, moment: float, stored: StoredRows | None = None
+            ) -> list[ContentEvent]:
+    """The scheduled transitions due by `moment` (their entries fetched first)."""
+    fetch(engine, stored, (), moment)
+    return engine.advance(moment)
+
+
+def fetch(engine: Engine, stored: StoredRows | None, changes: Iterable[Change],
+          until: float) -> None:
+    """Give a ledger read from the store the rows saving `changes` (their blobs learnt) and
+    the timers due by `until` touch: one query, and one more for the rows those lead to."""
+    ledger = engine.ledger
+    if ledger.whole:
+        return
+    assert stored is not None, "a ledger read from the store needs its rows"
+    wanted = ledger.missing(engine.wants(changes, until))
+    while wanted:
+        wanted = ledger.absorb(wanted, stored.rows(wanted))
+
+
+def whole(engine: Engine, stored: StoredRows | None) -> None:
+    """Every stored row into the engine's ledger, for work over all of it."""
+    if not engine.ledger.whole:
+        assert stored is not None, "a ledger read from the store needs its rows"
+        engine.ledger.absorb_whole({part: stored.part(part) for part in PARTS})
 
 
 def shallow_warning(repo: Repository) -> str | None:
@@ -139,14 +190,24 @@ def read_tree(repo: Repository, engine: Engine, rev: str, moment: int) -> list[C
 
 
 def _one_save(repo: Repository, engine: Engine, tip: str, changes: tuple[Change, ...],
-              now: float | None) -> Save:
+              now: float | None, stored: StoredRows | None) -> Save:
     _learn(repo, engine, engine.wanted_blobs(changes))
     time = repo.commit_time(tip)
+    fetch(engine, stored, changes, _bounded(time, now))
     return Save(tip, time, engine.save(tip, time, changes, now))
 
 
+def _bounded(time: float, now: float | None) -> float:
+    return time if now is None else min(time, now)
+
+
 def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
-           on_commit: Callable[[int], None] | None, now: float | None) -> Iterator[Save]:
+           on_commit: Callable[[int], None] | None, now: float | None,
+           stored: StoredRows | None, scope: tuple[str, ...] = ()
+           ) -> Generator[Save, None, str | None]:
+    """The saves of a chunk of commits. Returns the commit after which the walk's `scope` no
+    longer holds (the commits after it in the chunk were read without the new folders), or
+    None."""
     # the commits between two that change the site share one site: their blobs are read
     # together; a commit that changes it is read under the site it leads to
     sites = engine.sites
@@ -160,6 +221,9 @@ def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
         for commit in run:
             wanted.extend(engine.wanted_blobs(commit.changes))
         _learn(repo, engine, wanted)
+        if run:
+            fetch(engine, stored, (c for commit in run for c in commit.changes),
+                  max(_bounded(commit.time, now) for commit in run))
         for commit in run:
             yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time,
                                                              commit.changes, now))
@@ -167,17 +231,22 @@ def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
                 on_commit(1)
         if end < len(chunk):
             commit = chunk[end]
-            changes = commit.changes + _resite(repo, engine, commit.sha, None, commit.changes)
+            changes = commit.changes + _resite(repo, engine, commit.sha, None, stored,
+                                               commit.changes)
             _learn(repo, engine, engine.wanted_blobs(changes))
+            fetch(engine, stored, changes, _bounded(commit.time, now))
             yield Save(commit.sha, commit.time, engine.save(commit.sha, commit.time, changes,
                                                              now))
             if on_commit:
                 on_commit(1)
+            if _scope(engine) != scope:
+                return commit.sha
         start = end + 1
+    return None
 
 
 def _resite(repo: Repository, engine: Engine, commit: str,
-            tree: Mapping[str, tuple[str, str]] | None,
+            tree: Mapping[str, tuple[str, str]] | None, stored: StoredRows | None,
             changes: tuple[Change, ...] = ()) -> tuple[Change, ...]:
     """Bring the engine's site to `commit` (its own changes, or its whole `tree`); when the site
     it gives differs, the changes that read the rest of the tree again under it."""
@@ -193,6 +262,7 @@ def _resite(repo: Repository, engine: Engine, commit: str,
         return ()
     if engine.rules != before:
         engine.forget_facts()  # dates, ids and fields are read under the new rules
+    whole(engine, stored)  # every entry is read again under the new site
     return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
 
 

@@ -13,9 +13,9 @@ import os
 import re
 import shlex
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from cometwatch import utc
 from cometwatch.errors import RepositoryError
 
 MARKER = "# cometwatch-hook: installed by `cometwatch hooks install`"
@@ -165,7 +165,7 @@ def last_failure(log_file: Path, tail: int = 1 << 16) -> ScanFailure | None:
 def _moment(text: str) -> float | None:
     if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text):
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    return utc.parse(text)
 
 
 def resolve_hooks_dir(work_root: Path, git_dir: Path, common_dir: Path, bare: bool,

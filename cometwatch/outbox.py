@@ -13,9 +13,9 @@ from enum import StrEnum
 
 from cometwatch import retry
 from cometwatch.config import Webhook
-from cometwatch.entry import utc_iso
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import next_attempt_at
+from cometwatch.utc import iso as utc_iso
 
 
 class DeliveryStatus(StrEnum):

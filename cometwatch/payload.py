@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from cometwatch.entry import utc_iso
+from cometwatch.utc import iso as utc_iso
 
 # `\u007f` as an escape of its own, not the tail of an escaped backslash (`\\u007f`).
 _ESCAPED_DEL = re.compile(r"(?<!\\)((?:\\\\)*)\\u007f")

@@ -23,15 +23,15 @@ from dataclasses import dataclass, fields
 from cometwatch import coalescing
 from cometwatch.config import Config, ContentRules, Webhook
 from cometwatch.engine import Engine
-from cometwatch.entry import utc_iso
 from cometwatch.errors import StateError
-from cometwatch.flow import history
+from cometwatch.flow import advance, history, whole
 from cometwatch.identity import LEDGER_VERSION, DamagedLedger, Ledger
 from cometwatch.payload import ContentEvent
 from cometwatch.progress import noun
 from cometwatch.projection import Projector
 from cometwatch.source import Source
 from cometwatch.store import CursorMoved, CursorState, Store
+from cometwatch.utc import iso as utc_iso
 
 log = logging.getLogger("cometwatch.scan")
 
@@ -58,7 +58,8 @@ class Scanner:
         self._engine: Engine | None = None
         self._generation: int | None = None
         self._rules = rules_fingerprint(config.repository.rules)
-        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time)
+        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time,
+                                    source.repo.authors, config.server.authors)
 
     @property
     def branch(self) -> str:
@@ -69,6 +70,7 @@ class Scanner:
             self._forget()
         self._config = config
         self._rules = rules_fingerprint(config.repository.rules)
+        self._projector.mode = config.server.authors
 
     def next_timer(self) -> float | None:
         """The nearest scheduled publish or expiry moment, as of the last scan."""
@@ -134,7 +136,8 @@ class Scanner:
         commits = stored = created = 0
         first: int | None = None  # when the earliest event stored occurred
         batch: list[ContentEvent] = []
-        for save in history(repo, engine, base, tip, progress, now):
+        rows = self._store.ledger_rows(self.branch)
+        for save in history(repo, engine, base, tip, progress, now, rows):
             commits += 1
             batch.extend(save.events)
             if len(batch) >= FLUSH_EVENTS:
@@ -143,7 +146,7 @@ class Scanner:
                 if events and first is None:
                     first = min(event.occurred_at for event in batch)
                 stored, created, batch = stored + events, created + deliveries, []
-        batch.extend(engine.advance(now))
+        batch.extend(advance(engine, now, rows))
         events, deliveries, _ = self._save(expected, tip, engine, batch, now)
         if events and first is None:
             first = min(event.occurred_at for event in batch)
@@ -185,6 +188,7 @@ class Scanner:
         repo = self._source.repo
         at = base if repo.resolve(base) is not None else tip
         engine, _ = self._silent(at, progress, now, old.ledger.clock if at == base else now)
+        whole(old, self._store.ledger_rows(self.branch))
         engine.ledger.keep_ids(old.ledger)
         if at == base:
             log.warning("the content rules of %r changed since its last scan: read it again "
@@ -219,11 +223,13 @@ class Scanner:
     def _save(self, expected: int | None, commit: str, engine: Engine,
               events: list[ContentEvent], now: float) -> tuple[int, int, int]:
         hooks = [hook for hook in self._config.webhooks if hook.enabled]
-        changes = engine.ledger.changes()
+        changes = engine.ledger.delta()
+        rebuild = not self._store.entries_built(self.branch)
+        if rebuild:  # every entry's row is written: the ledger is read whole for it
+            whole(engine, self._store.ledger_rows(self.branch))
         entries = self._projector.rows(
             engine, changes, events, commit,
-            lambda ids: self._store.entry_dates(self.branch, ids),
-            rebuild=not self._store.entries_built(self.branch))
+            lambda ids: self._store.entry_dates(self.branch, ids), rebuild=rebuild)
         saved = self._store.save_scan(self.branch, expected, commit, changes,
                                       engine.next_timer(), events, _routes(events, hooks),
                                       coalescing.windows(hooks), now, self._rules, entries)
@@ -238,8 +244,9 @@ class Scanner:
         if version > LEDGER_VERSION:
             raise StateError(f"{self._store.path}: the ledger of {self.branch!r} was written by "
                              "a newer cometwatch; upgrade cometwatch")
-        # rows are read as the engine asks for them (DamagedLedger when one cannot be)
-        ledger = Ledger.read(self._store.ledger_rows(self.branch), clock)
+        # the timers now, the rows each chunk of commits touches before it is derived
+        # (DamagedLedger when one cannot be read)
+        ledger = Ledger.from_store(clock, self._store.ledger_rows(self.branch).part("timers"))
         self._engine, self._generation = Engine.for_repository(self._config.repository, ledger), \
             state.generation
         return self._engine

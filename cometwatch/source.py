@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cometwatch.config import Config
 from cometwatch.errors import RepositoryError
 from cometwatch.gitrepo import Repository
+
+if TYPE_CHECKING:
+    from cometwatch.store import Store
 
 
 @dataclass(slots=True)
@@ -51,3 +56,14 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_state(config: Config, create: bool = True) -> Store:
+    """The state store a config points at, for commands that need no branch."""
+    from cometwatch.store import Store
+
+    def common_dir() -> Path:
+        with Repository(config.repository.path) as repo:
+            return repo.common_dir
+
+    return Store.for_config(config, common_dir, create)

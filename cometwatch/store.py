@@ -5,7 +5,9 @@ entry, timer, minted path and deleted entry, so a scan writes only the rows it c
 the outbox: events, one delivery per (event, webhook), every attempt, and the webhooks' own
 state (disabled by a 410). A scan writes its events, deliveries, ledger changes and cursor in
 one transaction, so a crash at any moment loses nothing and derives nothing twice. It reads the
-ledger a row at a time as it derives (`ledger_rows`), within one snapshot (`reading`).
+ledger rows a chunk of commits touches before it derives them (`ledger_rows`: one query),
+within one snapshot (`reading`). The ledger's rows are text to this module: only
+cometwatch.identity knows their shape.
 
 A delivery is open while `next_at` is set (pending, or failed and waiting for its retry);
 settling it (ok, dead, skipped, coalesced) clears `next_at`, so the dispatcher's queries only
@@ -22,16 +24,17 @@ import json
 import os
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cometwatch.coalescing import Window, burst_due
 from cometwatch.errors import CursorMoved, NoState, StateError
+from cometwatch.identity import LedgerDelta
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
 from cometwatch.retry import health_after
@@ -39,8 +42,15 @@ from cometwatch.sql import MIGRATIONS, QUERIES
 
 if TYPE_CHECKING:
     from cometwatch.config import Config
-    from cometwatch.gitrepo import Repository
     from cometwatch.projection import EntryDates, EntryRow, EntryRows
+
+
+class GitDirs(Protocol):
+    """What the store needs of a repository (cometwatch.gitrepo.Repository has it): where its
+    common git dir is. The store never opens one itself."""
+
+    @property
+    def common_dir(self) -> Path: ...
 
 __all__ = ["Attempt", "CursorMoved", "CursorState", "Delivery", "DeliveryStatus", "LedgerRows",
            "Recovered", "SavedScan", "Store", "Verdict", "WebhookState"]
@@ -136,7 +146,7 @@ class Store:
         return store
 
     @staticmethod
-    def default_path(config: Config, repo: Repository,
+    def default_path(config: Config, repo: GitDirs,
                      environ: Mapping[str, str] | None = None) -> Path:
         """`[state] path`, else $STATE_DIRECTORY/state.db under systemd, else
         <git dir>/cometwatch/state.db (the common git dir: worktrees share one state)."""
@@ -144,15 +154,12 @@ class Store:
         return chosen or repo.common_dir / "cometwatch" / "state.db"
 
     @classmethod
-    def for_config(cls, config: Config, create: bool = True) -> Store:
-        """The store a config points at, for commands that need no branch."""
+    def for_config(cls, config: Config, common_dir: Callable[[], Path], create: bool = True
+                   ) -> Store:
+        """The store a config points at, for commands that need no branch; `common_dir` finds
+        the repository's common git dir, asked only when the state lives there."""
         path = _chosen_path(config, os.environ)
-        if path is None:
-            from cometwatch.gitrepo import Repository
-
-            with Repository(config.repository.path) as repo:
-                path = cls.default_path(config, repo)
-        return cls.open(path, create)
+        return cls.open(path or common_dir() / "cometwatch" / "state.db", create)
 
     def close(self) -> None:
         self._db.close()
@@ -190,13 +197,13 @@ class Store:
 
         for branch, blob in self._db.execute(QUERIES["ledger_blobs"]).fetchall():
             try:
-                data = Ledger.from_json(json.loads(zlib.decompress(blob))).changes()
+                delta = Ledger.from_json(json.loads(zlib.decompress(blob))).delta()
             except (zlib.error, KeyError, TypeError, ValueError) as exc:
                 raise StateError(f"{self.path}: the stored ledger of {branch!r} cannot be "
                                  f"converted ({exc}); move the state file away and run "
                                  "`cometwatch scan` again") from exc
-            _write_ledger(self._db, branch, _ledger_rows(data))
-            self._db.execute(QUERIES["set_ledger_head"], (data["version"], data["clock"],
+            _write_ledger(self._db, branch, delta)
+            self._db.execute(QUERIES["set_ledger_head"], (delta.version, delta.clock,
                                                           branch))
         self._db.execute(QUERIES["drop_ledger_blobs"])
 
@@ -261,24 +268,16 @@ class Store:
     def cursors(self) -> list[CursorState]:
         return [_cursor(row) for row in self._rows("cursors")]
 
-    def ledger(self, branch: str) -> dict[str, Any] | None:
-        """The engine's ledger as stored with the cursor: Ledger.to_json data, read whole."""
-        head = self._rows("ledger_head", (branch,))
-        if not head:
+    def ledger(self, branch: str) -> tuple[int, float, dict[str, dict[str, str]]] | None:
+        """The engine's ledger as stored with the cursor, read whole: (version, clock, part →
+        key → row text), for identity.Ledger.from_rows."""
+        head = self.ledger_head(branch)
+        if head is None:
             return None
-        parts: dict[str, dict[str, Any]] = {}
-        try:
-            for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
-                keys, values = [], []
-                for _, key, value in rows:
-                    keys.append(path_text(key))
-                    values.append(value)
-                # one parse for the part, not one per row: a daemon starts faster
-                parts[part] = dict(zip(keys, json.loads(f"[{','.join(values)}]"), strict=True))
-        except ValueError as exc:
-            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
-                             "move the state file away and run `cometwatch scan` again") from exc
-        return {"version": int(head[0][0]), "clock": float(head[0][1]), "parts": parts}
+        parts: dict[str, dict[str, str]] = {}
+        for part, rows in groupby(self._rows("ledger_rows", (branch,)), itemgetter(0)):
+            parts[part] = {path_text(key): value for _, key, value in rows}
+        return head[0], head[1], parts
 
     def ledger_head(self, branch: str) -> tuple[int, float] | None:
         """The stored ledger's (version, clock), or None without a cursor."""
@@ -286,30 +285,27 @@ class Store:
         return (int(head[0][0]), float(head[0][1])) if head else None
 
     def ledger_rows(self, branch: str) -> LedgerRows:
-        """The stored ledger of `branch`, a row or a part at a time (identity.LedgerRows)."""
+        """The stored ledger rows of `branch`, as identity.StoredRows asks for them."""
         return LedgerRows(self, branch)
 
-    def _ledger_row(self, branch: str, part: str, key: str) -> Any | None:
-        rows = self._rows("ledger_row", (branch, part, path_bytes(key)))
-        if not rows:
-            return None
-        self.ledger_rows_read += 1
-        return self._decoded(branch, rows[0][0])
+    def _ledger_keys(self, branch: str, wanted: Mapping[str, Collection[str]]
+                     ) -> dict[str, dict[str, str]]:
+        pairs = [(part, path_bytes(key)) for part, keys in wanted.items() for key in keys]
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(pairs), _PAIRS):
+            batch = pairs[start:start + _PAIRS]
+            query = QUERIES["ledger_keys"].replace("/*pairs*/", ",".join(["(?, ?)"] * len(batch)))
+            with self._guard("reading the ledger"):
+                rows = self._db.execute(query, (branch, *chain.from_iterable(batch))).fetchall()
+            self.ledger_rows_read += len(rows)
+            for part, key, value in rows:
+                found.setdefault(part, {})[path_text(key)] = value
+        return found
 
-    def _ledger_part(self, branch: str, part: str) -> dict[str, Any]:
+    def _ledger_part(self, branch: str, part: str) -> dict[str, str]:
         rows = self._rows("ledger_part", (branch, part))
         self.ledger_rows_read += len(rows)
-        keys = [path_text(key) for key, _ in rows]
-        # one parse for the part, not one per row
-        values = self._decoded(branch, f"[{','.join(value for _, value in rows)}]")
-        return dict(zip(keys, values, strict=True))
-
-    def _decoded(self, branch: str, text: str) -> Any:
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise StateError(f"{self.path}: the stored ledger of {branch!r} is damaged ({exc}); "
-                             "move the state file away and run `cometwatch scan` again") from exc
+        return {path_text(key): value for key, value in rows}
 
     def touch(self, branch: str, now: float) -> None:
         """A scan found nothing new: only the time of the last scan changes."""
@@ -317,12 +313,12 @@ class Store:
             db.execute(QUERIES["touch"], (now, branch))
 
     def save_scan(self, branch: str, expected: int | None, commit: str,
-                  ledger: Mapping[str, Any], next_timer: float | None,
+                  ledger: LedgerDelta | None, next_timer: float | None,
                   events: Sequence[ContentEvent], routes: Iterable[tuple[str, str]],
                   windows: Mapping[str, tuple[float, float]], now: float,
                   rules: str | None = None, entries: EntryRows | None = None) -> SavedScan:
         """Store a scan in one transaction: the events, a delivery per (event id, webhook
-        name) route, the ledger's changes (Ledger.changes(); {} when none) and the cursor,
+        name) route, the ledger's changes (Ledger.delta(); None when none) and the cursor,
         with the fingerprint of the content rules (None keeps the stored one), and the
         projection's `entries` (cometwatch.projection; None: not kept). An event id
         already stored is kept as it was and gets no deliveries: nothing is delivered twice.
@@ -332,7 +328,6 @@ class Store:
         coalescing webhooks' (window, max_wait) (cometwatch.coalescing.windows): their fresh
         deliveries all become due together, when coalescing.burst_due says.
         """
-        changes = _ledger_rows(ledger)  # encoded before the write lock is taken
         with self._guard("storing the scan"), self._write() as db:
             row = db.execute(QUERIES["generation"], (branch,)).fetchone()
             found = None if row is None else int(row[0])
@@ -362,13 +357,14 @@ class Store:
                 due = burst_due(now if oldest is None else oldest, now, Window(*windows[hook]))
                 db.execute(QUERIES["coalesce_window"], {"hook": hook, "due": due})
             generation = (found or 0) + 1
-            _write_ledger(db, branch, changes)
+            if ledger is not None:
+                _write_ledger(db, branch, ledger)
             if entries is not None:
                 _write_entries(db, branch, entries)
             db.execute(QUERIES["save_cursor"], {
                 "branch": branch, "commit": commit, "generation": generation,
-                "next_timer": next_timer, "now": now, "version": ledger.get("version"),
-                "clock": ledger.get("clock"), "rules": rules})
+                "next_timer": next_timer, "now": now, "version": ledger and ledger.version,
+                "clock": ledger and ledger.clock, "rules": rules})
         return SavedScan(max(added, 0), max(created, 0), generation)
 
     # -- the entries at the cursor (cometwatch.projection; the Public API reads them) ------
@@ -387,7 +383,7 @@ class Store:
             query = QUERIES["entry_dates"].replace("/*ids*/", ",".join("?" * len(chunk)))
             with self._guard("reading entry dates"):
                 for row in self._db.execute(query, (branch, *chunk)).fetchall():
-                    out[row[0]] = EntryDates(row[1], row[2], row[3], row[4])
+                    out[row[0]] = EntryDates(*row[1:])
         return out
 
     def cursor_mark(self, branch: str) -> tuple[str, int] | None:
@@ -411,7 +407,7 @@ class Store:
         return str(mark[0]), int(mark[1]), [
             EntryRow(path_text(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]),
                      bool(r[8]), bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]),
-                     float(r[15]), r[16], r[17], r[18]) for r in rows]
+                     float(r[15]), r[16], r[17], r[18], r[19], r[20]) for r in rows]
 
     # -- dispatching ----------------------------------------------------------------------
 
@@ -654,46 +650,31 @@ def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
 _LEDGER_ROWS = 2  # the migration after which the BLOB ledgers are written as rows
 
 
+_PAIRS = 10_000  # (part, key) pairs a query asks for: 20,001 variables, within SQLite's limit
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerRows:
-    """A branch's stored ledger as identity.Ledger.read looks it up: a row, or a whole part,
-    as the JSON of Ledger.to_json (None: no such row)."""
+    """A branch's stored ledger rows as identity.StoredRows: the rows of the keys wanted (one
+    query), or a whole part; row text, as identity wrote it."""
 
     store: Store
     branch: str
 
-    def row(self, part: str, key: str) -> Any | None:
-        return self.store._ledger_row(self.branch, part, key)
+    def rows(self, wanted: Mapping[str, Collection[str]]) -> dict[str, dict[str, str]]:
+        return self.store._ledger_keys(self.branch, wanted)
 
-    def part(self, part: str) -> dict[str, Any]:
+    def part(self, part: str) -> dict[str, str]:
         return self.store._ledger_part(self.branch, part)
 
 
-@dataclass(frozen=True, slots=True)
-class _LedgerRows:
-    whole: bool  # the rows replace every row stored for the branch
-    put: list[tuple[str, bytes, str]]  # (part, key, JSON value)
-    drop: list[tuple[str, bytes]]
-
-
-def _ledger_rows(changes: Mapping[str, Any]) -> _LedgerRows:
-    """Ledger.changes() data as rows: a key's row is upserted, or deleted when it is None."""
-    put, drop = [], []
-    for part, rows in changes.get("parts", {}).items():
-        for key, value in rows.items():
-            encoded = path_bytes(key)
-            if value is None:
-                drop.append((part, encoded))
-            else:
-                put.append((part, encoded, json.dumps(value, separators=(",", ":"))))
-    return _LedgerRows(bool(changes.get("whole")), put, drop)
-
-
-def _write_ledger(db: sqlite3.Connection, branch: str, rows: _LedgerRows) -> None:
-    if rows.whole:
+def _write_ledger(db: sqlite3.Connection, branch: str, delta: LedgerDelta) -> None:
+    if delta.whole:
         db.execute(QUERIES["clear_ledger"], (branch,))
-    db.executemany(QUERIES["drop_ledger_row"], ((branch, *row) for row in rows.drop))
-    db.executemany(QUERIES["put_ledger_row"], ((branch, *row) for row in rows.put))
+    db.executemany(QUERIES["drop_ledger_row"], ((branch, part, path_bytes(key))
+                                                for part, key in delta.drop))
+    db.executemany(QUERIES["put_ledger_row"], ((branch, part, path_bytes(key), value)
+                                               for part, key, value in delta.put))
 
 
 def path_bytes(path: str) -> bytes:
@@ -715,7 +696,8 @@ def _write_entries(db: sqlite3.Connection, branch: str, entries: EntryRows) -> N
     db.executemany(QUERIES["put_entry"], (
         (branch, path_bytes(r.path), r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
          r.body_at, int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
-         r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at)
+         r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at,
+         r.author, r.updated_by)
         for r in entries.put))
 
 

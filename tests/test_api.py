@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -378,3 +379,54 @@ def test_the_document_is_served(rig: ApiRig) -> None:
     answer = rig.client.get(f"{rig.url}/openapi.yaml")
     assert answer.status_code == 200
     assert answer.text.startswith("openapi: 3.1.0")
+
+
+@pytest.mark.parametrize("path", [
+    "/content/posts/alpha", "/content/posts", "/content/posts?sort=-rank&limit=2",
+    "/content/posts/nobody", "/content/none", "/content/posts/secret", "/content/posts/%C3%A9",
+    "/content/posts?%ff", "/content/posts/a%2Fb",
+])
+@pytest.mark.parametrize("token", [None, TOKEN, "wrong"])
+def test_the_fast_path_answers_exactly_as_the_flask_views(rig: ApiRig, path: str,
+                                                          token: str | None) -> None:
+    from cometwatch.web.api import FastPath
+    from cometwatch.web.app import create_app
+
+    blog(rig)
+    rig.url  # noqa: B018 (opens the site context)
+    assert rig._context is not None
+    fast_app, slow_app = create_app(rig._context), create_app(rig._context)
+    assert isinstance(fast_app.wsgi_app, FastPath)
+    slow_app.wsgi_app = slow_app.wsgi_app.inner  # type: ignore[method-assign]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = "/api/v1/workspaces/site" + path
+    fast = fast_app.test_client().get(url, headers=headers)
+    slow = slow_app.test_client().get(url, headers=headers)
+    assert (fast.status_code, fast.data) == (slow.status_code, slow.data)
+    for name in ("Content-Type", "ETag", "Cache-Control", "Vary", "Content-Length"):
+        assert fast.headers.get(name) == slow.headers.get(name), name
+
+
+@pytest.mark.parametrize(("mode", "author"), [("none", None), ("name", "Test"),
+                                              ("email", "Test <test@example.org>")])
+def test_authors_are_served_only_as_configured(site: Site, tmp_path: Path, mode: str,
+                                               author: str | None) -> None:
+    running = ApiRig(site, tmp_path, extra=f'[server]\nauthors = "{mode}"', check=check_response)
+    try:
+        site.write("posts/a.md", post("title: A"))
+        site.commit()
+        running.scan()
+        site.write("posts/a.md", post("title: A2"))
+        site.git("add", "-A")
+        site.git("commit", "-qm", "edit", "--author=Other <other@example.org>",
+                 time=site.clock + 60)
+        running.scan()
+        entry = running.get("/content/posts/a").json()["data"]
+        assert entry.get("author_id") == author
+        edited = None if author is None else author.replace("Test", "Other").replace(
+            "test@", "other@")
+        assert entry.get("updated_by") == edited
+        if mode != "email":
+            assert "@" not in json.dumps(entry)
+    finally:
+        running.close()

@@ -214,3 +214,20 @@ def test_deliveries_show_and_list_escape_a_hostile_file_name(
         assert "\x1b" not in out and "\r" not in out
     assert "\\x1b[2J\\x1b[31mred.md" in shown
     assert "       | no\\x1b]0;pwned\\x07 way\n       | second line" in shown
+
+
+def test_events_warnings_on_stderr_escape_a_hostile_file_name(site: Site) -> None:
+    from testing import run_cli
+
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    site.write(f"posts/{HOSTILE[0]}", "---\ntitle: [unclosed\n---\nbody\n")  # broken frontmatter
+    site.write(f"posts/{HOSTILE[1]}", "---\ntitle: [unclosed\n---\nbody\n")
+    site.commit()
+    config = site.root / "webhooks.toml"
+    config.write_text("")
+    ran = run_cli("--config", str(config), "events", "--with-ids")
+    assert ran.returncode == 0, ran.stderr
+    assert "\x1b" not in ran.stderr and "FORGED" in ran.stderr
+    assert all(line.startswith("cometwatch: ") for line in ran.stderr.splitlines())
+    assert "\\x1b[2J\\x1b[31mred.md" in ran.stderr

@@ -80,7 +80,7 @@ class Rig:
         windows = coalescing.windows(self.config.webhooks)
         with Store.open(self.state) as store:
             cursor = store.cursor("main")
-            store.save_scan("main", cursor.generation if cursor else None, "tip", {}, None,
+            store.save_scan("main", cursor.generation if cursor else None, "tip", None, None,
                             events, [(e.event_id, h) for e in events for h in names], windows,
                             self.clock.now)
         return events

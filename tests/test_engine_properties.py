@@ -413,9 +413,11 @@ def in_pieces(root: Path, cuts: list[str], tip: str) -> list[ContentEvent]:
 
 
 def resumed(root: Path, cuts: list[str], tip: str) -> tuple[list[ContentEvent], Ledger]:
-    """As a scan process started at each cut runs: the ledger read from a real state store a
-    row at a time, as the engine asks for it, and only what changed in it written back (the
-    first piece writes all of it). Returns the events and the ledger stored at the end."""
+    """As a scan process started at each cut runs: the ledger read from a real state store,
+    its timers whole and the rows each chunk touches fetched before it is derived, and only
+    what changed in it written back (the first piece writes all of it). Returns the events and
+    the ledger stored at the end. A row the engine touches and `Engine.wants` did not name would
+    be read as absent here, and the events would differ from `whole`'s."""
     out: list[ContentEvent] = []
     with Repository(root) as repo, Store.open(root.parent / "state.db") as store:
         for n, (base, end) in enumerate(zip([None, *cuts], [*cuts, tip], strict=True)):
@@ -424,12 +426,16 @@ def resumed(root: Path, cuts: list[str], tip: str) -> tuple[list[ContentEvent], 
                 if n:
                     head = store.ledger_head("main")
                     assert head is not None
-                    ledger = Ledger.read(store.ledger_rows("main"), head[1])
+                    ledger = Ledger.from_store(head[1], store.ledger_rows("main").part("timers"))
                 engine = Engine(RULES, ledger)
-                out += [e for save in history(repo, engine, base, end) for e in save.events]
-                store.save_scan("main", n or None, end, ledger.changes(), None, [], [], {},
+                out += [e for save in history(repo, engine, base, end,
+                                              stored=store.ledger_rows("main"))
+                        for e in save.events]
+                store.save_scan("main", n or None, end, ledger.delta(), None, [], [], {},
                                 0.0)
-        return out, Ledger.from_json(store.ledger("main") or {})
+        data = store.ledger("main")
+        assert data is not None
+        return out, Ledger.from_rows(*data)
 
 
 @settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])

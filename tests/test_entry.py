@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cometwatch import utc
 from cometwatch.config import ContentRules
 from cometwatch.derive import Side, event_names, transition
 from cometwatch.entry import (
@@ -21,8 +22,6 @@ from cometwatch.entry import (
     published_at,
     read_frontmatter,
     slugify,
-    to_timestamp,
-    utc_iso,
 )
 from cometwatch.identity import Ledger, Record, derived_id, event_id
 
@@ -267,7 +266,7 @@ PARIS = ZoneInfo("Europe/Paris")
 def test_dates_are_read_with_naive_ones_in_the_configured_zone(value: object,
                                                                 expected: float | None
                                                                 ) -> None:
-    assert to_timestamp(value, PARIS) == expected
+    assert utc.local(value, PARIS) == expected
 
 
 def test_yaml_dates_with_and_without_offsets_become_moments() -> None:
@@ -283,9 +282,23 @@ def test_yaml_dates_with_and_without_offsets_become_moments() -> None:
 
 
 def test_utc_iso_is_the_cometcms_timestamp_shape() -> None:
-    assert utc_iso(1_714_737_600) == "2024-05-03T12:00:00Z"
-    assert utc_iso(1_714_737_600.9) == "2024-05-03T12:00:00Z"
-    assert utc_iso(0) == "1970-01-01T00:00:00Z"
+    assert utc.iso(1_714_737_600) == "2024-05-03T12:00:00Z"
+    assert utc.iso(1_714_737_600.9) == "2024-05-03T12:00:00Z"
+    assert utc.iso(0) == "1970-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-05-03T12:00:00Z", 1_714_737_600),
+    ("2024-05-03T14:00:00+02:00", 1_714_737_600),
+    ("2024-05-03T12:00", 1_714_737_600),  # no zone: UTC
+    ("2024-05-03", 1_714_694_400),
+    ("yesterday", None),
+])
+def test_utc_parse_reads_what_utc_iso_writes_and_iso_8601(text: str,
+                                                          expected: float | None) -> None:
+    assert utc.parse(text) == expected
+    if expected is not None:
+        assert utc.parse(utc.iso(expected)) == expected
 
 
 # -- published at a moment --------------------------------------------------------------------
@@ -415,7 +428,7 @@ def test_a_ledger_survives_json_with_its_ids_timers_and_deleted_entries() -> Non
     ledger.put("posts/b.md", _record("2" * 40, again, "uid-b"), T + 30)
     gone = ledger.drop("posts/b.md")
     assert gone is not None
-    ledger.forget(gone, "posts/b.md")
+    ledger.remember_deleted(gone, "posts/b.md")
     ledger.clock = T
     copy = Ledger.from_json(json.loads(json.dumps(ledger.to_json())))
     assert copy == ledger
@@ -446,9 +459,9 @@ def test_the_next_timer_is_the_earliest_and_follows_changes() -> None:
 
 def test_a_path_claim_ignores_a_deleted_entry_that_had_an_explicit_id() -> None:
     ledger = Ledger()
-    ledger.forget(_record("1" * 40, "d1", "uid-1"), "posts/a.md")
+    ledger.remember_deleted(_record("1" * 40, "d1", "uid-1"), "posts/a.md")
     assert ledger.claim_deleted("posts/a.md", None) is None
-    ledger.forget(_record("2" * 40, "d2"), "posts/a.md")
+    ledger.remember_deleted(_record("2" * 40, "d2"), "posts/a.md")
     claimed = ledger.claim_deleted("posts/a.md", None)
     assert claimed is not None and claimed.derived_id == "d2"
 

@@ -16,7 +16,7 @@ from cometwatch.config import Config, RepositoryConfig
 from cometwatch.entry import Frontmatter
 from cometwatch.errors import StateError
 from cometwatch.gitrepo import Repository
-from cometwatch.identity import Deleted, Ledger, Record, derived_id
+from cometwatch.identity import PARTS, DamagedLedger, Deleted, Ledger, Record, derived_id
 from cometwatch.payload import ContentEvent
 from cometwatch.sql import MIGRATIONS
 from cometwatch.store import (
@@ -46,7 +46,7 @@ def save(store: Store, events: list[ContentEvent], hooks: tuple[str, ...] = ("a"
          now: float = NOW, windows: dict[str, tuple[float, float]] | None = None,
          branch: str = "main") -> tuple[int, int]:
     state = store.cursor(branch)
-    saved = store.save_scan(branch, state.generation if state else None, "tip", {}, None, events,
+    saved = store.save_scan(branch, state.generation if state else None, "tip", None, None, events,
                             [(e.event_id, h) for e in events for h in hooks], windows or {}, now)
     return saved.events, saved.deliveries
 
@@ -116,7 +116,7 @@ def test_an_event_id_is_stored_once_and_delivered_once_per_webhook(store: Store)
 def test_a_scan_from_a_stale_cursor_writes_nothing(store: Store) -> None:
     save(store, [event(1)])
     with pytest.raises(CursorMoved):
-        store.save_scan("main", None, "other", {}, None, [event(2)], [("evt_2", "a")], {}, NOW)
+        store.save_scan("main", None, "other", None, None, [event(2)], [("evt_2", "a")], {}, NOW)
     state = store.cursor("main")
     assert state is not None and state.commit == "tip" and state.generation == 1
     assert [d.event.event_id for d in store.deliveries()] == ["evt_1"]
@@ -135,8 +135,8 @@ def a_ledger() -> Ledger:
     ledger.put("posts/a.md", record("1", ledger.mint("posts/a.md")), NOW + 60)
     ledger.put("posts/caf\udce9.md", record("2", ledger.mint("posts/caf\udce9.md")), None)
     gone = record("3", ledger.mint("posts/old.md"), explicit="uid-3")
-    ledger.forget(gone, "posts/old.md")
-    ledger.forget(record("4", ledger.mint("posts/older.md")), "posts/older.md")
+    ledger.remember_deleted(gone, "posts/old.md")
+    ledger.remember_deleted(record("4", ledger.mint("posts/older.md")), "posts/older.md")
     return ledger
 
 
@@ -148,12 +148,21 @@ def ledger_rows(store: Store) -> int:
 def stored_ledger(store: Store) -> Ledger:
     data = store.ledger("main")
     assert data is not None
-    return Ledger.from_json(data)
+    return Ledger.from_rows(*data)
+
+
+def delta_keys(ledger: Ledger) -> dict[str, list[str]]:
+    """What a scan would write of the ledger: part → the keys upserted or dropped."""
+    delta = ledger.delta()
+    keys: dict[str, set[str]] = {}
+    for part, key, *_ in [*delta.put, *delta.drop]:
+        keys.setdefault(part, set()).add(key)
+    return {part: sorted(found) for part, found in keys.items()}
 
 
 def test_a_ledger_is_stored_as_rows_and_read_back_whole(store: Store) -> None:
     ledger = a_ledger()
-    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", ledger.delta(), None, [], [], {}, NOW)
     back = stored_ledger(store)
     assert back == ledger
     assert back.next_due() == (NOW + 60, "posts/a.md")
@@ -162,119 +171,133 @@ def test_a_ledger_is_stored_as_rows_and_read_back_whole(store: Store) -> None:
 
 def test_a_scan_writes_only_what_changed_in_the_ledger(store: Store) -> None:
     ledger = a_ledger()
-    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", ledger.delta(), None, [], [], {}, NOW)
     ledger.stored()
     ledger.drop("posts/a.md")
     ledger.put("posts/new.md", record("5", ledger.mint("posts/new.md")), None)
     assert ledger.claim_deleted("posts/x.md", "uid-3") is not None
     ledger.clock = NOW
-    changes = ledger.changes()
-    assert {part: sorted(rows) for part, rows in changes["parts"].items() if rows} == {
+    assert delta_keys(ledger) == {
         "entries": ["posts/a.md", "posts/new.md"], "timers": ["posts/a.md", "posts/new.md"],
         "minted": ["posts/new.md"], "deleted_by_path": ["posts/old.md"],
         "deleted_by_explicit": ["uid-3"]}
-    store.save_scan("main", 1, "next", changes, None, [], [], {}, NOW)
+    store.save_scan("main", 1, "next", ledger.delta(), None, [], [], {}, NOW)
     assert stored_ledger(store) == ledger
     save(store, [event(1)])  # a save without ledger changes keeps the stored ledger
     assert stored_ledger(store) == ledger
 
 
 def test_a_ledger_never_stored_replaces_the_stored_one(store: Store) -> None:
-    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", a_ledger().delta(), None, [], [], {}, NOW)
     fresh = Ledger()
     fresh.mint("pages/only.md")
-    store.save_scan("main", 1, "tip", fresh.changes(), None, [], [], {}, NOW)
+    store.save_scan("main", 1, "tip", fresh.delta(), None, [], [], {}, NOW)
     assert stored_ledger(store) == fresh and ledger_rows(store) == 1
 
 
 def test_a_save_from_a_stale_cursor_writes_no_ledger_rows(store: Store) -> None:
     ledger = a_ledger()
-    store.save_scan("main", None, "tip", ledger.changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", ledger.delta(), None, [], [], {}, NOW)
     ledger.stored()
     ledger.drop("posts/a.md")
     with pytest.raises(CursorMoved):
-        store.save_scan("main", None, "other", ledger.changes(), None, [], [], {}, NOW)
+        store.save_scan("main", None, "other", ledger.delta(), None, [], [], {}, NOW)
     assert stored_ledger(store) == a_ledger()
 
 
 def read_back(store: Store) -> Ledger:
-    """The stored ledger as a scan reads it: a row at a time."""
+    """The stored ledger as a scan reads it: its timers, the rest as asked for."""
     head = store.ledger_head("main")
     assert head is not None
-    return Ledger.read(store.ledger_rows("main"), head[1])
+    return Ledger.from_store(head[1], store.ledger_rows("main").part("timers"))
 
 
-def test_a_ledger_read_a_row_at_a_time_looks_each_up_once_and_what_it_changes_wins(
+def fetch(store: Store, ledger: Ledger, wanted: dict[str, list[str]]) -> None:
+    """What cometwatch.flow.fetch does before a chunk: the missing rows, one query a round."""
+    missing = ledger.missing(wanted)
+    while missing:
+        missing = ledger.absorb(missing, store.ledger_rows("main").rows(missing))
+
+
+def test_a_ledger_read_from_the_store_fetches_the_rows_asked_for_once_and_its_own_win(
         store: Store) -> None:
-    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", a_ledger().delta(), None, [], [], {}, NOW)
     ledger = read_back(store)
     assert store.ledger_rows_read == 1  # the timers, read whole for next_due
     assert ledger.next_due() == (NOW + 60, "posts/a.md") and ledger.clock == NOW - 5
-    assert ledger.entries.get("posts/caf\udce9.md") == a_ledger().entries["posts/caf\udce9.md"]
-    assert ledger.entries.get("posts/nowhere.md") is None
-    assert "posts/caf\udce9.md" in ledger.entries and "posts/nowhere.md" not in ledger.entries
-    assert store.ledger_rows_read == 2  # each key looked up once, found or not
+    assert not ledger.whole and ledger.entries == {}  # nothing read behind a dict
+    fetch(store, ledger, {"entries": ["posts/caf\udce9.md", "posts/nowhere.md"]})
+    assert ledger.entries == {"posts/caf\udce9.md": a_ledger().entries["posts/caf\udce9.md"]}
+    assert store.ledger_rows_read == 2  # one found; the other known absent
+    assert ledger.missing({"entries": ["posts/caf\udce9.md", "posts/nowhere.md"]}) == {}
+    # an explicit id leads to the path it was deleted at: a second round, in the same fetch
+    fetch(store, ledger, {"deleted_by_explicit": ["uid-3"], "entries": ["posts/a.md"],
+                          "minted": ["posts/a.md"]})
+    assert store.ledger_rows_read == 6
     assert ledger.claim_deleted("posts/x.md", "uid-3") == Deleted(derived_id("posts/old.md"),
                                                                   "uid-3", "posts/old.md")
-    assert ledger.deleted_by_explicit.get("uid-3") is None  # claimed: gone, whatever is stored
+    assert "posts/old.md" not in ledger.deleted_by_path
     assert ledger.drop("posts/a.md") is not None and "posts/a.md" not in ledger.entries
     assert ledger.mint("posts/a.md") == derived_id("posts/a.md", 1)
-    # uid-3 and the path it was deleted at, then posts/a.md and its minted count
-    assert store.ledger_rows_read == 6
-    changes = ledger.changes()
-    assert {part: sorted(rows) for part, rows in changes["parts"].items() if rows} == {
+    fetch(store, ledger, {"entries": ["posts/a.md"], "deleted_by_explicit": ["uid-3"]})
+    assert "posts/a.md" not in ledger.entries  # what it changed wins over the stored row
+    assert delta_keys(ledger) == {
         "entries": ["posts/a.md"], "timers": ["posts/a.md"], "minted": ["posts/a.md"],
         "deleted_by_path": ["posts/old.md"], "deleted_by_explicit": ["uid-3"]}
-    store.save_scan("main", 1, "next", changes, None, [], [], {}, NOW)
+    store.save_scan("main", 1, "next", ledger.delta(), None, [], [], {}, NOW)
     whole = a_ledger()
     whole.drop("posts/a.md")
     whole.mint("posts/a.md")
     whole.claim_deleted("posts/x.md", "uid-3")
-    assert ledger == whole  # comparing reads the rest first
     assert stored_ledger(store) == whole
 
 
-def test_a_ledger_read_a_row_at_a_time_reads_the_rest_for_whole_ledger_work(
+def test_a_ledger_read_from_the_store_is_read_whole_for_whole_ledger_work(
         store: Store) -> None:
-    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", a_ledger().delta(), None, [], [], {}, NOW)
     ledger = read_back(store)
     ledger.drop("posts/a.md")
-    assert sorted(ledger.entries) == ["posts/caf\udce9.md"]  # iterating reads the rest
+    rows = store.ledger_rows("main")
+    ledger.absorb_whole({part: rows.part(part) for part in PARTS})
+    assert ledger.whole and sorted(ledger.entries) == ["posts/caf\udce9.md"]
     assert ledger.to_json()["parts"]["minted"] == a_ledger().to_json()["parts"]["minted"]
 
 
 def test_reads_within_one_reading_see_one_snapshot_and_a_write_starts_another(
         store: Store) -> None:
-    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", a_ledger().delta(), None, [], [], {}, NOW)
     changed = a_ledger()
     changed.stored()
     changed.drop("posts/caf\udce9.md")
     with Store.open(store.path) as other, store.reading():
         ledger = read_back(store)  # the snapshot starts here
-        other.save_scan("main", 1, "moved", changed.changes(), None, [], [], {}, NOW)
+        other.save_scan("main", 1, "moved", changed.delta(), None, [], [], {}, NOW)
+        fetch(store, ledger, {"entries": ["posts/caf\udce9.md"]})
         assert "posts/caf\udce9.md" in ledger.entries  # as of the cursor this scan read
         state = store.cursor("main")
         assert state is not None and state.commit == "tip"
         store.touch("main", NOW + 1)  # a write ends the snapshot; the next read is after it
         state = store.cursor("main")
         assert state is not None and state.commit == "moved"
-        assert "posts/caf\udce9.md" not in read_back(store).entries
+        again = read_back(store)
+        fetch(store, again, {"entries": ["posts/caf\udce9.md"]})
+        assert "posts/caf\udce9.md" not in again.entries
 
 
 def test_a_damaged_ledger_row_is_refused_in_one_line(store: Store) -> None:
-    store.save_scan("main", None, "tip", a_ledger().changes(), None, [], [], {}, NOW)
+    store.save_scan("main", None, "tip", a_ledger().delta(), None, [], [], {}, NOW)
     with sqlite3.connect(store.path) as raw:
         raw.execute("UPDATE ledger SET value = '{not json' WHERE part = 'entries'")
-    with pytest.raises(StateError, match="the stored ledger of 'main' is damaged"):
-        read_back(store).entries.get("posts/a.md")
+    with pytest.raises(DamagedLedger, match="entries rows"):
+        fetch(store, read_back(store), {"entries": ["posts/a.md"]})
 
 
 def test_the_rules_fingerprint_is_kept_until_a_save_names_another(store: Store) -> None:
-    store.save_scan("main", None, "tip", {}, None, [], [], {}, NOW, rules="r1")
+    store.save_scan("main", None, "tip", None, None, [], [], {}, NOW, rules="r1")
     save(store, [event(1)])
     state = store.cursor("main")
     assert state is not None and state.rules == "r1"
-    store.save_scan("main", 2, "tip", {}, None, [], [], {}, NOW, rules="r2")
+    store.save_scan("main", 2, "tip", None, None, [], [], {}, NOW, rules="r2")
     state = store.cursor("main")
     assert state is not None and state.rules == "r2"
 

@@ -47,17 +47,13 @@ class Since:
 def since(text: str) -> Since:
     """A UTC time (2026-05-01, 2026-05-01T10:00, with an offset or Z), a duration ago, or
     (anything else) a revision."""
-    from datetime import UTC, datetime
+    from cometwatch import utc
 
     seconds = _duration(text)
     if seconds is not None:
         return Since(time.time() - seconds, None)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return Since(None, text)
-    moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    return Since(moment, None)
+    moment = utc.parse(text)
+    return Since(None, text) if moment is None else Since(moment, None)
 
 
 def _integer(text: str, low: int, high: int, what: str) -> int:

@@ -50,18 +50,19 @@ def run(args: argparse.Namespace) -> int:
 
 def show(config: Config, delivery_id: int, as_json: bool = False) -> int:
     """`deliveries show ID`: one delivery and every attempt, on stdout."""
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         return _show(store, delivery_id, as_json)
 
 
 def listing(config: Config, webhook: str | None = None, status: str | None = None,
             limit: int = 50, as_json: bool = False) -> int:
     """`deliveries`: the newest first, optionally of one webhook and in one state."""
-    from cometwatch.store import DeliveryStatus, Store
+    from cometwatch.source import open_state
+    from cometwatch.store import DeliveryStatus
 
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         state = DeliveryStatus(status) if status else None
         rows = store.deliveries(webhook, state, limit)
         disabled = {name: (state.disabled_at, state.disabled_reason)
@@ -167,9 +168,10 @@ def delivery_json(d: Any) -> dict[str, Any]:
 
 
 def moment(seconds: float) -> str:
-    from datetime import UTC, datetime
+    """A moment as every command shows it (cometwatch.utc.iso)."""
+    from cometwatch.utc import iso
 
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(seconds)
 
 
 def printable(answer: bytes) -> str:

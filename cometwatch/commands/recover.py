@@ -46,7 +46,7 @@ def recover(config: Config, webhook: str, since: arguments.Since, send: bool = T
     from cometwatch.commands.redeliver import send_now
     from cometwatch.errors import CometwatchError
     from cometwatch.progress import counted
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     now = time.time()
     hook = config.webhook(webhook)
@@ -57,7 +57,7 @@ def recover(config: Config, webhook: str, since: arguments.Since, send: bool = T
         raise CometwatchError(f"webhook {hook.name} has enabled = false in the config: set "
                               "enabled = true first")
     start = parse_since(since, config)
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         state = store.webhook_states().get(hook.name)
         if state is not None and state.disabled_at is not None:
             raise CometwatchError(f"webhook {hook.name} is disabled ({state.disabled_reason}): "

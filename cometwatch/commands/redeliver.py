@@ -43,9 +43,9 @@ def redeliver(config: Config, ids: Sequence[int], send: bool = True) -> int:
 
     from cometwatch.errors import CometwatchError
     from cometwatch.outbox import held
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         found = store.replay(ids, time.time())
         disabled = store.disabled_webhooks()
         hooks = {d.webhook for d in (store.delivery(i) for i in found) if d is not None}

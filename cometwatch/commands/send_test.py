@@ -57,9 +57,9 @@ def send_manual(hook: Webhook, username: str, role: str, sender: Sender | None =
     import os
 
     from cometwatch.delivery import Sender
-    from cometwatch.entry import utc_iso
     from cometwatch.identity import base62
     from cometwatch.payload import MANUAL_EVENT, encode_manual
+    from cometwatch.utc import iso as utc_iso
 
     event_id = "evt_" + base62(os.urandom(32), 22)
     raw = encode_manual(utc_iso(int(clock())), None, username, role)

@@ -38,9 +38,9 @@ def status(config: Config, as_json: bool = False) -> int:
     from cometwatch.outbox import held
     from cometwatch.progress import counted
     from cometwatch.redaction import redact_text
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
-    with Store.for_config(config, create=False) as store:
+    with open_state(config, create=False) as store:
         cursors = store.cursors()
         states = store.webhook_states()
         counts = store.counts()

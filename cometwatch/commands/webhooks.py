@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
 def listing(config: Config) -> int:
     """`webhooks list`: every webhook, its config and its state."""
     from cometwatch.errors import NoState
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     try:
-        store = Store.for_config(config, create=False)
+        store = open_state(config, create=False)
     except NoState:  # nothing scanned yet: every webhook is as its config says
         return _list(config, {}, {})
     with store:
@@ -64,10 +64,10 @@ def disable(config: Config, name: str, reason: str = "disabled by hand") -> int:
 
 
 def _change(config: Config, name: str, reason: str | None) -> int:
-    from cometwatch.store import Store
+    from cometwatch.source import open_state
 
     known = {hook.name for hook in config.webhooks}
-    with Store.for_config(config, create=reason is not None) as store:
+    with open_state(config, create=reason is not None) as store:
         states = store.webhook_states()
         # A webhook gone from the config may still have deliveries: disabling it sets them
         # aside as skipped.

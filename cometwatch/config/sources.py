@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cometwatch import utc
 from cometwatch.config.model import Secret
 from cometwatch.config.reader import Where, table_of
 from cometwatch.errors import ConfigError
@@ -135,14 +136,10 @@ class Sources:
 def _timestamp(where: Where, value: object) -> float:
     fix = 'write it as "2026-12-31T00:00:00Z"'
     if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise where.fail("expires", f"not a date and time: {value!r}", fix) from None
-    else:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    if not isinstance(value, str):
         raise where.fail("expires", "must be a date and time", fix)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    moment = utc.parse(value)
+    if moment is None:
+        raise where.fail("expires", f"not a date and time: {value!r}", fix)
+    return moment

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cometwatch import utc
 from cometwatch.config import ContentRules
-from cometwatch.entry import Location, Policy, slugify, to_timestamp
+from cometwatch.entry import Location, Policy, slugify
 from cometwatch.sites import SiteBase, SiteConfigError, Steer
 from cometwatch.sites.formats import line_of, parse_data
 
@@ -118,7 +119,7 @@ class JekyllSite:
 
     def _post(self, path: str, stem: str, relative: str, drafts: bool) -> Location:
         match = _POST_NAME.match(stem)
-        name_date = to_timestamp(match.group(1), ZoneInfo(self.rules.timezone)) \
+        name_date = utc.local(match.group(1), ZoneInfo(self.rules.timezone)) \
             if match else None
         slug = match.group(2) if match else stem
         return Location(path=path, collection="posts", slug=slugify(slug) or "index",
@@ -181,6 +182,9 @@ def _under(path: str, folder: str) -> str | None:
 
 class Jekyll:
     name = "jekyll"
+
+    def pathspecs(self) -> tuple[str, ...]:
+        return CONFIGS
 
     def steers(self, relative: str) -> Steer | None:
         return Steer.READ if relative in CONFIGS else None

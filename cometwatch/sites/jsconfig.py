@@ -11,135 +11,42 @@ on its parameter (`eleventyConfig.setInputDirectory("src")`). Identity wrappers
 Anything else is an `Unknown` that says where it is, so the site model can warn once per key and
 use the tool's default.
 
-This module owns tree-sitter.
+This module owns tree-sitter; the values it reads into are cometwatch.sites.jsvalues.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TypeAlias
+from collections.abc import Iterator
 
 import tree_sitter
 import tree_sitter_javascript
 import tree_sitter_typescript
 
+from cometwatch.sites.jsvalues import (
+    ABSENT,
+    Absent,
+    Call,
+    JSObject,
+    Key,
+    Module,
+    Unknown,
+    Value,
+    fix_surrogates,
+    key_path,
+    normal,
+    parse_number,
+    same,
+    to_string,
+    truthy,
+    unescape,
+)
+
 MAX_CONFIG = 1024 * 1024  # bytes; a bigger "config" is not a config
 _MAX_DEPTH = 120  # nesting of expressions evaluated (recursion stays far from Python's limit)
 _MAX_STEPS = 200_000  # expressions evaluated per file: constants referring to constants stay cheap
 
-Key: TypeAlias = str | int
-Value: TypeAlias = "str | int | float | bool | tuple[Value, ...] | JSObject | Call | Unknown | None"
-
 _WRAPPERS = frozenset({"defineConfig", "defineCollection"})  # return their argument unchanged
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*\Z")
-
-
-def key_path(path: tuple[Key, ...]) -> str:
-    """`presets[0][1].docs.path`, as a reader of the config would write it."""
-    out = []
-    for part in path:
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        elif _IDENT.match(part):
-            out.append(f".{part}" if out else part)
-        else:
-            out.append(f"[{part!r}]")
-    return "".join(out) or "(the exported value)"
-
-
-@dataclass(frozen=True, slots=True)
-class Unknown:
-    """A value that cannot be read without running the config."""
-
-    file: str
-    line: int  # 1-based
-    path: tuple[Key, ...]
-    reason: str  # what is there instead, e.g. "process.env.DOCS_DIR", "imported from './x'"
-    alternatives: tuple[Value, ...] = ()  # a condition's possible values, when each is known
-
-    def message(self, default: str, override: str) -> str:
-        """One warning line: where, what, the default used instead, and the key to set."""
-        return (f"{self.file}:{self.line}: {key_path(self.path)} is not a literal "
-                f"({self.reason}); using {default}; set {override} in webhooks.toml to choose")
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """`glob({pattern: '**/*.md'})`: a call the reader does not run, with its arguments read."""
-
-    callee: str  # dotted: "glob", "require.resolve"; "(expression)" when not a name
-    args: tuple[Value, ...]
-    file: str
-    line: int
-    path: tuple[Key, ...]
-
-
-class JSObject(Mapping[str, Value]):
-    """An object literal: its keys in order, the line of each, and the spreads it could not
-    read (a key absent here may come from one of those)."""
-
-    __slots__ = ("_items", "_lines", "file", "line", "path", "spreads")
-
-    def __init__(self, items: dict[str, Value], lines: dict[str, int], file: str, line: int,
-                 path: tuple[Key, ...], spreads: tuple[Unknown, ...] = ()) -> None:
-        self._items = items
-        self._lines = lines
-        self.file = file
-        self.line = line
-        self.path = path
-        self.spreads = spreads
-
-    def __getitem__(self, key: str) -> Value:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"JSObject({self._items!r})"
-
-    def line_of(self, key: str) -> int:
-        return self._lines.get(key, self.line)
-
-    def read(self, key: str) -> Value:
-        """The key's value; None when absent, an Unknown when an unread spread may set it."""
-        if key in self._items:
-            return self._items[key]
-        if self.spreads:
-            spread = self.spreads[-1]
-            return Unknown(self.file, spread.line, (*self.path, key),
-                           f"may be set by ...{spread.reason}")
-        return None
-
-    def unreadable(self, key: str, want: str) -> Unknown:
-        """An Unknown for a key whose value is there but not the kind the caller needs."""
-        value = self.read(key)
-        if isinstance(value, Unknown):
-            return value
-        what = f"the result of {value.callee}()" if isinstance(value, Call) else f"not {want}"
-        return Unknown(self.file, self.line_of(key), (*self.path, key), what)
-
-
-@dataclass(frozen=True, slots=True)
-class Module:
-    """What a config file exports, read statically."""
-
-    file: str
-    exports: Mapping[str, Value]  # "default" and the named exports
-    setup: tuple[Call, ...] = ()  # calls a config function makes on its parameter, in order,
-    # callee relative to it: "setInputDirectory", "ignores.add"
-    error: str | None = None  # a syntax error ("FILE:LINE: syntax error"); exports are empty
-
-    @property
-    def default(self) -> Value:
-        return self.exports.get("default")
 
 
 _JS = tree_sitter.Language(tree_sitter_javascript.language())
@@ -415,7 +322,7 @@ class _Reader:
         if kind == "string":
             return _string(node)
         if kind == "number":
-            number = _number(_text(node))
+            number = parse_number(_text(node))
             return number if number is not None else self._unknown(node, path)
         if kind in ("true", "false"):
             return kind == "true"
@@ -455,15 +362,15 @@ class _Reader:
             if child.type == "string_fragment":
                 parts.append(_text(child))
             elif child.type == "escape_sequence":
-                parts.append(_unescape(_text(child)))
+                parts.append(unescape(_text(child)))
             elif child.type == "template_substitution":
                 inner = _named(child)
                 value = self.value(inner[0], path) if inner else None
-                text = _to_string(value)
+                text = to_string(value)
                 if text is None:
                     return self._unknown(node, path)
                 parts.append(text)
-        return _fix_surrogates("".join(parts))
+        return fix_surrogates("".join(parts))
 
     def _array(self, node: tree_sitter.Node, path: tuple[Key, ...]) -> Value:
         items: list[Value] = []
@@ -537,10 +444,10 @@ class _Reader:
                     return
                 merged.append(branch)
             for key in dict.fromkeys(k for branch in merged for k in branch):
-                values = [branch.get(key, _ABSENT) for branch in merged]
-                same = all(_same(v, values[0]) for v in values)
+                values = [branch.get(key, ABSENT) for branch in merged]
+                agreed = all(same(v, values[0]) for v in values)
                 items.pop(key, None)
-                items[key] = values[0] if same and not isinstance(values[0], _Absent) else \
+                items[key] = values[0] if agreed and not isinstance(values[0], Absent) else \
                     Unknown(self.file, line, (*path, key), f"depends on {spread.reason}")
                 lines[key] = line
         else:
@@ -553,12 +460,12 @@ class _Reader:
         if node.type == "string":
             return _string(node)
         if node.type == "number":
-            number = _number(_text(node))
-            return _to_string(number) or _text(node)
+            number = parse_number(_text(node))
+            return to_string(number) or _text(node)
         inner = _named(node)
         if node.type == "computed_property_name" and inner:
             value = self.value(inner[0], path)
-            text = _to_string(value)
+            text = to_string(value)
             if text is not None:
                 return text
         return self._unknown(node, path)
@@ -613,7 +520,7 @@ class _Reader:
     def _index(self, obj: Value, key: str | int | float, node: tree_sitter.Node,
                path: tuple[Key, ...]) -> Value:
         if isinstance(obj, JSObject):
-            value = obj.read(_to_string(key) or "")
+            value = obj.read(to_string(key) or "")
             return value if not isinstance(value, Unknown) else self._unknown(node, path)
         if isinstance(obj, tuple):
             if key == "length":
@@ -640,7 +547,7 @@ class _Reader:
                     and _text(args).replace(" ", "") == "(Boolean)":
                 items = self.value(target, path)
                 if isinstance(items, tuple):  # [a, isProd && b].filter(Boolean)
-                    return tuple(v for v in items if isinstance(v, Unknown) or _truthy(v))
+                    return tuple(v for v in items if isinstance(v, Unknown) or truthy(v))
                 return self._unknown(node, path)
         if name is None:
             return self._unknown(node, path)
@@ -659,9 +566,9 @@ class _Reader:
             return self._unknown(node, path)
         test = self.value(cond, path)
         if not isinstance(test, (Unknown, Call)):
-            return self.value(yes if _truthy(test) else no, path)
+            return self.value(yes if truthy(test) else no, path)
         a, b = self.value(yes, path), self.value(no, path)
-        if _same(a, b) and not isinstance(a, Unknown):
+        if same(a, b) and not isinstance(a, Unknown):
             return a
         return self._unknown(node, path, " ".join(_text(cond).split())[:60], (a, b))
 
@@ -679,9 +586,9 @@ class _Reader:
                 return self._unknown(node, path, " ".join(_text(left_node).split())[:60],
                                      alternatives)
             if op == "&&":
-                return self.value(right_node, path) if _truthy(left) else left
+                return self.value(right_node, path) if truthy(left) else left
             if op == "||":
-                return left if _truthy(left) else self.value(right_node, path)
+                return left if truthy(left) else self.value(right_node, path)
             return self.value(right_node, path) if left is None else left
         right = self.value(right_node, path)
         if isinstance(left, (Unknown, Call, JSObject, tuple)) or \
@@ -689,12 +596,12 @@ class _Reader:
             return self._unknown(node, path)
         if op == "+":
             if isinstance(left, str) or isinstance(right, str):
-                lt, rt = _to_string(left), _to_string(right)
+                lt, rt = to_string(left), to_string(right)
                 return lt + rt if lt is not None and rt is not None else self._unknown(node, path)
             if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-                return _normal(left + right)
+                return normal(left + right)
         if op in ("===", "!=="):
-            return _same(left, right) if op == "===" else not _same(left, right)
+            return same(left, right) if op == "===" else not same(left, right)
         return self._unknown(node, path)
 
     def _unary(self, node: tree_sitter.Node, path: tuple[Key, ...]) -> Value:
@@ -706,17 +613,11 @@ class _Reader:
         if isinstance(value, (Unknown, Call)):
             return self._unknown(node, path)
         if op == "!":
-            return not _truthy(value)
+            return not truthy(value)
         if op in ("-", "+") and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return _normal(-value if op == "-" else value)
+            return normal(-value if op == "-" else value)
         return self._unknown(node, path)
 
-
-class _Absent:
-    pass
-
-
-_ABSENT = _Absent()
 
 # Nodes whose value is their (first) inner expression: TypeScript's `x as T`, `x satisfies T`,
 # `<T>x` (the last child), `x!`, and parentheses (`/** @type {Config} */ ({...})`).
@@ -778,90 +679,15 @@ def _reassigned(block: tree_sitter.Node) -> set[str]:
     return names
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
-
-
-def _unescape(escape: str) -> str:
-    body = escape[1:]
-    if not body or body[0] in "\r\n\u2028\u2029":
-        return ""  # a line continuation
-    if body[0] == "u":
-        digits = body[2:-1] if body.startswith("u{") else body[1:5]
-        try:
-            point = int(digits, 16)
-        except ValueError:
-            return body
-        return chr(point) if point <= 0x10FFFF else "\ufffd"
-    if body[0] == "x":
-        try:
-            return chr(int(body[1:3], 16))
-        except ValueError:
-            return body
-    return _ESCAPES.get(body, body)
-
-
 def _string(node: tree_sitter.Node) -> str:
     parts = []
     for child in node.named_children:
         if child.type == "string_fragment":
             parts.append(_text(child))
         elif child.type == "escape_sequence":
-            parts.append(_unescape(_text(child)))
-    return _fix_surrogates("".join(parts))
+            parts.append(unescape(_text(child)))
+    return fix_surrogates("".join(parts))
 
 
-def _fix_surrogates(text: str) -> str:
-    """`"\\uD83D\\uDE00"` is one character in JavaScript; a lone surrogate is no text at all."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
-        return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
-def _number(text: str) -> int | float | None:
-    text = text.replace("_", "").rstrip("n")
-    try:
-        return int(text, 0)
-    except ValueError:
-        pass
-    try:
-        return _normal(float(text))
-    except ValueError:
-        return None
-
-
-def _normal(number: int | float) -> int | float:
-    if isinstance(number, float) and number.is_integer() and abs(number) < 2 ** 53:
-        return int(number)
-    return number
-
-
-def _to_string(value: Value) -> str | None:
-    """String(value) for the values a key or template could hold; None for the rest."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
-    return None
-
-
-def _truthy(value: Value) -> bool:
-    if isinstance(value, (JSObject, tuple, Call)):
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return bool(value)
-
-
-def _same(a: Value | _Absent, b: Value | _Absent) -> bool:
-    """Equal as JavaScript's === sees literals (1 is not true), objects compared by content."""
-    return type(a) is type(b) and a == b
+__all__ = ["MAX_CONFIG", "Call", "JSObject", "Key", "Module", "Unknown", "Value", "key_path",
+           "read_module"]

@@ -14,9 +14,9 @@ SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
 -- name: ledger_rows
 SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
 
--- name: ledger_row
--- A scan looks up only the rows its commits touch, by primary key.
-SELECT value FROM ledger WHERE branch = ? AND part = ? AND key = ?;
+-- name: ledger_keys
+-- The rows of the (part, key) pairs a chunk of commits touches, in one query.
+SELECT part, key, value FROM ledger WHERE branch = ? AND (part, key) IN (VALUES /*pairs*/);
 
 -- name: ledger_part
 SELECT key, value FROM ledger WHERE branch = ? AND part = ?;
@@ -275,7 +275,8 @@ SELECT d.id, d.webhook, d.status, d.next_at, d.attempts, d.retry_base, d.last_co
 FROM deliveries AS d JOIN events AS e ON e.id = d.event
 WHERE (:hook IS NULL OR d.webhook = :hook) AND (:status IS NULL OR d.status = :status)
   AND (:event IS NULL OR e.name = :event)
-  AND (:entry IS NULL OR e.entry_id = :entry OR e.slug = :entry OR e.path = :entry)
+  AND (:entry IS NULL OR e.entry_id = :entry OR e.slug = :entry
+       OR e.path = CAST(:entry AS BLOB))  -- paths are stored as the bytes git gave
   AND (:before IS NULL OR d.id < :before)
 ORDER BY d.id DESC
 LIMIT :limit;
@@ -305,18 +306,17 @@ DELETE FROM entries WHERE branch = ? AND path = ?;
 INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, rank, blob,
                                 body_at, trashed, listed, visible_from, visible_until, title,
                                 data, created_at, updated_at, published_at, published_since,
-                                deleted_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+                                deleted_at, author, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: entry_dates
-SELECT entry_id, created_at, updated_at, published_since, deleted_at
+SELECT entry_id, created_at, updated_at, published_since, deleted_at, author, updated_by
 FROM entries WHERE branch = ? AND entry_id IN (/*ids*/);
 
 -- name: entries
 SELECT path, entry_id, collection, slug, locale, rank, blob, body_at, trashed, listed,
-       visible_from,
-       visible_until, title, data, created_at, updated_at, published_at, published_since,
-       deleted_at
+       visible_from, visible_until, title, data, created_at, updated_at, published_at,
+       published_since, deleted_at, author, updated_by
 FROM entries WHERE branch = ?;
 
 -- name: cursor_mark

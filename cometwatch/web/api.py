@@ -14,14 +14,16 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from importlib.resources import files
 from typing import Any
 
 from flask import Blueprint, Response, request
+from flask.sansio.blueprints import BlueprintSetupState
 
 from cometwatch import __version__
-from cometwatch.entry import utc_iso
 from cometwatch.errors import CometwatchError
+from cometwatch.utc import iso as utc_iso
 from cometwatch.web import listing
 from cometwatch.web.app import JSON, error_response
 from cometwatch.web.context import SiteContext
@@ -36,6 +38,7 @@ from cometwatch.web.entries import (
     status,
 )
 from cometwatch.web.phpquery import QueryError, parse_query
+from cometwatch.web.server import WsgiApp
 
 log = logging.getLogger("cometwatch.web")
 
@@ -44,83 +47,103 @@ _WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 MAX_BODY_TEXT = 16 * 1024 * 1024  # of a body, what an entry payload carries
 
 
+Answer = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
+
+
 class _Refusal(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
-        self.response = error_response(status, code, message)
+        self.answer = refusal(status, code, message)
+
+
+def refusal(status: int, code: str, message: str) -> Answer:
+    body = json.dumps({"error": {"code": code, "message": message}},
+                      ensure_ascii=False).encode("utf-8")
+    return status, [("Content-Type", JSON)], body
 
 
 def openapi_document() -> bytes:
     return files("cometwatch.web").joinpath("openapi.yaml").read_bytes()
 
 
-def blueprint(site: SiteContext) -> Blueprint:
-    bp = Blueprint("api", __name__)
-    catalogs = Catalogs(site)
-    workspace = site.server.workspace
+class ReadApi:
+    """The read routes, on a WSGI environ: what the blueprint's views and the fast path
+    (`FastPath`) both answer with, so the two can never differ."""
 
-    def answer(handler: Callable[..., tuple[Any, bool]]) -> Callable[..., Response]:
-        """Run a read route: decode, authenticate, load the catalog, ETag, 304."""
+    def __init__(self, site: SiteContext) -> None:
+        self.site = site
+        self.catalogs = Catalogs(site)
+        self.workspace = site.server.workspace
+        self.routes: dict[str, Callable[..., str]] = {
+            "health": self.health, "types": self.types, "one_type": self.one_type,
+            "index": self.index, "show": self.show}
 
-        def view(**kwargs: str) -> Response:
+    def respond(self, environ: dict[str, Any], route: str, workspace: str,
+                **kwargs: str) -> Answer:
+        """Decode, authenticate, load the catalog, ETag or 304, then the route's JSON."""
+        site = self.site
+        try:
+            _check_path(environ)
+            params = _params(environ)
+            admin = _authorised(site, environ, time.time())
+            if workspace != self.workspace:
+                raise _Refusal(404, "not_found", "Workspace not found.")
             try:
-                _check_path()
-                params = _params()
-                admin = _authorised(site, time.time())
-                if kwargs.pop("workspace") != workspace:
-                    raise _Refusal(404, "not_found", "Workspace not found.")
-                try:
-                    catalog = catalogs.get()
-                except Unavailable as exc:
-                    log.warning("API: the state cannot be read: %s", exc)
-                    raise _Refusal(503, "unavailable", "No scan of the repository is stored "
-                                   "yet; try again shortly.") from None
-                now = site.clock()
-                tag = _etag(catalog, admin, now)
-                if _not_modified(tag):
-                    response = Response(status=304)
-                else:
-                    body, _ = handler(catalog, params, admin, now, **kwargs)
-                    response = Response(body, status=200, content_type=JSON)
-                response.headers["ETag"] = tag
-                response.headers["Cache-Control"] = "private, no-cache" if admin else \
-                    "public, no-cache"
-                response.headers["Vary"] = "Authorization"
-                return response
-            except _Refusal as refusal:
-                return refusal.response
-            except CometwatchError as exc:  # the repository could not be read
-                log.warning("API: %s", exc)
-                return error_response(503, "unavailable", "The repository cannot be read "
-                                      "right now.")
+                catalog = self.catalogs.get()
+            except Unavailable as exc:
+                log.warning("API: the state cannot be read: %s", exc)
+                raise _Refusal(503, "unavailable", "No scan of the repository is stored "
+                               "yet; try again shortly.") from None
+            now = site.clock()
+            tag = _etag(environ, catalog, admin, now)
+            headers = [("ETag", tag),
+                       ("Cache-Control", "private, no-cache" if admin else "public, no-cache"),
+                       ("Vary", "Authorization")]
+            if _not_modified(environ, tag):
+                return 304, headers, b""
+            if route == "index":  # a list: kept whole, its query repeats (builds, caches)
+                key = (admin, catalog.epoch(now), environ.get("PATH_INFO", ""),
+                       environ.get("QUERY_STRING", ""))
+                data = catalog.answers.get(key)
+                if data is None:
+                    data = self.index(catalog, params, admin, now, **kwargs).encode("utf-8")
+                    catalog.answers.put(key, data)
+            else:
+                data = self.routes[route](catalog, params, admin, now, **kwargs).encode("utf-8")
+            return 200, [("Content-Type", JSON), *headers], data
+        except _Refusal as refused:
+            return refused.answer
+        except CometwatchError as exc:  # the repository could not be read
+            log.warning("API: %s", exc)
+            return refusal(503, "unavailable", "The repository cannot be read right now.")
 
-        view.__name__ = handler.__name__
-        return view
+    # -- the routes -----------------------------------------------------------------------
 
-    def health(catalog: Catalog, params: dict[str, Any], admin: bool,
-               now: float) -> tuple[str, bool]:
+    def health(self, catalog: Catalog, params: dict[str, Any], admin: bool,
+               now: float) -> str:
         return _data({"ok": True, "name": "cometwatch", "version": __version__,
                       "time": utc_iso(now), "extensions": {"gd": False, "zip": False},
-                      "commit": catalog.commit}), False
+                      "commit": catalog.commit})
 
-    def types(catalog: Catalog, params: dict[str, Any], admin: bool,
-              now: float) -> tuple[str, bool]:
-        found = content_types(catalog, admin, now, site.config.repository.rules.slug_field)
-        return _data(list(found.values())), False
+    def types(self, catalog: Catalog, params: dict[str, Any], admin: bool,
+              now: float) -> str:
+        found = content_types(catalog, admin, now, self.site.config.repository.rules.slug_field)
+        return _data(list(found.values()))
 
-    def one_type(catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
-                 collection: str) -> tuple[str, bool]:
-        found = content_types(catalog, admin, now, site.config.repository.rules.slug_field)
+    def one_type(self, catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
+                 collection: str) -> str:
+        found = content_types(catalog, admin, now, self.site.config.repository.rules.slug_field)
         if collection not in found:
             raise _Refusal(404, "not_found", "Content type not found.")
-        return _data(found[collection]), False
+        return _data(found[collection])
 
-    def index(catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
-              collection: str) -> tuple[str, bool]:
+    def index(self, catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
+              collection: str) -> str:
+        site = self.site
         locale = _locale(params)
         items = catalog.entries(collection, admin, admin and params.get("trash") == "1",
                                 now, locale)
-        if not items and not _known(catalog, collection, admin, now):
+        if not items and not catalog.known(collection, admin, now):
             raise _Refusal(404, "not_found", "Content collection not found.")
         bodies: dict[str, str] = {}
         needle = params.get("q")
@@ -144,33 +167,98 @@ def blueprint(site: SiteContext) -> Blueprint:
                                      filterable, search)
         bodies.update(_bodies(site, [i for i in page if i.row.path not in bodies],
                               only_unrendered=(catalog, admin, now)))
-        data = ",".join(render(item, catalog, admin, now, bodies.get(item.row.path, ""))
-                        for item in page)
+        authors = self.site.server.authors != "none"
+        data = ",".join(render(item, catalog, admin, now, bodies.get(item.row.path, ""),
+                               authors) for item in page)
         meta_text = json.dumps({"total": meta.total, "limit": meta.limit,
                                 "offset": meta.offset, "sort": meta.sort,
-                                "order": meta.order}, ensure_ascii=False)
-        return f'{{"data":[{data}],"meta":{meta_text}}}', False
+                                "order": meta.order}, ensure_ascii=False,
+                               separators=(",", ":"))
+        return f'{{"data":[{data}],"meta":{meta_text}}}'
 
-    def show(catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
-             collection: str, identifier: str) -> tuple[str, bool]:
-        if not _known(catalog, collection, admin, now):
-            raise _Refusal(404, "not_found", "Content collection not found.")
+    def show(self, catalog: Catalog, params: dict[str, Any], admin: bool, now: float,
+             collection: str, identifier: str) -> str:
         item = catalog.find(collection, identifier, admin, now, _locale(params))
         if item is None:
+            if not catalog.known(collection, admin, now):
+                raise _Refusal(404, "not_found", "Content collection not found.")
             raise _Refusal(404, "not_found", "Content entry not found.")
-        body = _bodies(site, [item], only_unrendered=(catalog, admin, now)).get(
+        body = _bodies(self.site, [item], only_unrendered=(catalog, admin, now)).get(
             item.row.path, "")
-        return f'{{"data":{render(item, catalog, admin, now, body)}}}', False
+        authors = self.site.server.authors != "none"
+        return f'{{"data":{render(item, catalog, admin, now, body, authors)}}}'
+
+
+class FastPath:
+    """WSGI middleware: GETs of entries and lists (the hot routes) answered by ReadApi
+    directly, without Flask's request machinery (its routing and contexts cost about as much
+    as the whole of waitress); every other request, and any path this does not take in
+    whole, goes on to Flask, whose views answer with the same ReadApi."""
+
+    def __init__(self, api: ReadApi, inner: WsgiApp, prefix: str) -> None:
+        self.api = api
+        self.inner = inner
+        self._pattern = re.compile(rf"^{re.escape(prefix)}/workspaces/([^/]+)/content/"
+                                   r"([^/]+)(?:/([^/](?:.*[^/])?))?$", re.DOTALL)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        found = self._pattern.match(environ.get("PATH_INFO", "")) \
+            if method in ("GET", "HEAD") else None
+        if found is None:
+            return self.inner(environ, start_response)
+        try:
+            workspace, collection, identifier = (
+                None if part is None else part.encode("latin-1").decode("utf-8")
+                for part in found.groups())
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return self.inner(environ, start_response)  # Flask's view refuses it (400)
+        assert workspace is not None and collection is not None
+        try:
+            if identifier is None:
+                status_code, headers, body = self.api.respond(environ, "index", workspace,
+                                                              collection=collection)
+            else:
+                status_code, headers, body = self.api.respond(
+                    environ, "show", workspace, collection=collection, identifier=identifier)
+        except Exception as exc:  # as app.py's last handler answers
+            log.error("unexpected error answering a request: %s: %s", type(exc).__name__, exc,
+                      exc_info=exc)
+            status_code, headers, body = refusal(
+                500, "internal_error", "Internal error; the server's log says more.")
+        headers.append(("Content-Length", str(len(body))))
+        start_response(f"{status_code} {HTTPStatus(status_code).phrase}", headers)
+        return [b"" if method == "HEAD" else body]
+
+
+def blueprint(site: SiteContext) -> Blueprint:
+    bp = Blueprint("api", __name__)
+    api = ReadApi(site)
+
+    def view(route: str) -> Callable[..., Response]:
+        def answer(workspace: str, **kwargs: str) -> Response:
+            status_code, headers, body = api.respond(request.environ, route, workspace,
+                                                     **kwargs)
+            return Response(body, status=status_code, headers=headers)
+
+        answer.__name__ = route
+        return answer
 
     prefix = "/workspaces/<workspace>"
-    bp.add_url_rule(f"{prefix}/health", view_func=answer(health), methods=["GET"])
-    bp.add_url_rule(f"{prefix}/content-types", view_func=answer(types), methods=["GET"])
-    bp.add_url_rule(f"{prefix}/content-types/<collection>", view_func=answer(one_type),
+    bp.add_url_rule(f"{prefix}/health", view_func=view("health"), methods=["GET"])
+    bp.add_url_rule(f"{prefix}/content-types", view_func=view("types"), methods=["GET"])
+    bp.add_url_rule(f"{prefix}/content-types/<collection>", view_func=view("one_type"),
                     methods=["GET"])
-    bp.add_url_rule(f"{prefix}/content/<collection>", view_func=answer(index),
+    bp.add_url_rule(f"{prefix}/content/<collection>", view_func=view("index"),
                     methods=["GET"])
     bp.add_url_rule(f"{prefix}/content/<collection>/<path:identifier>",
-                    view_func=answer(show), methods=["GET"])
+                    view_func=view("show"), methods=["GET"])
+
+    def install(state: BlueprintSetupState) -> None:
+        state.app.wsgi_app = FastPath(api, state.app.wsgi_app,  # type: ignore[attr-defined]
+                                      state.url_prefix or "")
+
+    bp.record_once(install)
 
     @bp.route("/openapi.yaml", methods=["GET"])
     def openapi() -> Response:
@@ -189,10 +277,10 @@ def blueprint(site: SiteContext) -> Blueprint:
     return bp
 
 
-def _check_path() -> None:
+def _check_path(environ: dict[str, Any]) -> None:
     """A path whose percent-escapes decode to bytes that are not UTF-8 is refused (waitress
     hands the decoded bytes over as latin-1 text)."""
-    raw = request.environ.get("PATH_INFO", "")
+    raw = environ.get("PATH_INFO", "")
     try:
         raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -200,23 +288,23 @@ def _check_path() -> None:
                        "percent-decoded.") from None
 
 
-def _params() -> dict[str, Any]:
+def _params(environ: dict[str, Any]) -> dict[str, Any]:
     try:
-        return parse_query(request.environ.get("QUERY_STRING", ""))
+        return parse_query(environ.get("QUERY_STRING", ""))
     except QueryError:
         raise _Refusal(400, "invalid_request", "The query string is not valid UTF-8 once "
                        "percent-decoded.") from None
 
 
-def _authorised(site: SiteContext, now: float) -> bool:
+def _authorised(site: SiteContext, environ: dict[str, Any], now: float) -> bool:
     """True for a configured token, False for none (an empty one, or another scheme);
     an unknown token is refused (401), never taken for anonymous."""
-    header = request.headers.get("Authorization", "")
+    header = environ.get("HTTP_AUTHORIZATION", "")
     match = _BEARER.match(header)
     token = match.group(1).strip() if match else ""
     if not token:
         return False
-    given = token.encode("utf-8", "surrogateescape")
+    given = token.encode("latin-1", "replace")  # WSGI headers carry bytes as latin-1
     valid = False
     for secret in site.server.api_tokens:
         if secret.expires_at is not None and secret.expires_at <= now:
@@ -224,21 +312,22 @@ def _authorised(site: SiteContext, now: float) -> bool:
         # every token is compared, in constant time: no timing tells which one nearly matched
         valid |= hmac.compare_digest(given, secret.reveal().encode("utf-8"))
     if not valid:
-        log.warning("API: a request with an invalid bearer token (%s %s)", request.method,
-                    request.path[:200])
+        log.warning("API: a request with an invalid bearer token (%s %s)",
+                    environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")[:200])
         raise _Refusal(401, "unauthorized", "Invalid bearer token.")
     return True
 
 
-def _etag(catalog: Catalog, admin: bool, now: float) -> str:
-    uri = request.environ.get("RAW_URI") or request.full_path
+def _etag(environ: dict[str, Any], catalog: Catalog, admin: bool, now: float) -> str:
+    uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or (
+        environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", ""))
     key = (f"{catalog.commit}\n{catalog.generation}\n{catalog.epoch(now)}\n{int(admin)}\n"
            f"{uri}")
     return '"' + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32] + '"'
 
 
-def _not_modified(tag: str) -> bool:
-    header = request.headers.get("If-None-Match", "")
+def _not_modified(environ: dict[str, Any], tag: str) -> bool:
+    header = environ.get("HTTP_IF_NONE_MATCH", "")
     if not header:
         return False
     if header.strip() == "*":
@@ -250,14 +339,6 @@ def _not_modified(tag: str) -> bool:
 def _locale(params: dict[str, Any]) -> str | None:
     value = params.get("locale")
     return value if isinstance(value, str) and value else None
-
-
-def _known(catalog: Catalog, collection: str, admin: bool, now: float) -> bool:
-    """A collection a reader may know of: one with an entry it can see (with a token, any
-    entry, the trash included)."""
-    if admin:
-        return collection in catalog.collections
-    return bool(catalog.entries(collection, False, False, now, None))
 
 
 def _bodies(site: SiteContext, items: list[Item],

@@ -9,20 +9,22 @@ about. What an anonymous reader sees is decided per request from the stored date
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cometwatch.entry import utc_iso
 from cometwatch.projection import BODY_KEY, EntryRow
+from cometwatch.utc import iso as utc_iso
 from cometwatch.web.context import SiteContext
 
 # The fields of CometCMS's stored entry that filters know without a schema.
 CORE_FIELDS = ("id", "uid", "collection", "status", "published_at", "created_at",
                "updated_at", "author_id", "updated_by", "title", "slug")
-_ISO_DATE = ("%Y-%m-%d",)
+ANSWER_BYTES = 16 * 1024 * 1024  # of list answers kept per catalog
 
 
 class Unavailable(Exception):
@@ -37,6 +39,35 @@ class Item:
     data: dict[str, Any]
     flat: dict[str, Any]  # the entry as CometCMS stores it: what filters and sorting read
     variants: dict[str, Item] = field(default_factory=dict)  # locale → file (the default's)
+
+
+class Answers:
+    """Whole answers of one catalog, bounded by their size: the oldest go first."""
+
+    def __init__(self, budget: int = ANSWER_BYTES) -> None:
+        self._kept: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._budget = budget
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, data: bytes) -> None:
+        if len(data) > self._budget // 4:
+            return
+        with self._lock:
+            if key in self._kept:
+                return
+            self._kept[key] = data
+            self._bytes += len(data)
+            while self._bytes > self._budget:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 def status(row: EntryRow, now: float) -> str:
@@ -63,13 +94,26 @@ class Catalog:
                 if moment is not None:
                     moments.add(moment)
         self.collections: dict[str, list[Item]] = {}
-        for (collection, _), files in sorted(grouped.items()):
-            files.sort(key=lambda i: (i.row.rank, i.row.locale or "", i.row.path))
+        # (collection, slug or id) → the entries (their default files) that answer to it
+        self._by_slug: dict[tuple[str, str], list[Item]] = {}
+        self._by_id: dict[tuple[str, str], list[Item]] = {}
+        for (collection, entry_id), files in sorted(grouped.items()):
+            # the file that speaks for the entry, as the engine's lead: the default language,
+            # else the first present; a trashed one only when all are
+            files.sort(key=lambda i: (i.row.trashed, i.row.rank, i.row.path))
             main = files[0]
-            main.variants = {i.row.locale: i for i in files if i.row.locale is not None}
+            # the others only: a default file among its own variants would be a reference
+            # cycle, which frozen catalogs (see Catalogs) must not hold
+            main.variants = {i.row.locale: i for i in files[1:] if i.row.locale is not None}
             self.collections.setdefault(collection, []).append(main)
+            self._by_id.setdefault((collection, entry_id), []).append(main)
+            for slug in dict.fromkeys(i.row.slug for i in files):
+                self._by_slug.setdefault((collection, slug), []).append(main)
+        self._known: dict[tuple[str, int], bool] = {}
+        self._seen: dict[tuple[str, bool, bool, str | None, int], list[Item]] = {}
         self._moments = sorted(moments)
         self.rendered: dict[tuple[str, str, bool], str] = {}  # (path, status, admin) → JSON
+        self.answers = Answers()  # whole list answers, by reader, moment and request
         self.types: dict[tuple[bool, int], dict[str, dict[str, Any]]] = {}
 
     def epoch(self, now: float) -> int:
@@ -80,28 +124,38 @@ class Catalog:
                 locale: str | None) -> list[Item]:
         """The files a reader sees in a collection, one per entry (in `locale` when the entry
         has that variant). Anonymous: published now. A token: all, the trash only if asked."""
-        out = []
-        for main in self.collections.get(collection, ()):
-            chosen = _variant(main, locale)
-            if admin:
-                if trash or not chosen.row.trashed:
-                    out.append(chosen)
-            elif chosen.row.visible(now):
-                out.append(chosen)
-            elif chosen is not main and main.row.visible(now):
-                out.append(main)
-        return out
+        key = (collection, admin, trash, locale, -1 if admin else self.epoch(now))
+        found = self._seen.get(key)
+        if found is None:
+            # what a reader sees changes only with the epoch: computed once per moment passed
+            found = [chosen for main in self.collections.get(collection, ())
+                     if (chosen := _pick(main, admin, trash, now, locale)) is not None]
+            if len(self._seen) > 256:
+                self._seen.clear()
+            self._seen[key] = found
+        return found
+
+    def known(self, collection: str, admin: bool, now: float) -> bool:
+        """A collection a reader may know of: one with an entry it can see (with a token,
+        any entry, the trash included)."""
+        if admin:
+            return collection in self.collections
+        key = (collection, self.epoch(now))
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = any(
+                _pick(main, False, False, now, None) is not None
+                for main in self.collections.get(collection, ()))
+        return found
 
     def find(self, collection: str, identifier: str, admin: bool, now: float,
              locale: str | None) -> Item | None:
         """An entry by slug, else by id. With a token the trash is searched too."""
-        candidates = self.entries(collection, admin, admin, now, locale)
-        for item in candidates:
-            if item.row.slug == identifier:
-                return item
-        for item in candidates:
-            if item.row.entry_id == identifier:
-                return item
+        for index in (self._by_slug, self._by_id):
+            for main in index.get((collection, identifier), ()):
+                chosen = _pick(main, admin, admin, now, locale)
+                if chosen is not None:
+                    return chosen
         return None
 
 
@@ -143,11 +197,21 @@ class Catalogs:
         if current is not None and mark == (current.commit, current.generation):
             return current
         with self._lock:
-            self._current = load(self._site, self._current)
+            loaded = load(self._site, self._current)
+            if loaded is not self._current:
+                self._current = loaded
+                # A catalog is read-only and large: keep the cyclic collector from scanning
+                # its objects again and again (a full pass over 10,000 entries takes tens of
+                # milliseconds, paid by whichever request triggers it). What was frozen at the
+                # last load is thawed and collected first, so garbage from then is not kept.
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
             return self._current
 
 
-def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> str:
+def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str,
+           authors: bool = False) -> str:
     """The entry as CometCMS's payload, JSON text; null fields left out."""
     row = item.row
     state = status(row, now)
@@ -161,6 +225,8 @@ def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> 
             "title": row.title,
             "published_at": None if row.published_at is None else utc_iso(row.published_at),
             "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
+            "author_id": row.author if authors else None,
+            "updated_by": row.updated_by if authors else None,
             "locale": row.locale, "data": data,
         }
         if admin and row.deleted_at is not None:
@@ -208,8 +274,15 @@ def content_types(catalog: Catalog, admin: bool, now: float,
     return out
 
 
-def _variant(main: Item, locale: str | None) -> Item:
-    return main.variants.get(locale, main) if locale else main
+def _pick(main: Item, admin: bool, trash: bool, now: float, locale: str | None) -> Item | None:
+    """The file of an entry a reader gets: its `locale` variant if it has one the reader may
+    see, else its default file if that one may be seen, else None."""
+    chosen = main.variants.get(locale, main) if locale else main
+    if admin:
+        return chosen if trash or not chosen.row.trashed else None
+    if chosen.row.visible(now):
+        return chosen
+    return main if chosen is not main and main.row.visible(now) else None
 
 
 def _flat(row: EntryRow, data: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +292,7 @@ def _flat(row: EntryRow, data: dict[str, Any]) -> dict[str, Any]:
         "slug": row.slug, "title": row.title,
         "published_at": None if row.published_at is None else utc_iso(row.published_at),
         "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
-        "author_id": None, "updated_by": None,
+        "author_id": row.author, "updated_by": row.updated_by,
     })
     return flat
 
