@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-
 from pathlib import Path
 
 import httpx
