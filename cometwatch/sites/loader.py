@@ -44,6 +44,15 @@ class SiteLoader:
         """True when no file of the tree can change the site (a fixed-table preset)."""
         return self.tool is None
 
+    def pathspecs(self) -> tuple[str, ...] | None:
+        """The repository paths of every file that can steer the site (folders and files), for
+        a history limited to them and to the site's folders; None when the tool cannot say."""
+        if self.tool is None:
+            return ()
+        paths = getattr(self.tool, "pathspecs", None)
+        found: tuple[str, ...] | None = paths() if paths is not None else None
+        return None if found is None else tuple(self.base.path(p) for p in found)
+
     def steer(self, path: str | None, mode: str | None) -> Steer | None:
         if self.tool is None or path is None or mode not in _REGULAR:
             return None
