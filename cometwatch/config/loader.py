@@ -207,7 +207,7 @@ def _check_standard_keys(where: Where, secrets: tuple[Secret, ...]) -> None:
                                  "base64)") from None
 
 
-_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>\d{1,5})$")
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>[0-9]{1,5})$")
 
 
 def _server(where: Where, table: dict[str, Any], repository: Path, sources: Sources,
