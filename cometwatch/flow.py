@@ -9,7 +9,7 @@ scanner (and so the daemon and the hooks' baseline) all derive through `history`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from cometwatch.commits import Change, Commit
@@ -78,13 +78,34 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                                                                  stored, changes),
                             now, stored)
             return
-    chunk: list[Commit] = []
-    for commit in repo.walk(base, tip):
-        chunk.append(commit)
-        if len(chunk) >= _CHUNK:
-            yield from _saves(repo, engine, chunk, on_commit, now, stored)
-            chunk = []
-    yield from _saves(repo, engine, chunk, on_commit, now, stored)
+    while True:
+        # only the history of the folders entries lie in and of the site's config files: on a
+        # repository of code and docs, most commits are never read
+        scope = _scope(engine)
+        chunk: list[Commit] = []
+        moved: str | None = None
+        for commit in repo.walk(base, tip, scope):
+            chunk.append(commit)
+            if len(chunk) >= _CHUNK:
+                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+                chunk = []
+                if moved:
+                    break
+        else:
+            moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+        if not moved:
+            return
+        base = moved  # the site's folders changed there: read on from it, in the new ones
+
+
+def _scope(engine: Engine) -> tuple[str, ...]:
+    """The repository paths whose history can change the entries: the folders they lie in and
+    the files that steer the site; () for the whole tree."""
+    folders = engine.sites.site.scope()
+    steering = engine.sites.pathspecs()
+    if "" in folders or steering is None:
+        return ()
+    return tuple(sorted({*folders, *steering}))
 
 
 def advance(engine: Engine, moment: float, stored: StoredRows | None = None
@@ -182,7 +203,11 @@ def _bounded(time: float, now: float | None) -> float:
 
 def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
            on_commit: Callable[[int], None] | None, now: float | None,
-           stored: StoredRows | None) -> Iterator[Save]:
+           stored: StoredRows | None, scope: tuple[str, ...] = ()
+           ) -> Generator[Save, None, str | None]:
+    """The saves of a chunk of commits. Returns the commit after which the walk's `scope` no
+    longer holds (the commits after it in the chunk were read without the new folders), or
+    None."""
     # the commits between two that change the site share one site: their blobs are read
     # together; a commit that changes it is read under the site it leads to
     sites = engine.sites
@@ -214,7 +239,10 @@ def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
                                                              now))
             if on_commit:
                 on_commit(1)
+            if _scope(engine) != scope:
+                return commit.sha
         start = end + 1
+    return None
 
 
 def _resite(repo: Repository, engine: Engine, commit: str,
@@ -232,8 +260,12 @@ def _resite(repo: Repository, engine: Engine, commit: str,
         changed = sites.apply(changes, _reader(repo), commit)
     if not changed:
         return ()
+    only = None if tree is not None else sites.only
     if engine.rules != before:
         engine.forget_facts()  # dates, ids and fields are read under the new rules
+        only = None
+    if only is not None:  # a leaf bundle came or went: only its folder is read again
+        return engine.relocations(repo.tree(commit, only), changes, whole=False)
     whole(engine, stored)  # every entry is read again under the new site
     return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
 

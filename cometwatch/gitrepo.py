@@ -120,6 +120,23 @@ class Repository:
         except (GitCommandError, ValueError) as exc:
             raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
 
+    def authors(self, shas: list[str]) -> dict[str, tuple[str, str]]:
+        """The author (name, email) of each commit, a few git calls for any number of them.
+        Raises RepositoryError."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(shas), 2000):  # argument lists stay far below ARG_MAX
+            try:
+                out = str(self._git.log("--no-walk=unsorted", "--format=%H%x00%an%x00%ae",
+                                        *shas[start:start + 2000]))
+            except GitCommandError as exc:
+                raise RepositoryError(f"{self.path}: cannot read commit authors: "
+                                      f"{_stderr(exc)}") from exc
+            for line in out.splitlines():
+                sha, _, rest = line.partition("\0")
+                name, _, email = rest.partition("\0")
+                found[sha] = (name, email)
+        return found
+
     @property
     def shallow(self) -> bool:
         """A shallow clone: its history stops at a grafted commit, not at the root."""
@@ -147,13 +164,15 @@ class Repository:
 
     # -- history ----------------------------------------------------------------------------
 
-    def walk(self, base: str | None, tip: str) -> Iterator[Commit]:
+    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = ()) -> Iterator[Commit]:
         """Commits after `base` (exclusive; None = from the root) up to `tip`, oldest first,
-        along first parents, each with its raw changes against its first parent."""
+        along first parents, each with its raw changes against its first parent. With `paths`
+        (folders and files, taken literally), only the commits that change something under
+        them, and only those changes: a rename from outside them is an addition."""
         revs = f"{base}..{tip}" if base else tip
         args = ["log", "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
                 "--diff-merges=first-parent", "--no-color", "--no-ext-diff",
-                "--format=%x01%H %ct", revs, "--"]
+                "--format=%x01%H %ct", revs, "--", *(f":(literal){p}" for p in paths)]
         yield from self._stream_commits(args)
 
     def diff(self, old: str | None, new: str) -> tuple[Change, ...]:
@@ -167,10 +186,12 @@ class Repository:
                                   f"{_stderr(exc)}") from exc
         return tuple(parse_changes(out.split(b"\0")))
 
-    def tree(self, rev: str) -> dict[str, tuple[str, str]]:
-        """Every file in the tree of `rev`: path → (mode, blob sha), in one call."""
+    def tree(self, rev: str, folders: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+        """Every file in the tree of `rev` (or under `folders` in it): path → (mode, blob sha),
+        in one call."""
         try:
-            out = self._git.ls_tree("-r", "-z", "--full-tree", rev, stdout_as_string=False)
+            out = self._git.ls_tree("-r", "-z", "--full-tree", rev, "--", *folders,
+                                    stdout_as_string=False)
         except GitCommandError as exc:
             raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
         return parse_tree(out)

@@ -49,6 +49,8 @@ class EntryDates:
     updated_at: float | None = None
     published_since: float | None = None  # the moment it last became published
     deleted_at: float | None = None  # moved to the trash (None: not in it)
+    author: str | None = None  # who created it ([server] authors: the commit author)
+    updated_by: str | None = None  # who saved it last
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class EntryRow:
     published_at: float | None  # as served: the stated publish date, else published_since
     published_since: float | None
     deleted_at: float | None
+    author: str | None = None
+    updated_by: str | None = None
 
     def visible(self, now: float) -> bool:
         """Published at `now`: what an anonymous reader may see."""
@@ -82,7 +86,7 @@ class EntryRow:
     @property
     def dates(self) -> EntryDates:
         return EntryDates(self.created_at, self.updated_at, self.published_since,
-                          self.deleted_at)
+                          self.deleted_at, self.author, self.updated_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +98,22 @@ class EntryRows:
     drop: list[str]  # paths no longer holding an entry
 
 
-def dated(dates: EntryDates, event: ContentEvent) -> EntryDates:
-    """The dates of an entry after one of its events."""
+def dated(dates: EntryDates, event: ContentEvent, who: str | None = None) -> EntryDates:
+    """The dates of an entry after one of its events (`who`: its commit's author)."""
     at = float(event.occurred_at)
     if event.commit.startswith(_TIMER):  # a scheduled date passed: no save
         return replace(dates, published_since=at) if event.name == PUBLISHED else dates
     if event.name == CREATED:
-        return EntryDates(at, at, None, None)
+        return EntryDates(at, at, None, None, who, who)
     if event.name == PUBLISHED:
-        return replace(dates, published_since=at, updated_at=at)
+        return replace(dates, published_since=at, updated_at=at, updated_by=who)
     if event.name == DELETED:
-        return replace(dates, deleted_at=at, updated_at=at)
+        return replace(dates, deleted_at=at, updated_at=at, updated_by=who)
     if event.name == RESTORED:
-        return replace(dates, deleted_at=None, updated_at=at,
-                       created_at=at if dates.created_at is None else dates.created_at)
-    return replace(dates, updated_at=at)
+        return replace(dates, deleted_at=None, updated_at=at, updated_by=who,
+                       created_at=at if dates.created_at is None else dates.created_at,
+                       author=who if dates.author is None else dates.author)
+    return replace(dates, updated_at=at, updated_by=who)
 
 
 class Projector:
@@ -116,10 +121,14 @@ class Projector:
     derives, the silent ones of a baseline included (`observe`), until `rows` uses them."""
 
     def __init__(self, read_blobs: Callable[[list[str], int], Mapping[str, bytes]],
-                 commit_time: Callable[[str], int]) -> None:
+                 commit_time: Callable[[str], int],
+                 authors: Callable[[list[str]], Mapping[str, tuple[str, str]]] | None = None,
+                 mode: str = "none") -> None:
         self.rules = ContentRules()
+        self.mode = mode  # [server] authors: "none", "name" or "email"
         self._read_blobs = read_blobs
         self._commit_time = commit_time
+        self._authors = authors
         self._seen: dict[str, list[ContentEvent]] = {}
 
     def observe(self, events: Iterable[ContentEvent]) -> None:
@@ -161,6 +170,7 @@ class Projector:
                 fallback.append(float(self._commit_time(commit)))
             return fallback[0]
 
+        who = self._who(seen)
         put = []
         for path, record in sorted(records.items()):
             where = engine.locate(path, "100644")
@@ -169,9 +179,20 @@ class Projector:
                 continue
             dates = known.get(record.entry_id, EntryDates())
             for event in seen.get(record.entry_id, ()):
-                dates = dated(dates, event)
+                dates = dated(dates, event, who.get(event.commit))
             put.append(self._row(path, record, where, blobs.get(record.sha, b""), dates, when))
         return EntryRows(whole, put, sorted(set(drop)))
+
+    def _who(self, seen: Mapping[str, list[ContentEvent]]) -> dict[str, str]:
+        """commit → its author as [server] authors shows it (an email only when asked)."""
+        if self.mode == "none" or self._authors is None:
+            return {}
+        shas = sorted({event.commit for events in seen.values() for event in events
+                       if not event.commit.startswith(_TIMER)})
+        found = self._authors(shas) if shas else {}
+        if self.mode == "email":
+            return {sha: f"{name} <{email}>" for sha, (name, email) in found.items()}
+        return {sha: name for sha, (name, _) in found.items()}
 
     def _row(self, path: str, record: Record, where: Location, blob: bytes,
              dates: EntryDates, when: Callable[[], float]) -> EntryRow:
@@ -205,7 +226,8 @@ class Projector:
                             separators=(",", ":"), allow_nan=False),
             created_at=created, updated_at=updated,
             published_at=stated if stated is not None else dates.published_since,
-            published_since=dates.published_since, deleted_at=deleted)
+            published_since=dates.published_since, deleted_at=deleted,
+            author=dates.author, updated_by=dates.updated_by)
 
     def _data(self, meta: dict[Any, Any], front: Frontmatter) -> dict[str, Any]:
         """The frontmatter without the keys the entry's top-level fields came from."""

@@ -58,7 +58,8 @@ class Scanner:
         self._engine: Engine | None = None
         self._generation: int | None = None
         self._rules = rules_fingerprint(config.repository.rules)
-        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time)
+        self._projector = Projector(source.repo.read_blobs, source.repo.commit_time,
+                                    source.repo.authors, config.server.authors)
 
     @property
     def branch(self) -> str:
@@ -69,6 +70,7 @@ class Scanner:
             self._forget()
         self._config = config
         self._rules = rules_fingerprint(config.repository.rules)
+        self._projector.mode = config.server.authors
 
     def next_timer(self) -> float | None:
         """The nearest scheduled publish or expiry moment, as of the last scan."""

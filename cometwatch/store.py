@@ -387,7 +387,7 @@ class Store:
             query = QUERIES["entry_dates"].replace("/*ids*/", ",".join("?" * len(chunk)))
             with self._guard("reading entry dates"):
                 for row in self._db.execute(query, (branch, *chunk)).fetchall():
-                    out[row[0]] = EntryDates(row[1], row[2], row[3], row[4])
+                    out[row[0]] = EntryDates(*row[1:])
         return out
 
     def cursor_mark(self, branch: str) -> tuple[str, int] | None:
@@ -411,7 +411,7 @@ class Store:
         return str(mark[0]), int(mark[1]), [
             EntryRow(path_text(r[0]), r[1], r[2], r[3], r[4], int(r[5]), r[6], int(r[7]),
                      bool(r[8]), bool(r[9]), r[10], r[11], r[12], r[13], float(r[14]),
-                     float(r[15]), r[16], r[17], r[18]) for r in rows]
+                     float(r[15]), r[16], r[17], r[18], r[19], r[20]) for r in rows]
 
     # -- dispatching ----------------------------------------------------------------------
 
@@ -701,7 +701,8 @@ def _write_entries(db: sqlite3.Connection, branch: str, entries: EntryRows) -> N
     db.executemany(QUERIES["put_entry"], (
         (branch, path_bytes(r.path), r.entry_id, r.collection, r.slug, r.locale, r.rank, r.blob,
          r.body_at, int(r.trashed), int(r.listed), r.visible_from, r.visible_until, r.title, r.data,
-         r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at)
+         r.created_at, r.updated_at, r.published_at, r.published_since, r.deleted_at,
+         r.author, r.updated_by)
         for r in entries.put))
 
 

@@ -54,7 +54,8 @@ class ApiRig:
     @property
     def url(self) -> str:
         if self._server is None:
-            server = ServerConfig(workspace=WORKSPACE, api_tokens=(Secret(TOKEN),))
+            server = ServerConfig(workspace=WORKSPACE, api_tokens=(Secret(TOKEN),),
+                                  authors=self.config.server.authors)
             self._context = SiteContext.open(self.config, clock=self.clock, server=server)
             self._server = Server(create_app(self._context), "127.0.0.1", 0)
             self._server.start()

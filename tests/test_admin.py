@@ -401,3 +401,12 @@ def test_what_a_receiver_answers_is_shown_escaped(client: Any, receiver: Receive
                        data={"csrf": csrf_of(html)}).get_data(as_text=True)
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "<img src=x>" not in page
+
+
+def test_a_refusal_answered_to_htmx_is_a_fragment_it_shows_in_place(client: Any) -> None:
+    answer = client.post("/admin/webhooks/build/run", data={"csrf": "stale"},
+                         headers={"HX-Request": "true"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 403 and "security token" in text and "<html" not in text
+    html = client.get("/admin/").get_data(as_text=True)
+    assert '"responseHandling"' in html  # htmx is told to swap error answers too

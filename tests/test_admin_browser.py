@@ -292,8 +292,13 @@ def test_the_webhooks_page_in_a_browser(running: tuple[Daemon, str, Path], brows
     browser.get(f"{base}/admin/")
     browser.execute_script(
         "document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged')")
+    browser.find_elements(by("XPATH"), "//button[text()='Run now']")[0].click()  # htmx
+    until(lambda: "security token does not match" in browser.find_element(
+        by("CSS_SELECTOR"), ".run-result").text, "the refusal, shown in place")
+    assert browser.current_url.endswith("/admin/")
     browser.find_elements(by("XPATH"), "//button[text()='Disable']")[0].click()
-    until(lambda: "security token does not match" in browser.page_source, "the refusal")
+    until(lambda: browser.current_url.endswith("/disable") and "Refused" in browser.title,
+          "the refusal page")
     browser.get(f"{base}/admin/")
     assert "badge good" in browser.page_source  # still active
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -404,3 +405,28 @@ def test_the_fast_path_answers_exactly_as_the_flask_views(rig: ApiRig, path: str
     assert (fast.status_code, fast.data) == (slow.status_code, slow.data)
     for name in ("Content-Type", "ETag", "Cache-Control", "Vary", "Content-Length"):
         assert fast.headers.get(name) == slow.headers.get(name), name
+
+
+@pytest.mark.parametrize(("mode", "author"), [("none", None), ("name", "Test"),
+                                              ("email", "Test <test@example.org>")])
+def test_authors_are_served_only_as_configured(site: Site, tmp_path: Path, mode: str,
+                                               author: str | None) -> None:
+    running = ApiRig(site, tmp_path, extra=f'[server]\nauthors = "{mode}"', check=check_response)
+    try:
+        site.write("posts/a.md", post("title: A"))
+        site.commit()
+        running.scan()
+        site.write("posts/a.md", post("title: A2"))
+        site.git("add", "-A")
+        site.git("commit", "-qm", "edit", "--author=Other <other@example.org>",
+                 time=site.clock + 60)
+        running.scan()
+        entry = running.get("/content/posts/a").json()["data"]
+        assert entry.get("author_id") == author
+        edited = None if author is None else author.replace("Test", "Other").replace(
+            "test@", "other@")
+        assert entry.get("updated_by") == edited
+        if mode != "email":
+            assert "@" not in json.dumps(entry)
+    finally:
+        running.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import GIT_ENV, Site, post
 from receiver import Receiver
+from testing import run_cli
 from testing import wait_for as _wait_for
 
 from cometwatch.store import DeliveryStatus, Store
@@ -163,9 +164,8 @@ def daemons() -> Iterator[Callable[..., Daemon]]:
 def expected_events(site: Site, config: Path, base: str, tip: str) -> list[tuple[str, str]]:
     """(event id, payload) of every event base..tip gives, in order, from `cometwatch
     events` (which writes no state)."""
-    result = subprocess.run([PYTHON, "-m", "cometwatch", "--config", str(config), "events",
-                             f"{base}..{tip}", "--with-ids"], capture_output=True, text=True,
-                            check=True)
+    result = run_cli("--config", str(config), "events", f"{base}..{tip}", "--with-ids")
+    assert result.returncode == 0, result.stderr
     out = []
     for line in result.stdout.splitlines():
         event_id, _commit, payload = line.split(" ", 2)
@@ -620,8 +620,7 @@ def test_a_git_hook_wakes_a_daemon_that_does_not_watch(
     site.write("posts/a.md", post("title: A"))
     site.commit("a")
     config = write_config(site.root, receiver.url, repository='poll_interval = "1h"')
-    result = subprocess.run([PYTHON, "-m", "cometwatch", "--config", str(config), "hooks",
-                             "install"], capture_output=True, text=True, timeout=30)
+    result = run_cli("--config", str(config), "hooks", "install")
     assert result.returncode == 0, result.stderr
     daemon = daemons(config, "--no-watch").start()
     site.write("posts/b.md", post("title: B"))
@@ -686,8 +685,9 @@ def test_a_failing_fetch_says_gits_fatal_lines_once_and_status_shows_it(
     assert "and the repository exists" not in warning
 
     def status() -> str:
-        return subprocess.run([PYTHON, "-m", "cometwatch", "--config", str(config), "status"],
-                              capture_output=True, text=True, check=True).stdout
+        ran = run_cli("--config", str(config), "status")
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
 
     [line] = [line for line in status().splitlines() if line.startswith("fetch ")]
     assert "FAILING since" in line and "does not appear to be a git repository" in line

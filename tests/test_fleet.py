@@ -186,7 +186,8 @@ def test_a_backlog_on_one_site_never_holds_up_another(
 
 def test_one_http_face_routes_each_workspace_to_its_site(
         tmp_path: Path, receiver: Receiver, made: list[Daemon]) -> None:
-    push = '[server.push_secrets]\ngithub = { value = "push-secret" }\n'
+    push = ('admin_token = { value = "admin-token" }\n'
+            '[server.push_secrets]\ngithub = { value = "push-secret" }\n')
     one = make_site(tmp_path, "one", receiver.url_for("/one"), push)
     two = make_site(tmp_path, "two", receiver.url_for("/two"), push)
     port = unused_port()
@@ -209,6 +210,11 @@ def test_one_http_face_routes_each_workspace_to_its_site(
         {"code": "not_found", "message": "Workspace not found."}
     assert httpx.get(f"{base}/api/v1/content/posts").json()["error"]["code"] == \
         "workspace_required"
+    # Each site's admin is its own, under its prefix: its links and its cookie carry it.
+    admin = httpx.get(f"{base}/sites/one/admin/")
+    assert admin.status_code == 303
+    assert admin.headers["Location"].startswith("/sites/one/admin/login")
+    assert httpx.get(f"{base}/sites/one/admin/login").status_code == 200
     index = httpx.get(f"{base}/admin/")
     assert index.status_code == 200
     assert 'href="/sites/one/admin/"' in index.text and 'href="/sites/two/admin/"' in index.text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cometwatch.sites.jsglob import any_match, matches
 
@@ -49,3 +51,15 @@ def test_a_negated_pattern_takes_matches_out_wherever_it_stands() -> None:
 def test_an_exclude_list_excludes_on_any_match() -> None:
     assert any_match("a/_b.md", ["**/_*.md", "x"])
     assert not any_match("a/b.md", ["**/_*.md"])
+
+
+@pytest.mark.filterwarnings("error")  # re's FutureWarning on a class that reads as a set op
+@given(st.text(alphabet="ab/.*?[]!^{},-\\_&|~", max_size=20),
+       st.text(alphabet="ab/._-", max_size=12))
+def test_any_pattern_matches_or_not_and_never_raises(pattern: str, path: str) -> None:
+    assert matches(path, [pattern]) in (True, False)
+
+
+def test_an_empty_or_backward_class_is_characters() -> None:
+    assert matches("a[]b", ["a[]b"])
+    assert matches("[z-a]", ["[z-a]"])

@@ -168,9 +168,10 @@ def delivery_json(d: Any) -> dict[str, Any]:
 
 
 def moment(seconds: float) -> str:
-    from datetime import UTC, datetime
+    """A moment as every command shows it (cometwatch.utc.iso)."""
+    from cometwatch.utc import iso
 
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(seconds)
 
 
 def printable(answer: bytes) -> str:

@@ -222,6 +222,8 @@ class ServerConfig:
     admin_token: Secret | None = key(Custom(), None)
     metrics_token: Secret | None = key(Custom(), None)
     push_secrets: tuple[tuple[str, Secret], ...] = key(Custom(), ())
+    # the API's author_id/updated_by: the commit author's name, "name <email>", or left out
+    authors: str = key(Text(choices=("none", "name", "email")), "none")
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,10 @@ class Tool(Protocol):
         """One steering file's bytes → what `build` takes (pure; raise SiteConfigError)."""
         ...
 
+    # Optional: `pathspecs() -> tuple[str, ...]`, the site-relative files and folders that
+    # hold every file `steers` answers for outside the site's `scope()` folders. A tool that
+    # has it gets a history limited to those and its scope; one without is read whole.
+
     def build(self, parsed: Mapping[str, Any], present: frozenset[str],
               base: SiteBase) -> Site:
         """The site from the parsed READ files (site-relative path → `parse`'s value) and the

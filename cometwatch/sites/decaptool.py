@@ -68,6 +68,12 @@ class WithDecap:
         self.inner = inner
         self.name = inner.name if inner is not None else "decap"
 
+    def pathspecs(self) -> tuple[str, ...] | None:
+        """The inner tool's steering paths and Decap's configs (None: read the whole tree)."""
+        inner = getattr(self.inner, "pathspecs", None)
+        found = inner() if inner is not None else None
+        return None if found is None else (*found, *CONFIG_PATHS)
+
     def steers(self, relative: str) -> Steer | None:
         if relative in CONFIG_PATHS:
             return Steer.READ

@@ -220,6 +220,9 @@ def _glob(pattern: str) -> re.Pattern[str]:
 class Hugo:
     name = "hugo"
 
+    def pathspecs(self) -> tuple[str, ...]:
+        return (*ROOT_CONFIGS, "config")
+
     def steers(self, relative: str) -> Steer | None:
         name = relative.rpartition("/")[2]
         if relative in ROOT_CONFIGS:

@@ -183,6 +183,9 @@ def _under(path: str, folder: str) -> str | None:
 class Jekyll:
     name = "jekyll"
 
+    def pathspecs(self) -> tuple[str, ...]:
+        return CONFIGS
+
     def steers(self, relative: str) -> Steer | None:
         return Steer.READ if relative in CONFIGS else None
 

@@ -55,8 +55,16 @@ def _segment(text: str) -> str:
             body = text[i + 1:end]
             negate = body[:1] in ("!", "^")
             body = body[1:] if negate else body
-            escaped = "".join("\\" + c if c in "\\]^[" else c for c in body)
-            out.append(f"[^/{escaped}]" if negate else f"[{escaped}]")
+            # `&&`, `~~`, `||`, `--` and `[` inside a class are set operations to come in
+            # Python's re: escaped, they are the characters the glob means
+            escaped = "".join("\\" + c if c in "\\]^[&~|" or (c == "-" and body[k - 1:k] == "-")
+                              else c for k, c in enumerate(body))
+            candidate = f"[^/{escaped}]" if negate else f"[{escaped}]"
+            if not body or not _valid(candidate):  # `[]`, `[z-a]`: characters, not a class
+                out.append(re.escape(ch))
+                i += 1
+                continue
+            out.append(candidate)
             i = end + 1
         elif ch == "{":
             end, options = _braces(text, i)
@@ -70,6 +78,14 @@ def _segment(text: str) -> str:
             out.append(re.escape(ch))
             i += 1
     return "".join(out)
+
+
+def _valid(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _braces(text: str, start: int) -> tuple[int, list[str]]:

@@ -94,6 +94,9 @@ class ZolaSite:
 class Zola:
     name = "zola"
 
+    def pathspecs(self) -> tuple[str, ...]:
+        return CONFIGS
+
     def steers(self, relative: str) -> Steer | None:
         return Steer.READ if relative in CONFIGS else None
 

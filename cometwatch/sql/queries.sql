@@ -308,18 +308,17 @@ DELETE FROM entries WHERE branch = ? AND path = ?;
 INSERT OR REPLACE INTO entries (branch, path, entry_id, collection, slug, locale, rank, blob,
                                 body_at, trashed, listed, visible_from, visible_until, title,
                                 data, created_at, updated_at, published_at, published_since,
-                                deleted_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+                                deleted_at, author, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: entry_dates
-SELECT entry_id, created_at, updated_at, published_since, deleted_at
+SELECT entry_id, created_at, updated_at, published_since, deleted_at, author, updated_by
 FROM entries WHERE branch = ? AND entry_id IN (/*ids*/);
 
 -- name: entries
 SELECT path, entry_id, collection, slug, locale, rank, blob, body_at, trashed, listed,
-       visible_from,
-       visible_until, title, data, created_at, updated_at, published_at, published_since,
-       deleted_at
+       visible_from, visible_until, title, data, created_at, updated_at, published_at,
+       published_since, deleted_at, author, updated_by
 FROM entries WHERE branch = ?;
 
 -- name: cursor_mark

@@ -172,3 +172,8 @@ CREATE INDEX entries_by_id ON entries (branch, entry_id);
 CREATE TABLE entries_built (
     branch          TEXT PRIMARY KEY
 );
+
+-- migration: 9 who created and last saved each entry, for the API's author_id and updated_by
+-- ([server] authors: the commit author's name, or "name <email>"; NULL when not asked)
+ALTER TABLE entries ADD COLUMN author TEXT;
+ALTER TABLE entries ADD COLUMN updated_by TEXT;

@@ -167,8 +167,9 @@ class ReadApi:
                                      filterable, search)
         bodies.update(_bodies(site, [i for i in page if i.row.path not in bodies],
                               only_unrendered=(catalog, admin, now)))
-        data = ",".join(render(item, catalog, admin, now, bodies.get(item.row.path, ""))
-                        for item in page)
+        authors = self.site.server.authors != "none"
+        data = ",".join(render(item, catalog, admin, now, bodies.get(item.row.path, ""),
+                               authors) for item in page)
         meta_text = json.dumps({"total": meta.total, "limit": meta.limit,
                                 "offset": meta.offset, "sort": meta.sort,
                                 "order": meta.order}, ensure_ascii=False,
@@ -184,7 +185,8 @@ class ReadApi:
             raise _Refusal(404, "not_found", "Content entry not found.")
         body = _bodies(self.site, [item], only_unrendered=(catalog, admin, now)).get(
             item.row.path, "")
-        return f'{{"data":{render(item, catalog, admin, now, body)}}}'
+        authors = self.site.server.authors != "none"
+        return f'{{"data":{render(item, catalog, admin, now, body, authors)}}}'
 
 
 class FastPath:

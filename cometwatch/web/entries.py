@@ -98,7 +98,9 @@ class Catalog:
         self._by_slug: dict[tuple[str, str], list[Item]] = {}
         self._by_id: dict[tuple[str, str], list[Item]] = {}
         for (collection, entry_id), files in sorted(grouped.items()):
-            files.sort(key=lambda i: (i.row.rank, i.row.locale or "", i.row.path))
+            # the file that speaks for the entry, as the engine's lead: the default language,
+            # else the first present; a trashed one only when all are
+            files.sort(key=lambda i: (i.row.trashed, i.row.rank, i.row.path))
             main = files[0]
             # the others only: a default file among its own variants would be a reference
             # cycle, which frozen catalogs (see Catalogs) must not hold
@@ -208,7 +210,8 @@ class Catalogs:
             return self._current
 
 
-def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> str:
+def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str,
+           authors: bool = False) -> str:
     """The entry as CometCMS's payload, JSON text; null fields left out."""
     row = item.row
     state = status(row, now)
@@ -222,6 +225,8 @@ def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str) -> 
             "title": row.title,
             "published_at": None if row.published_at is None else utc_iso(row.published_at),
             "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
+            "author_id": row.author if authors else None,
+            "updated_by": row.updated_by if authors else None,
             "locale": row.locale, "data": data,
         }
         if admin and row.deleted_at is not None:
@@ -287,7 +292,7 @@ def _flat(row: EntryRow, data: dict[str, Any]) -> dict[str, Any]:
         "slug": row.slug, "title": row.title,
         "published_at": None if row.published_at is None else utc_iso(row.published_at),
         "created_at": utc_iso(row.created_at), "updated_at": utc_iso(row.updated_at),
-        "author_id": None, "updated_by": None,
+        "author_id": row.author, "updated_by": row.updated_by,
     })
     return flat
 

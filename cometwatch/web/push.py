@@ -50,8 +50,8 @@ def _answer(site: SiteContext) -> tuple[str, str, Response]:
     length = request.content_length
     if length is not None and length > MAX_BODY:
         return "unknown", "too_large", _too_large()
-    body = request.stream.read(MAX_BODY + 1)  # enforced while reading, whatever it claimed
-    if len(body) > MAX_BODY:
+    body = _read_body()  # enforced while reading, whatever Content-Length claimed
+    if body is None:
         return "unknown", "too_large", _too_large()
     sender = forges.detect(forges.lower_keys(request.headers.items()))
     if sender is None:
@@ -85,6 +85,19 @@ def _answer(site: SiteContext) -> tuple[str, str, Response]:
     else:
         log.debug("push from %s: %s", name, note)
     return name, verdict.ask.value, _note(status, sender.forge, verdict.ask, note)
+
+
+def _read_body() -> bytes | None:
+    """The raw body, or None once it passes MAX_BODY (a read may return less than asked)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY:
+        chunk = request.stream.read(MAX_BODY + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
 
 
 def _secrets(site: SiteContext, forge: Forge) -> list[str]:

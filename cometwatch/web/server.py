@@ -87,14 +87,20 @@ class Server:
         self._server = self._thread = None
         socket_map = server._map
 
+        # Closed once, by the loop's thunk or (if the loop is late) from here, never both: a
+        # second close_all would os.close the trigger's pipe again, by then perhaps another
+        # file's descriptor (seen as EBADF in a later server's stop under load).
+        once = threading.Lock()
+
         def close_all() -> None:  # runs in the loop thread: no race on the socket map
-            wasyncore.close_all(socket_map)
+            if once.acquire(blocking=False):
+                wasyncore.close_all(socket_map)
 
         with contextlib.suppress(OSError):  # the loop has closed its sockets already
             server.trigger.pull_trigger(close_all)
         thread.join(timeout)
         if thread.is_alive():  # the loop did not run the thunk in time: close from here
-            wasyncore.close_all(socket_map)
+            close_all()
             thread.join(timeout)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=int(timeout))
 

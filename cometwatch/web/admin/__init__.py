@@ -222,7 +222,8 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     if session is not None:
         session.notes.clear()
     admin: Admin | None = getattr(g, "admin", None)
-    body = render_template(template, csrf=session.csrf if session else "",
+    fragment = request.headers.get("HX-Request") == "true"  # htmx swaps it into the page
+    body = render_template(template, csrf=session.csrf if session else "", fragment=fragment,
                            logged_in=bool(session and session.admin), notes=notes,
                            site=admin.site if admin else None, **context)
     return flask.Response(body, status=status, content_type="text/html; charset=utf-8")
