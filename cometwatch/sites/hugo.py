@@ -132,7 +132,9 @@ class HugoSite:
         section = stem == "_index"
         if stem in ("index", "_index"):
             slug = folders[-1] if folders else "index"
-            key = "/".join([*folders, stem])
+            # a leaf bundle `about/index.md` is the page /about, as `about.md` is: Hugo pairs
+            # them as translations; a section's `_index.md` is a page of another kind
+            key = "/".join(folders if stem == "index" else [*folders, stem])
         else:
             slug = stem
             key = "/".join([*folders, stem])
