@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -293,11 +293,15 @@ class Store:
                      ) -> dict[str, dict[str, str]]:
         pairs = [(part, path_bytes(key)) for part, keys in wanted.items() for key in keys]
         found: dict[str, dict[str, str]] = {}
-        for start in range(0, len(pairs), _PAIRS):
-            batch = pairs[start:start + _PAIRS]
-            query = QUERIES["ledger_keys"].replace("/*pairs*/", ",".join(["(?, ?)"] * len(batch)))
+        for start in range(0, len(pairs), _KEYS):  # one query, unless it is huge (a bulk import)
+            parts = [(part, [key for _, key in group]) for part, group
+                     in groupby(pairs[start:start + _KEYS], itemgetter(0))]
+            query = " UNION ALL ".join(
+                QUERIES["ledger_keys"].replace("/*keys*/", ",".join("?" * len(keys)))
+                for _, keys in parts)
+            params = [value for part, keys in parts for value in (branch, part, *keys)]
             with self._guard("reading the ledger"):
-                rows = self._db.execute(query, (branch, *chain.from_iterable(batch))).fetchall()
+                rows = self._db.execute(query, params).fetchall()
             self.ledger_rows_read += len(rows)
             for part, key, value in rows:
                 found.setdefault(part, {})[path_text(key)] = value
@@ -653,7 +657,8 @@ def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
 _LEDGER_ROWS = 2  # the migration after which the BLOB ledgers are written as rows
 
 
-_PAIRS = 10_000  # (part, key) pairs a query asks for: 20,001 variables, within SQLite's limit
+_KEYS = 20_000  # keys a query asks for: with a branch and a part per part, within SQLite's
+# 32,766 variables, and one select per part joined (at most 500: SQLite's compound limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,3 +144,92 @@ def test_sighup_refuses_a_reload_whose_api_token_file_is_gone_and_keeps_serving_
         daemon.wait(timeout=60)
     assert "Traceback" not in log.read_text()
 
+
+
+# -- bad values: control characters in what becomes a header or a request line -------------
+
+_URLS = ["http://127.0.0.1:9/x\r\nHost: evil", "http://127.0.0.1:9/x\u0000y",
+         "http://127.0.0.1:9/a b", "http://user\n:p@127.0.0.1:9/", "http://127.0.0.1:9/x\u2028",
+         "http://127.0.0.1:9/x\t", "https://example.org/\u007f"]
+
+
+@pytest.mark.parametrize("url", _URLS)
+def test_a_webhook_url_holding_a_space_or_control_character_is_refused_at_load(
+        tmp_path: Path, url: str) -> None:
+    """urlsplit drops tabs and newlines, so such a URL passed every check, was printed raw
+    by `check` (a forged line) and failed at every attempt (httpx refuses it)."""
+    import json
+
+    config = tmp_path / "webhooks.toml"
+    config.write_text('[[webhooks]]\nname = "w"\nsecret = "s"\n'
+                      f"url = {json.dumps(url)}\n")
+    code, out, err = run_cli("--config", str(config), "check")
+    assert code == 2, (out, err)
+    assert err.count("\n") == 1 and "webhooks[0].url: holds a space or control" in err, err
+    assert not any(c in err[:-1] for c in "\r\x00\u2028\t\x7f"), err
+
+
+def test_the_admin_form_refuses_a_url_holding_crlf_and_saves_nothing(
+        site: Site, tmp_path: Path) -> None:
+    from admin_site import csrf_of, digest_of, make
+
+    made = make(site, tmp_path, "http://127.0.0.1:9/hook")
+    try:
+        before = made.config.read_bytes()
+        client = made.app.test_client()  # type: ignore[attr-defined]
+        client.get(f"/admin/login?token={made.token}")
+        html = client.get("/admin/webhooks/new").get_data(as_text=True)
+        answer = client.post("/admin/webhooks/new", data={
+            "csrf": csrf_of(html), "digest": digest_of(html), "name": "split",
+            "url": "http://127.0.0.1:9/x\r\nHost: evil", "secret": "a-long-secret-0123",
+            "events": ["content.published"], "enabled": "on"})
+        assert answer.status_code == 422
+        assert made.config.read_bytes() == before
+    finally:
+        made.context.close()
+
+
+@pytest.mark.parametrize("target", ["/admin/%0d%0aSet-Cookie:%20x=1", "/admin/%0a",
+                                    "/admin/%00x", "/admin/%7f", "/admin/%09//evil.example"])
+def test_a_login_whose_next_holds_a_control_character_lands_home_not_on_a_500(
+        site: Site, tmp_path: Path, target: str) -> None:
+    from admin_site import make
+
+    made = make(site, tmp_path, "http://127.0.0.1:9/hook")
+    try:
+        client = made.app.test_client()  # type: ignore[attr-defined]
+        answer = client.get(f"/admin/login?token={made.token}&next={target}")
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        assert answer.headers["Location"] == "/admin/"
+        assert client.get("/admin/").status_code == 200  # and logged in
+    finally:
+        made.context.close()
+
+
+# -- control characters and undecodable bytes reaching the terminal ------------------------
+
+def test_entries_escapes_control_characters_and_its_json_is_utf_8_whatever_the_names(
+        site: Site, tmp_path: Path) -> None:
+    names = [b"posts/esc\x1b[31mred.md", b"posts/line\ncometwatch: ERROR: forged.md",
+             b"posts/bad\xffname.md", b"posts/bidi\xe2\x80\xaegpj.md"]
+    for name in names:
+        (site.root / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
+        (site.root / os.fsdecode(name)).write_bytes(b"---\ntitle: \"t\\e[2J\"\n---\nb\n")
+    site.commit("names")
+    config = tmp_path / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n')
+    code, out, err = run_cli("--config", str(config), "entries")
+    assert code == 0, err
+    assert "\x1b" not in out and "\u202e" not in out and "\udcff" not in out
+    assert "esc\\x1b[31mred.md" in out and "line\\ncometwatch: ERROR: forged.md" in out
+    assert "bad\\xffname.md" in out and "bidi\\u202egpj.md" in out
+    assert not any(line.startswith("cometwatch: ERROR") for line in out.splitlines())
+    import json
+
+    ran = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                          "entries", "--json"], capture_output=True, timeout=120,
+                         env={**os.environ, **GIT_ENV})  # the bytes as written, not decoded
+    assert ran.returncode == 0, ran.stderr
+    rows = [json.loads(line) for line in ran.stdout.decode("utf-8").splitlines()]
+    assert {row["path"] for row in rows} >= {"posts/bad\ufffdname.md",
+                                             "posts/esc\x1b[31mred.md"}

@@ -312,7 +312,39 @@ class Evaluator:
                 return self._unknown(node, path)
         if name is None:
             return self._unknown(node, path)
+        if name.rpartition(".")[2] in ("join", "resolve") and self._is_path_module(name):
+            return self._path_join(node, named(args), name.endswith("resolve"), path)
         return self._call(node, name, path)
+
+    def _is_path_module(self, name: str) -> bool:
+        """`path.join` where `path` is Node's own module (`import path from 'node:path'`,
+        `const path = require('path')`)."""
+        head = name.split(".")[0]
+        bound = self._lookup(head)
+        if isinstance(bound, str):
+            return bound in ("imported from 'path'", "imported from 'node:path'",
+                             'imported from "path"', 'imported from "node:path"')
+        if bound is not None and bound.type == "call_expression":
+            return node_text(bound).replace('"', "'").replace(" ", "") in (
+                "require('path')", "require('node:path')")
+        return False
+
+    def _path_join(self, node: tree_sitter.Node, args: list[tree_sitter.Node], resolve: bool,
+                   path: tuple[Key, ...]) -> Value:
+        """`path.join(__dirname, '../docs')`: a path from the config's folder (the site's),
+        as the site-relative text `../docs`; anything absolute or computed is unknown."""
+        parts: list[str] = []
+        for index, arg in enumerate(args):
+            if arg.type == "identifier" and node_text(arg) == "__dirname" and index == 0:
+                continue
+            value = self.value(arg, path)
+            if not isinstance(value, str) or value.startswith("/") or \
+                    (index == 0 and resolve and not parts and arg.type != "string"):
+                return self._unknown(node, path)
+            parts.append(value)
+        if resolve and (not args or node_text(args[0]) != "__dirname"):
+            return self._unknown(node, path)  # resolved against the working directory
+        return "/".join(part.strip("/") for part in parts if part.strip("/")) or "."
 
     def _call(self, node: tree_sitter.Node, name: str, path: tuple[Key, ...]) -> Call:
         args = node.child_by_field_name("arguments")

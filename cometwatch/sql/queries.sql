@@ -15,8 +15,10 @@ SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
 SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
 
 -- name: ledger_keys
--- The rows of the (part, key) pairs a chunk of commits touches, in one query.
-SELECT part, key, value FROM ledger WHERE branch = ? AND (part, key) IN (VALUES /*pairs*/);
+-- The rows of one part's keys a chunk of commits touches: the store joins one such select per
+-- part with UNION ALL into one query (each a search of the primary key; a row-value IN over
+-- (part, key) would scan every row of the branch).
+SELECT part, key, value FROM ledger WHERE branch = ? AND part = ? AND key IN (/*keys*/)
 
 -- name: ledger_part
 SELECT key, value FROM ledger WHERE branch = ? AND part = ?;
