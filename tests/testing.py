@@ -8,6 +8,11 @@ condition with a deadline (never a bare sleep).
 `events` writes bytes) and the logging it sets up undone afterwards, so a later test's caplog
 still sees cometwatch's records. A command whose process is the point (the daemon, kill -9,
 a git hook) is run with subprocess instead, and its test is marked `process`.
+
+Every wait in the tests ends on an event or on a poll's condition; its deadline only bounds a
+test that fails. Deadlines are stretched by `patience()` (×4, or $COMETWATCH_TEST_PATIENCE): on a
+loaded machine (CI, many runs sharing two cores) a daemon takes far longer than alone, and a
+deadline a passing test never reaches costs nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def patience(seconds: float) -> float:
+    """`seconds` stretched for a loaded machine: what every wait's deadline goes through."""
+    return seconds * float(os.environ.get("COMETWATCH_TEST_PATIENCE", "4"))
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None =
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0,
              alive: Callable[[], bool] | None = None) -> None:
     """Poll `check` until it holds; fail naming `what` after `timeout` seconds, or as soon as
-    `alive` (a process being waited on) says it is gone."""
-    deadline = time.monotonic() + timeout
+    `alive` (a process being waited on) says it is gone. The deadline is `patience(timeout)`."""
+    deadline = time.monotonic() + patience(timeout)
     while not check():
         if alive is not None and not alive():
             raise AssertionError(f"the process exited while waiting for {what}")

@@ -40,12 +40,16 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine.for_repository(config.repository, warn=warnings.append)
         read_tree(source.repo, engine, rev, now)
         rows = _rows(engine, source.repo, now)
+    from cometwatch.entry import readable
+    from cometwatch.escape import escape
+
     for warning in warnings:
-        print(f"cometwatch: warning: {warning}", file=sys.stderr)
+        print(f"cometwatch: warning: {escape(warning)}", file=sys.stderr)
     out = sys.stdout
-    if args.json:
+    if args.json:  # UTF-8 lines: a path's bytes that are not UTF-8 read as U+FFFD
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps({**row, "path": readable(row["path"])}, ensure_ascii=False)
+                      + "\n")
         return 0
     widths = {key: max([len(key), *(len(_cell(row[key])) for row in rows)])
               for key in ("path", "type", "locale", "status", "id", "slug")}
@@ -95,6 +99,10 @@ def _title(data: bytes, block: Any) -> str | None:
 
 
 def _cell(value: Any) -> str:
+    """One cell of the table: control characters (an ESC sequence, a newline in a file name
+    or a title) escaped as `\\x1b`, `\\n`, never sent to the terminal, never dropped."""
+    from cometwatch.escape import escape
+
     if value is None:
         return "-"
-    return " ".join(str(value).split())
+    return escape(str(value))
