@@ -211,7 +211,7 @@ class Dispatcher:
 
     def _wait(self, delay: float) -> None:
         if self._gathering is not None:  # not woken by every answer while a batch gathers
-            self._workers.urgent.wait(delay)
+            self._workers.urgent.wait(min(delay, BATCH_WINDOW))
             self._workers.urgent.clear()
         else:
             self._workers.signal.wait(delay)

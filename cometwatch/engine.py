@@ -162,13 +162,21 @@ class Engine:
     # -- saves ----------------------------------------------------------------------------
 
     def relocations(self, tree: Mapping[str, tuple[str, str]],
-                    changes: tuple[Change, ...]) -> tuple[Change, ...]:
+                    changes: tuple[Change, ...], whole: bool = True) -> tuple[Change, ...]:
         """After the site changed (its tool's config did): the changes that read again, under
         the new site, every file of `tree` (path → (mode, sha)) the commit's own `changes`
         leave alone. Each entry whose type, slug or state the new site changes is saved by
         the commit; a file the new site makes an entry is created, one it no longer reads as
-        an entry is deleted. Pass the result to `save` with the commit's changes."""
+        an entry is deleted. Pass the result to `save` with the commit's changes.
+
+        `whole=False`: `tree` is only part of the tree (the folders the change concerns) and
+        the ledger may not hold every row: each path is read again as it stands, a save that
+        looks its entry up, creates or deletes it."""
         self._resited = True
+        if not whole:
+            touched = {p for c in changes for p in (c.old_path, c.new_path) if p}
+            return tuple(Change("M", path, path, sha, sha, mode, mode)
+                         for path, (mode, sha) in tree.items() if path not in touched)
         assert self.ledger.whole, "the site changed: every entry is read again, give it all"
         touched = {p for c in changes for p in (c.old_path, c.new_path) if p}
         out: list[Change] = []

@@ -178,6 +178,9 @@ class SiteRun:
                                      watch=watch, serve=False, measure=True, observer=observer,
                                      pool=pool)
         self.config = config
+        if config.server.listen is not None:
+            log.warning("site %s: its [server] listen is not used in a fleet; the fleet serves "
+                        "every site on [fleet] listen", self.workspace)
         self.thread = threading.Thread(target=self._run, name=f"cometwatch-site:{self.workspace}",
                                        daemon=True)
         self.failure: str | None = None

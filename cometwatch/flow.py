@@ -260,8 +260,12 @@ def _resite(repo: Repository, engine: Engine, commit: str,
         changed = sites.apply(changes, _reader(repo), commit)
     if not changed:
         return ()
+    only = None if tree is not None else sites.only
     if engine.rules != before:
         engine.forget_facts()  # dates, ids and fields are read under the new rules
+        only = None
+    if only is not None:  # a leaf bundle came or went: only its folder is read again
+        return engine.relocations(repo.tree(commit, only), changes, whole=False)
     whole(engine, stored)  # every entry is read again under the new site
     return engine.relocations(tree if tree is not None else repo.tree(commit), changes)
 

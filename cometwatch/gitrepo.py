@@ -186,10 +186,12 @@ class Repository:
                                   f"{_stderr(exc)}") from exc
         return tuple(parse_changes(out.split(b"\0")))
 
-    def tree(self, rev: str) -> dict[str, tuple[str, str]]:
-        """Every file in the tree of `rev`: path → (mode, blob sha), in one call."""
+    def tree(self, rev: str, folders: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
+        """Every file in the tree of `rev` (or under `folders` in it): path → (mode, blob sha),
+        in one call."""
         try:
-            out = self._git.ls_tree("-r", "-z", "--full-tree", rev, stdout_as_string=False)
+            out = self._git.ls_tree("-r", "-z", "--full-tree", rev, "--", *folders,
+                                    stdout_as_string=False)
         except GitCommandError as exc:
             raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
         return parse_tree(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
 from conftest import Site, post
 
 from cometwatch.config import RepositoryConfig
@@ -212,4 +213,53 @@ def test_a_wrong_value_is_a_warning_naming_the_file_and_line(site: Site) -> None
     site.commit()
     got = derive(site)
     assert any(w.startswith("hugo.toml line 2: buildfuture is not true or false")
+               for w in got.warnings), got.warnings
+
+
+def test_a_new_leaf_bundle_turns_its_folder_into_resources_and_touches_nothing_else(
+        site: Site) -> None:
+    site.write("hugo.toml", 'title = "x"\n')
+    site.write("content/posts/other.md", post("title: Other"))
+    site.write("content/posts/trip/notes.md", post("title: Notes"))
+    first = site.commit()
+    site.write("content/posts/trip/index.md", post("title: Trip"))
+    bundled = site.commit()
+    site.write("content/posts/more/index.md", post("title: More"))
+    another = site.commit()
+    got = derive(site)
+    assert sorted(s for e, _, _, s in got.at(first) if e == "content.created") == [
+        "notes", "other"]
+    assert [(e, s) for e, _, _, s in got.at(bundled)] == [
+        ("content.created", "trip"), ("content.published", "trip"),
+        ("content.unpublished", "notes"), ("content.deleted", "notes")]
+    assert [(e, s) for e, _, _, s in got.at(another)] == [
+        ("content.created", "more"), ("content.published", "more")]
+
+
+def test_a_bundle_change_reads_only_its_folder_again(site: Site,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    site.write("hugo.toml", 'title = "x"\n')
+    site.write("content/posts/a.md", post("title: A"))
+    site.commit()
+    site.write("content/posts/b/index.md", post("title: B"))
+    site.commit()
+    listed: list[tuple[str, ...]] = []
+    real = Repository.tree
+
+    def spy(self: Repository, rev: str, folders: tuple[str, ...] = ()) -> object:
+        listed.append(folders)
+        return real(self, rev, folders)
+
+    monkeypatch.setattr(Repository, "tree", spy)
+    derive(site)
+    assert listed == [("content/posts/b",)]
+
+
+def test_an_unknown_mount_key_is_a_warning_naming_the_file_and_line(site: Site) -> None:
+    site.write("hugo.toml", 'title = "x"\n\n[[module.mounts]]\nsorce = "docs"\n'
+                            'target = "content"\n')
+    site.write("content/a.md", post("title: A"))
+    site.commit()
+    got = derive(site)
+    assert any(w.startswith("hugo.toml line 3: mounts has unknown keys sorce")
                for w in got.warnings), got.warnings

@@ -24,6 +24,10 @@ pytestmark = pytest.mark.skipif(JEKYLL is None, reason="jekyll is not installed 
                                                        "`jekyll` package; .ci/run installs it)")
 
 
+MARKDOWN = (".md", ".markdown")  # the extensions the jekyll preset reads (jekyll.org names
+                                # its posts `.markdown`)
+
+
 def marker(path: str) -> str:
     return "MARK" + path.encode().hex()
 
@@ -36,7 +40,7 @@ def jekyll_site(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
         if file.is_file():
             relative = file.relative_to(source).as_posix()
             site.write(relative, file.read_text() + (f"\n{marker(relative)}\n"
-                                                     if file.suffix == ".md" else ""))
+                                                     if file.suffix in MARKDOWN else ""))
     (site.root / "webhooks.toml").write_text('[repository]\npreset = "jekyll"\n')
     site.commit("the site")
     return site.root
@@ -48,9 +52,10 @@ def written(root: Path, out: Path) -> set[str]:
     subprocess.run([JEKYLL, "build", "--quiet", "-s", str(root), "-d", str(out)], cwd=root,
                    check=True, capture_output=True, timeout=300)
     text = "\n".join(p.read_text(errors="replace") for p in out.rglob("*")
-                     if p.is_file() and p.suffix != ".md")
-    return {path.relative_to(root).as_posix() for path in root.rglob("*.md")
-            if ".git" not in path.parts and marker(path.relative_to(root).as_posix()) in text}
+                     if p.is_file() and p.suffix not in MARKDOWN)
+    return {path.relative_to(root).as_posix() for path in root.rglob("*")
+            if path.suffix in MARKDOWN and ".git" not in path.parts
+            and marker(path.relative_to(root).as_posix()) in text}
 
 
 @pytest.mark.parametrize("jekyll_site", JEKYLL_SITES, indirect=True)

@@ -199,8 +199,11 @@ export const config = { dir: { includes: "_partials" } };
         ("setInputDirectory", ["src"]),
         ("ignores.add", ["src/drafts/**"]),
         ("addPlugin", [("?", "somePlugin, not defined in this file"), {"opt": 1}]),
+        # whether a call under a condition runs cannot be read: kept, its argument unknown,
+        # so the site model warns of it (by line) instead of dropping it in silence
+        ("setIncludesDirectory", [("?", "run only under `if (process.env.X)`")]),
     ]
-    assert module.setup[0].line == 4
+    assert module.setup[0].line == 4 and module.setup[-1].line == 8
     assert plain(module.exports["config"]) == {"dir": {"includes": "_partials"}}
 
 
@@ -362,3 +365,20 @@ _JS_ATOMS = ["1", "'s'", "`t${1}`", "x", "null", "{a: 1}", "[1]", "...y", "a.b",
 def test_near_javascript_never_raises(atoms: list[str], file: str) -> None:
     module = read_module(file, " ".join(atoms).encode())
     assert isinstance(module, Module)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("import path from 'path'; export default path.join(__dirname, '../docs');", "../docs"),
+    ("import path from 'node:path'; export default path.resolve(__dirname, 'docs', 'a');",
+     "docs/a"),
+    ("const path = require('path'); module.exports = {p: path.join(__dirname, 'blog')};",
+     {"p": "blog"}),
+    ("import path from 'path'; export default path.resolve('docs');",
+     ("?", "path.resolve('docs')")),  # against the working directory
+    ("import path from 'path'; export default path.join('/abs', 'x');",
+     ("?", "path.join('/abs', 'x')")),
+    ("import path from 'mylib'; export default path.join(__dirname, 'x');",
+     ("call", "path.join", [("?", "__dirname, not defined in this file"), "x"])),
+])
+def test_node_path_joins_from_the_config_folder_are_read(source: str, expected: Any) -> None:
+    assert default(source, "site.config.mjs") == expected

@@ -181,6 +181,12 @@ def _check_url(where: Where, url: str, allow_http: bool) -> None:
                          "use a port from 1 to 65535")
     if not parts.netloc.rpartition("@")[2].startswith("[") and not _HOST.match(host):
         raise where.fail("url", f"not a valid host name in {shown!r}", fix)
+    # urlsplit drops tabs and newlines where the request would carry them (or fail on them
+    # at every attempt): a URL holds no space or control character, percent-encoded or not.
+    bad = next((c for c in url if c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise where.fail("url", f"holds a space or control character ({bad!r}): {shown!r}",
+                         "percent-encode it (a space is %20) or remove it")
     if forbidden_literal(host):
         raise where.fail("url", f"{host} is a link-local or cloud metadata address",
                          "cometwatch never sends there; use the endpoint's real address")
@@ -207,7 +213,7 @@ def _check_standard_keys(where: Where, secrets: tuple[Secret, ...]) -> None:
                                  "base64)") from None
 
 
-_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>\d{1,5})$")
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>[0-9]{1,5})$")
 
 
 def _server(where: Where, table: dict[str, Any], repository: Path, sources: Sources,

@@ -7,6 +7,7 @@ the whitespace around it removed; its UTF-8 bytes are the key a signature is mad
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ from cometwatch.config.model import Secret
 from cometwatch.config.reader import Where, table_of
 from cometwatch.errors import ConfigError
 
+# A secret is a line; a "file" larger than this (a device like /dev/zero, a log, a key ring)
+# is no secret, and reading it whole would hang or fill memory.
+MAX_SECRET_FILE = 64 * 1024
 _ONE_OF = 'give exactly one of { file = "…" }, { env = "…" } or { value = "…" }'
 
 
@@ -104,11 +108,19 @@ class Sources:
         if not path.is_file() and credentials:
             path = Path(credentials) / name
         try:
-            raw = path.read_bytes()
-            mode = path.stat().st_mode
+            # O_NONBLOCK: opening a FIFO with no writer would wait forever.
+            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+                mode = os.fstat(handle.fileno()).st_mode
+                raw = handle.read(MAX_SECRET_FILE + 1) if stat.S_ISREG(mode) else b""
         except OSError as exc:
             raise Unavailable(file, label, f"cannot read {path}: {exc.strerror}",
                               "check the path and its permissions") from None
+        if not stat.S_ISREG(mode):
+            raise Unavailable(file, label, f"{path} is not a regular file",
+                              "point it at a file holding the secret") from None
+        if len(raw) > MAX_SECRET_FILE:
+            raise Unavailable(file, label, f"{path} is larger than {MAX_SECRET_FILE >> 10} KiB: "
+                              "not a secret", "point it at a file holding the secret")
         try:
             text = raw.decode("utf-8").strip()
         except UnicodeDecodeError:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from cometwatch.entry import slugify
@@ -163,6 +164,15 @@ class Decap:
 def _template_slug(template: str, text: str) -> str | None:
     """The slug a rendered Decap template holds: its `{{slug}}` part (else the whole text),
     or None when the text does not have the template's shape."""
+    shape, named = _template(template)
+    found = shape.fullmatch(text)
+    if found is None:
+        return None
+    return slugify(found.group("slug") if named else text.rpartition("/")[2]) or "index"
+
+
+@lru_cache(maxsize=256)
+def _template(template: str) -> tuple[re.Pattern[str], bool]:
     pattern = []
     position = 0
     named = False
@@ -176,10 +186,7 @@ def _template_slug(template: str, text: str) -> str | None:
             pattern.append(f"(?:{_DATE_PARTS.get(name, '[^/]+?')})")
         position = match.end()
     pattern.append(re.escape(template[position:]))
-    found = re.fullmatch("".join(pattern), text)
-    if found is None:
-        return None
-    return slugify(found.group("slug") if named else text.rpartition("/")[2]) or "index"
+    return re.compile("".join(pattern)), named
 
 
 def read_decap(data: Any, file: str = "config.yml") -> Decap:

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cometwatch.sites.jsconfig import Call, JSObject, Module, Unknown, Value
 from cometwatch.sites.jsglob import any_match, matches
@@ -106,8 +107,8 @@ class Docusaurus:
                 page = self._page(plugin, rel, path, locale, 0, name)
                 if page:
                     found.append((folder.count("/") + 1, page))
-        rel = under(path, join(self.root, "i18n"))
-        if rel is None or not multilingual:
+        rel = under(path, _i18n_dir(self.root)) if multilingual else None
+        if rel is None:
             return found
         code, _, rest = rel.partition("/")
         if code not in self.locales or code == self.default_locale:
@@ -133,8 +134,7 @@ class Docusaurus:
         return [*found, (99, page)] if page else found
 
     def _version_dir(self, plugin: ContentPlugin, version: str) -> str:
-        prefix = "" if plugin.id == "default" else f"{plugin.id}_"
-        return join(self.root, f"{prefix}versioned_docs/version-{version}")
+        return version_dir(self.root, plugin.id, version)
 
     def _page(self, plugin: ContentPlugin, rel: str, original: str, locale: str | None,
               rank: int, version: str | None) -> Page | None:
@@ -142,6 +142,18 @@ class Docusaurus:
             return None
         slug = _blog_slug(rel) if plugin.kind == "blog" else _doc_slug(rel)
         return Page(plugin.collection, slug, locale, original, rank, version)
+
+
+@lru_cache(maxsize=1024)
+def version_dir(root: str, plugin_id: str, version: str) -> str:
+    """The repository folder of a docs plugin's version (`versioned_docs/version-1.0`)."""
+    prefix = "" if plugin_id == "default" else f"{plugin_id}_"
+    return join(root, f"{prefix}versioned_docs/version-{version}")
+
+
+@lru_cache(maxsize=64)
+def _i18n_dir(root: str) -> str:
+    return join(root, "i18n")
 
 
 def _doc_slug(rel: str) -> str:

@@ -18,6 +18,10 @@ from cometwatch.sites import SiteConfigError
 
 MAX_CONFIG = 1 << 20  # bytes: a site config larger than this is refused
 MAX_NODES = 100_000  # values a YAML config may expand to through its aliases
+# Tables and lists within each other: no tool's config goes past a dozen. The bound keeps the
+# parsers (json and tomllib recurse) and every walker after them (lowered, merged, a cascade)
+# far from Python's recursion limit, whatever the file.
+MAX_NESTING = 100
 _TOML_LINE = re.compile(r"at line (\d+)")
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -30,6 +34,13 @@ def parse_data(name: str, data: bytes) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SiteConfigError("not UTF-8") from exc
+    try:
+        return _shallow(_parsed(name, text))
+    except RecursionError:
+        raise SiteConfigError(f"nested deeper than {MAX_NESTING} levels") from None
+
+
+def _parsed(name: str, text: str) -> Any:
     kind = name.rpartition(".")[2].lower()
     if kind == "toml":
         try:
@@ -92,10 +103,32 @@ def _bounded(text: str) -> None:
 def parse_frontmatter(data: bytes) -> dict[str, Any]:
     """The frontmatter of a content file that steers a site (Hugo's `_index.md` cascade)."""
     try:
-        meta = frontmatter_block(data)
+        meta = _shallow(frontmatter_block(data))
+    except RecursionError:
+        raise SiteConfigError(f"frontmatter: nested deeper than {MAX_NESTING} levels") from None
+    except SiteConfigError as exc:
+        raise SiteConfigError(f"frontmatter: {exc.message}") from None
     except (ValueError, yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SiteConfigError(f"frontmatter: {' '.join(str(exc).split())[:200]}") from exc
     return meta if isinstance(meta, dict) and meta is not NO_BLOCK else {}
+
+
+def _shallow(value: Any) -> Any:
+    """`value` when its tables and lists nest at most MAX_NESTING deep, walked level by level
+    without recursion (a YAML alias of its own parent, `&a [*a]`, is endlessly deep)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(MAX_NESTING):
+        if not level:
+            return value
+        below: dict[int, Any] = {}
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, (dict, list)):
+                    below[id(child)] = child
+        level = list(below.values())
+    if not level:
+        return value
+    raise SiteConfigError(f"nested deeper than {MAX_NESTING} levels")
 
 
 def lowered(value: Any) -> Any:
@@ -121,6 +154,8 @@ def merged(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
 def line_of(data: bytes, key: str) -> int | None:
     """The first line that names `key` (for a warning about a value that parsed but is
     wrong); None when no line does."""
-    pattern = re.compile(rb"(?im)^\s*[\"']?" + re.escape(key.encode()) + rb"[\"']?\s*[:=]")
+    name = re.escape(key.encode())
+    pattern = re.compile(rb"(?im)^[ \t]*(?:[\"']?" + name + rb"[\"']?[ \t]*[:=]"  # key = / key:
+                         rb"|\[\[?[^\]\n]*\b" + name + rb"\]\]?)")  # [table.key], [[…key]]
     found = pattern.search(data)
     return data.count(b"\n", 0, found.start()) + 1 if found else None

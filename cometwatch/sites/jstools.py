@@ -24,6 +24,8 @@ from cometwatch.sites.jsconfig import Module, read_module
 from cometwatch.sites.jsglob import compile_glob
 from cometwatch.sites.page import Page, path_slug, under
 
+_CACHED = 4096  # paths a site remembers: a save looks each of its paths up several times
+
 
 class PageModel(Protocol):
     def place(self, path: str) -> Page | None: ...
@@ -48,8 +50,9 @@ class PageSite:
         except KeyError:
             pass
         where = self._locate(path)
-        if len(self._cache) < 65536:
-            self._cache[path] = where
+        if len(self._cache) >= _CACHED:  # bounded: the loader keeps dozens of sites
+            self._cache.clear()
+        self._cache[path] = where
         return where
 
     def _locate(self, path: str) -> Location | None:
@@ -175,7 +178,8 @@ class Docusaurus:
         files = {name: data for name, data in parsed.items() if name.endswith(".json")}
         model = docusaurus_model.read_docusaurus(base.root, config, files, present)
         folders = [p.path for p in model.plugins]
-        folders += [model._version_dir(p, v) for p in model.plugins for v in p.versions]
+        folders += [docusaurus_model.version_dir(base.root, p.id, v) for p in model.plugins
+                    for v in p.versions]
         folders.append(base.path("i18n"))
         rules = site_rules(base, extensions=("md", "mdx"),
                            id_fields=docusaurus_model.ID_FIELDS,

@@ -37,6 +37,9 @@ class SiteLoader:
         self._told: set[str] = set()  # the bad blobs already warned about
         self._said: set[str] = set()  # the sites' own warnings (a key not read) already said
         self.commit: str | None = None  # the commit `site` stands at (None: the empty tree)
+        # after `apply` changed the site: the folders it can have changed (a bundle's index
+        # added or removed changes only its folder), or None for anywhere
+        self.only: tuple[str, ...] | None = None
         self.site: Site = RuleSite(base.rules) if tool is None else self._build()
 
     @property
@@ -69,6 +72,7 @@ class SiteLoader:
     def reset(self, tree: Mapping[str, tuple[str, str]], read: Reader,
               commit: str | None) -> bool:
         """Stand at a whole tree (path → (mode, sha)); True when the site changed."""
+        self.only = None
         if self.tool is None:
             self.commit = commit
             return False
@@ -84,12 +88,18 @@ class SiteLoader:
             self.commit = commit
             return False
         touched = False
+        folders: set[str] | None = set()  # None: a READ file changed, the whole site may have
         for change in changes:
-            if change.old_path == change.new_path and \
-                    self.steer(change.new_path, change.new_mode) is Steer.PRESENCE and \
-                    self.steer(change.old_path, change.old_mode) is Steer.PRESENCE:
+            old = self.steer(change.old_path, change.old_mode)
+            new = self.steer(change.new_path, change.new_mode)
+            if change.old_path == change.new_path and old is new is Steer.PRESENCE:
                 continue  # an edit of a file whose presence alone matters
-            if change.old_path and self.steer(change.old_path, change.old_mode) is not None:
+            for path, steer in ((change.old_path, old), (change.new_path, new)):
+                if steer is Steer.READ:
+                    folders = None
+                elif steer is Steer.PRESENCE and path and folders is not None:
+                    folders.add(path.rpartition("/")[0])
+            if change.old_path and old is not None:
                 relative = self.base.relative(change.old_path) or ""
                 self._read.pop(relative, None)
                 self._present.discard(relative)
@@ -100,6 +110,7 @@ class SiteLoader:
         if not touched:
             self.commit = commit
             return False
+        self.only = None if folders is None else tuple(sorted(folders))
         return self._rebuild(read, commit)
 
     def _note(self, path: str, mode: str | None, sha: str) -> bool:

@@ -77,9 +77,11 @@ def back_to(target: str) -> Response:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path of this page: never another site (an open redirect)."""
+    """Only a path of this page: never another site (an open redirect), never a control
+    character (CR/LF cannot go in the Location header; a tab or NUL no browser keeps)."""
     home = url_for("admin.index")
-    if not value or not value.startswith(home) or value.startswith("//") or "\\" in value:
+    if not value or not value.startswith(home) or value.startswith("//") or "\\" in value \
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         return home
     return value
 
