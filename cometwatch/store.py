@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +37,7 @@ from cometwatch.errors import CursorMoved, NoState, StateError
 from cometwatch.identity import LedgerDelta
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
+from cometwatch.redaction import masked_headers
 from cometwatch.retry import health_after
 from cometwatch.sql import MIGRATIONS, QUERIES
 
@@ -292,11 +293,15 @@ class Store:
                      ) -> dict[str, dict[str, str]]:
         pairs = [(part, path_bytes(key)) for part, keys in wanted.items() for key in keys]
         found: dict[str, dict[str, str]] = {}
-        for start in range(0, len(pairs), _PAIRS):
-            batch = pairs[start:start + _PAIRS]
-            query = QUERIES["ledger_keys"].replace("/*pairs*/", ",".join(["(?, ?)"] * len(batch)))
+        for start in range(0, len(pairs), _KEYS):  # one query, unless it is huge (a bulk import)
+            parts = [(part, [key for _, key in group]) for part, group
+                     in groupby(pairs[start:start + _KEYS], itemgetter(0))]
+            query = " UNION ALL ".join(
+                QUERIES["ledger_keys"].replace("/*keys*/", ",".join("?" * len(keys)))
+                for _, keys in parts)
+            params = [value for part, keys in parts for value in (branch, part, *keys)]
             with self._guard("reading the ledger"):
-                rows = self._db.execute(query, (branch, *chain.from_iterable(batch))).fetchall()
+                rows = self._db.execute(query, params).fetchall()
             self.ledger_rows_read += len(rows)
             for part, key, value in rows:
                 found.setdefault(part, {})[path_text(key)] = value
@@ -469,7 +474,8 @@ class Store:
         with self._guard("recording attempts"), self._write() as db:
             db.executemany(QUERIES["insert_attempt"], (
                 (delivery.id, attempt.started_at, attempt.code, attempt.duration, attempt.error,
-                 attempt.answer[:ANSWER_BYTES]) for delivery, attempt, _ in results))
+                 attempt.answer[:ANSWER_BYTES], _headers_json(attempt.headers))
+                for delivery, attempt, _ in results))
             db.executemany(QUERIES["settle"], (
                 {"status": verdict.status.value, "next_at": verdict.next_at,
                  "code": attempt.code,
@@ -524,7 +530,8 @@ class Store:
         return _delivery(rows[0]) if rows else None
 
     def attempts(self, delivery_id: int) -> list[Attempt]:
-        return [Attempt(row[0], row[1], row[2], row[3], bytes(row[4]))
+        return [Attempt(row[0], row[1], row[2], row[3], bytes(row[4]),
+                        headers=_headers_read(row[5]))
                 for row in self._rows("attempts", (delivery_id,))]
 
     def counts(self) -> dict[str, dict[DeliveryStatus, int]]:
@@ -650,7 +657,8 @@ def _chosen_path(config: Config, environ: Mapping[str, str]) -> Path | None:
 _LEDGER_ROWS = 2  # the migration after which the BLOB ledgers are written as rows
 
 
-_PAIRS = 10_000  # (part, key) pairs a query asks for: 20,001 variables, within SQLite's limit
+_KEYS = 20_000  # keys a query asks for: with a branch and a part per part, within SQLite's
+# 32,766 variables, and one select per part joined (at most 500: SQLite's compound limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -731,3 +739,21 @@ def _delivery(row: Any) -> Delivery:
                          path_text(row[18]))
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
                     int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)
+
+
+def _headers_json(headers: tuple[tuple[str, str], ...] | None) -> str | None:
+    # Masked by the HTTP edge already, and again here whoever made the Attempt: no credential
+    # a webhook's own headers carry is ever written to the state.
+    if headers is None:
+        return None
+    return json.dumps(masked_headers(headers), separators=(",", ":"))
+
+
+def _headers_read(stored: str | None) -> tuple[tuple[str, str], ...] | None:
+    if stored is None:
+        return None
+    try:
+        pairs = json.loads(stored)
+        return tuple((str(name), str(value)) for name, value in pairs)
+    except (ValueError, TypeError):  # a hand-edited state: shown as not recorded
+        return None

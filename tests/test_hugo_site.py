@@ -253,3 +253,13 @@ def test_a_bundle_change_reads_only_its_folder_again(site: Site,
     monkeypatch.setattr(Repository, "tree", spy)
     derive(site)
     assert listed == [("content/posts/b",)]
+
+
+def test_an_unknown_mount_key_is_a_warning_naming_the_file_and_line(site: Site) -> None:
+    site.write("hugo.toml", 'title = "x"\n\n[[module.mounts]]\nsorce = "docs"\n'
+                            'target = "content"\n')
+    site.write("content/a.md", post("title: A"))
+    site.commit()
+    got = derive(site)
+    assert any(w.startswith("hugo.toml line 3: mounts has unknown keys sorce")
+               for w in got.warnings), got.warnings

@@ -17,7 +17,6 @@ from cometwatch.config import ContentRules
 from cometwatch.entry import Location
 from cometwatch.sites import Site, SiteBase, SiteConfigError, Steer, Tool
 from cometwatch.sites.decap import CONFIG_PATHS, Decap, read_decap
-from cometwatch.sites.jstools import PageSite, site_rules
 
 
 def parse_yaml(data: bytes) -> Any:
@@ -92,6 +91,10 @@ class WithDecap:
         others = {path: value for path, value in parsed.items() if path not in CONFIG_PATHS}
         fields = (*base.rules.extra_fields, *decap.filter_fields)
         if self.inner is None:
+            # here only: the JavaScript tools' modules load tree-sitter, which a Hugo,
+            # Jekyll or Zola site never needs (140 ms of every command's start)
+            from cometwatch.sites.jstools import PageSite, site_rules
+
             rules = site_rules(base, extra_fields=fields, exclude=())
             folders = [f.folder for f in decap.folders] + [f.file.rpartition("/")[0]
                                                            for f in decap.files]

@@ -201,7 +201,7 @@ def _formats(value: Value, warnings: list[str], where: JSObject | None,
 def _call_unknown(call: Call, arg: Value) -> Unknown:
     if isinstance(arg, Unknown):
         return arg
-    return Unknown(call.file, call.line, (f"{call.callee}()",), "not a literal argument")
+    return Unknown(call.file, call.line, tuple(call.callee.split(".")), "not a literal argument")
 
 
 def cli_input(package_json: bytes | None) -> str | None:

@@ -154,6 +154,8 @@ def merged(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
 def line_of(data: bytes, key: str) -> int | None:
     """The first line that names `key` (for a warning about a value that parsed but is
     wrong); None when no line does."""
-    pattern = re.compile(rb"(?im)^\s*[\"']?" + re.escape(key.encode()) + rb"[\"']?\s*[:=]")
+    name = re.escape(key.encode())
+    pattern = re.compile(rb"(?im)^[ \t]*(?:[\"']?" + name + rb"[\"']?[ \t]*[:=]"  # key = / key:
+                         rb"|\[\[?[^\]\n]*\b" + name + rb"\]\]?)")  # [table.key], [[…key]]
     found = pattern.search(data)
     return data.count(b"\n", 0, found.start()) + 1 if found else None

@@ -32,6 +32,8 @@ from cometwatch.sites.jsglob import matches
 ROOT_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json",
                 "config.toml", "config.yaml", "config.yml", "config.json")
 _DATA = ("toml", "yaml", "yml", "json")
+_MOUNT_KEYS = {"source", "target", "lang", "includefiles", "excludefiles", "sites",
+               "disablewatch"}
 _ENVIRONMENTS = ("_default", "production")  # `hugo` builds for production
 _CONTENT = ("md", "markdown", "mdown", "html", "htm", "adoc", "pdc", "org", "rst")
 # Hugo's own front matter date lists; `published` is a date there (never `published: false`)
@@ -390,6 +392,11 @@ def _roots(config: dict[str, Any], base: SiteBase, content: str, languages: tupl
         for mount in mounts:
             if not isinstance(mount, dict):
                 continue
+            unknown = sorted(set(mount) - _MOUNT_KEYS)
+            if unknown:
+                warnings.append(_bad(lines, "mounts", f"has unknown keys {', '.join(unknown)} "
+                                     "(a mount has source, target, lang, includeFiles, "
+                                     "excludeFiles, sites, disableWatch)"))
             source, target = mount.get("source"), mount.get("target")
             if not isinstance(source, str) or not isinstance(target, str):
                 warnings.append(_bad(lines, "mounts", "has a mount without source or target"))

@@ -15,8 +15,10 @@ SELECT ledger_version, ledger_clock FROM cursors WHERE branch = ?;
 SELECT part, key, value FROM ledger WHERE branch = ? ORDER BY part;
 
 -- name: ledger_keys
--- The rows of the (part, key) pairs a chunk of commits touches, in one query.
-SELECT part, key, value FROM ledger WHERE branch = ? AND (part, key) IN (VALUES /*pairs*/);
+-- The rows of one part's keys a chunk of commits touches: the store joins one such select per
+-- part with UNION ALL into one query (each a search of the primary key; a row-value IN over
+-- (part, key) would scan every row of the branch).
+SELECT part, key, value FROM ledger WHERE branch = ? AND part = ? AND key IN (/*keys*/)
 
 -- name: ledger_part
 SELECT key, value FROM ledger WHERE branch = ? AND part = ?;
@@ -139,8 +141,8 @@ SET status = 'coalesced', next_at = NULL, coalesced_into = ?, updated_at = ?
 WHERE webhook = ? AND next_at IS NOT NULL AND id < ? AND NOT alone;
 
 -- name: insert_attempt
-INSERT INTO attempts (delivery, started_at, code, duration, error, answer)
-VALUES (?, ?, ?, ?, ?, ?);
+INSERT INTO attempts (delivery, started_at, code, duration, error, answer, headers)
+VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: settle
 -- A delivery settled while its attempt was in flight (skipped: its webhook was disabled)
@@ -197,7 +199,8 @@ FROM deliveries AS d JOIN events AS e ON e.id = d.event
 WHERE d.id = ?;
 
 -- name: attempts
-SELECT started_at, code, duration, error, answer FROM attempts WHERE delivery = ? ORDER BY id;
+SELECT started_at, code, duration, error, answer, headers FROM attempts WHERE delivery = ?
+ORDER BY id;
 
 -- name: counts
 SELECT webhook, status, count(*) FROM deliveries GROUP BY webhook, status ORDER BY webhook;

@@ -2,8 +2,11 @@
 
 waitress reads each request whole (headers and body, spilling a large body to a temporary file)
 in its one event-loop thread before a worker thread sees it, so a slow client holds a
-connection, never a worker. Its loop runs in a daemon thread; `stop()` closes every socket from
-inside that loop and joins the workers.
+connection, never a worker. Its loop runs in a daemon thread. `stop()` shuts down in the order
+waitress's own shutdown path takes (workers first, sockets after), so no thread ever touches a
+socket that another has closed: a worker finishing a response writes to its channel and pulls
+the loop's trigger (a pipe); closed under it, that is EBADF, or worse a write into whatever file
+took the freed descriptor number.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,28 +85,27 @@ class Server:
             log.exception("the HTTP server stopped")
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, let the workers finish what they hold (cancelling what waits), then
+        close every socket inside the loop, which ends it. All within `timeout` seconds."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
         self._server = self._thread = None
-        socket_map = server._map
+        deadline = time.monotonic() + timeout
+        # Each closing runs as a thunk in the loop's thread: only that thread polls the sockets.
+        self._in_loop(server, lambda: wasyncore.dispatcher.close(server))  # the listening one
+        # Workers finish while the loop still runs: it flushes their answers, reads their
+        # trigger pulls. Once they are gone, nothing but the loop holds a socket.
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=_left(deadline))
+        self._in_loop(server, lambda: wasyncore.close_all(server._map))  # an empty map: it ends
+        thread.join(_left(deadline))
+        if thread.is_alive():  # never close from here: that is the race this order avoids
+            log.warning("the HTTP server's loop did not stop within %.0f s", timeout)
 
-        # Closed once, by the loop's thunk or (if the loop is late) from here, never both: a
-        # second close_all would os.close the trigger's pipe again, by then perhaps another
-        # file's descriptor (seen as EBADF in a later server's stop under load).
-        once = threading.Lock()
-
-        def close_all() -> None:  # runs in the loop thread: no race on the socket map
-            if once.acquire(blocking=False):
-                wasyncore.close_all(socket_map)
-
-        with contextlib.suppress(OSError):  # the loop has closed its sockets already
-            server.trigger.pull_trigger(close_all)
-        thread.join(timeout)
-        if thread.is_alive():  # the loop did not run the thunk in time: close from here
-            close_all()
-            thread.join(timeout)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=int(timeout))
+    @staticmethod
+    def _in_loop(server: Any, thunk: Callable[[], None]) -> None:
+        with contextlib.suppress(OSError):  # the loop has closed its trigger already
+            server.trigger.pull_trigger(thunk)
 
     def __enter__(self) -> Server:
         self.start()
@@ -110,6 +113,10 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 def parse_listen(text: str) -> tuple[str, int]:
