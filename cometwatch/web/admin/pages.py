@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response
 from cometwatch.config import EVENT_NAMES
 from cometwatch.configedit import Change, EditRefused, FileChanged, Listed, WebhookFields
 from cometwatch.errors import CometwatchError, ConfigError
-from cometwatch.redaction import HIDDEN, mask_url as masked
+from cometwatch.redaction import HIDDEN
+from cometwatch.redaction import mask_url as masked
 from cometwatch.web.admin import Admin, back, note, page
 from cometwatch.web.admin.chart import picture
 from cometwatch.web.admin.state import health, reload_daemon, watcher
