@@ -47,7 +47,7 @@ from cometwatch.network import (
 )
 from cometwatch.outbox import Attempt
 from cometwatch.payload import cometcms_signature, standard_signature
-from cometwatch.redaction import redact_url
+from cometwatch.redaction import masked_headers, redact_url
 from cometwatch.retry import retry_after_seconds
 
 MAX_READ = 64 * 1024  # bytes of an answer read at most; the connection is dropped after that
@@ -92,21 +92,26 @@ class Sender:
                            "whsec_ followed by the base64 of the key)", started)
         token = DEADLINE.set(started.mono + webhook.timeout)
         aborts = self._aborts
+        sent: tuple[tuple[str, str], ...] = ()
         try:
-            return self._exchange(route, webhook, headers, body, started)
+            request = httpx.Request("POST", route.url, content=body, headers=headers,
+                                    extensions=dict(route.extensions))
+            sent = kept_headers(request.headers.raw)
+            return self._exchange(route, webhook, request, sent, started)
         except Refused as exc:
-            return _failed(str(exc), started)
+            return _failed(str(exc), started, sent=sent)
         except DeadlinePassed:
-            return _failed(f"timed out after {webhook.timeout:g}s", started, timed_out=True)
+            return _failed(f"timed out after {webhook.timeout:g}s", started, timed_out=True,
+                           sent=sent)
         except httpx.HTTPError as exc:
             if self._aborts != aborts:
-                return _failed("cut: cometwatch was stopping", started, cut=True)
+                return _failed("cut: cometwatch was stopping", started, cut=True, sent=sent)
             return _failed(_describe(exc, webhook), started,
-                           timed_out=isinstance(exc, httpx.TimeoutException))
+                           timed_out=isinstance(exc, httpx.TimeoutException), sent=sent)
         except (UnicodeError, OSError) as exc:  # a header httpx cannot encode; a socket bug
             if self._aborts != aborts:
-                return _failed("cut: cometwatch was stopping", started, cut=True)
-            return _failed(f"request not sent: {type(exc).__name__}", started)
+                return _failed("cut: cometwatch was stopping", started, cut=True, sent=sent)
+            return _failed(f"request not sent: {type(exc).__name__}", started, sent=sent)
         finally:
             DEADLINE.reset(token)
 
@@ -185,13 +190,11 @@ class Sender:
             max_keepalive_connections=max(webhook.max_in_flight, 1), keepalive_expiry=5.0,
             network_backend=backend))
 
-    def _exchange(self, route: _Route, webhook: Webhook, headers: dict[str, str],
-                  body: bytes, started: _Started) -> Attempt:
+    def _exchange(self, route: _Route, webhook: Webhook, request: httpx.Request,
+                  sent: tuple[tuple[str, str], ...], started: _Started) -> Attempt:
         # Straight to the transport: an httpx.Client would add redirects (never followed),
         # authentication, a cookie jar (a webhook keeps no cookies) and a third of the time.
         deadline = started.mono + webhook.timeout
-        request = httpx.Request("POST", route.url, content=body, headers=headers,
-                                extensions=dict(route.extensions))
         response = route.transport.handle_request(request)
         kept = bytearray()
         try:
@@ -215,7 +218,8 @@ class Sender:
         disable = status == 410 or \
             response.headers.get("webhook-delivery", "").strip().lower() == "disable"
         return Attempt(started.at, status, time.monotonic() - started.mono,
-                       _answer_error(response, retry_after), bytes(kept), retry_after, disable)
+                       _answer_error(response, retry_after), bytes(kept), retry_after, disable,
+                       headers=sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +298,17 @@ class _Started(NamedTuple):
     mono: float  # time.monotonic(), for its duration and deadline
 
 
-def _failed(error: str, started: _Started, timed_out: bool = False, cut: bool = False) -> Attempt:
+def _failed(error: str, started: _Started, timed_out: bool = False, cut: bool = False,
+            sent: tuple[tuple[str, str], ...] = ()) -> Attempt:
     return Attempt(started.at, None, time.monotonic() - started.mono, error, b"", None, False,
-                   timed_out, cut)
+                   timed_out, cut, sent)
+
+
+def kept_headers(raw: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    """A request's headers as an attempt keeps them: in the order sent, names as written, the
+    value of one that carries a credential masked (so no secret is ever at rest)."""
+    return masked_headers((name.decode("latin-1"), value.decode("latin-1"))
+                          for name, value in raw)
 
 
 def _describe(exc: httpx.HTTPError, webhook: Webhook) -> str:

@@ -51,7 +51,8 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One attempt to send a delivery and what came back. The HTTP edge makes it; the store
-    records its first five fields (the rest only matter to `judge` and to the dispatcher)."""
+    records its first five fields and `headers` (the rest only matter to `judge` and to the
+    dispatcher)."""
 
     started_at: float
     code: int | None  # HTTP status; None when no answer came
@@ -62,6 +63,9 @@ class Attempt:
     disable: bool = False  # 410 Gone, or the answer header `webhook-delivery: disable`
     timed_out: bool = False  # no answer within `timeout` (or `connect_timeout`)
     cut: bool = False  # no answer because Sender.abort() cut it: nothing the endpoint did
+    # The request's headers as sent, a credential's value masked (redaction.credential_header);
+    # () when no request was made; None when not known (an attempt stored before migration 10)
+    headers: tuple[tuple[str, str], ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -8,8 +8,10 @@ config, a log record, a line read back from a log file).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Iterable
 
 HIDDEN = "***"
 # To the next space: a quote or a bracket may be part of a URL (a query value), so only those
@@ -70,3 +72,24 @@ class RedactingFilter(logging.Filter):
 
 
 _TRACEBACKS = logging.Formatter()
+
+
+# A header whose name says it carries a credential (Authorization, Proxy-Authorization, Cookie,
+# X-Api-Key, X-Auth-Token, X-Client-Secret, …): what an attempt keeps of it is HIDDEN. The
+# signature headers are HMACs of the body, not the secret, and are kept as sent.
+_CREDENTIAL_WORDS = ("auth", "token", "secret", "key", "cookie", "password", "credential",
+                     "session")
+_SIGNATURE_HEADERS = frozenset({"x-cometcms-signature", "webhook-signature"})
+
+
+@functools.lru_cache(maxsize=512)  # a few names per webhook, asked for every attempt
+def credential_header(name: str) -> bool:
+    """Whether a request header's value is to be masked before it is stored or shown."""
+    lowered = name.lower()
+    return lowered not in _SIGNATURE_HEADERS and any(word in lowered
+                                                     for word in _CREDENTIAL_WORDS)
+
+
+def masked_headers(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """`headers` with the value of each that carries a credential replaced by HIDDEN."""
+    return tuple((name, HIDDEN if credential_header(name) else value) for name, value in headers)

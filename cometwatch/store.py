@@ -37,6 +37,7 @@ from cometwatch.errors import CursorMoved, NoState, StateError
 from cometwatch.identity import LedgerDelta
 from cometwatch.outbox import Attempt, Delivery, DeliveryStatus, Verdict, WebhookState
 from cometwatch.payload import ContentEvent
+from cometwatch.redaction import masked_headers
 from cometwatch.retry import health_after
 from cometwatch.sql import MIGRATIONS, QUERIES
 
@@ -473,7 +474,8 @@ class Store:
         with self._guard("recording attempts"), self._write() as db:
             db.executemany(QUERIES["insert_attempt"], (
                 (delivery.id, attempt.started_at, attempt.code, attempt.duration, attempt.error,
-                 attempt.answer[:ANSWER_BYTES]) for delivery, attempt, _ in results))
+                 attempt.answer[:ANSWER_BYTES], _headers_json(attempt.headers))
+                for delivery, attempt, _ in results))
             db.executemany(QUERIES["settle"], (
                 {"status": verdict.status.value, "next_at": verdict.next_at,
                  "code": attempt.code,
@@ -528,7 +530,8 @@ class Store:
         return _delivery(rows[0]) if rows else None
 
     def attempts(self, delivery_id: int) -> list[Attempt]:
-        return [Attempt(row[0], row[1], row[2], row[3], bytes(row[4]))
+        return [Attempt(row[0], row[1], row[2], row[3], bytes(row[4]),
+                        headers=_headers_read(row[5]))
                 for row in self._rows("attempts", (delivery_id,))]
 
     def counts(self) -> dict[str, dict[DeliveryStatus, int]]:
@@ -736,3 +739,21 @@ def _delivery(row: Any) -> Delivery:
                          path_text(row[18]))
     return Delivery(int(row[0]), row[1], DeliveryStatus(row[2]), row[3], int(row[4]),
                     int(row[5]), row[6], row[7], row[8], float(row[9]), float(row[10]), event)
+
+
+def _headers_json(headers: tuple[tuple[str, str], ...] | None) -> str | None:
+    # Masked by the HTTP edge already, and again here whoever made the Attempt: no credential
+    # a webhook's own headers carry is ever written to the state.
+    if headers is None:
+        return None
+    return json.dumps(masked_headers(headers), separators=(",", ":"))
+
+
+def _headers_read(stored: str | None) -> tuple[tuple[str, str], ...] | None:
+    if stored is None:
+        return None
+    try:
+        pairs = json.loads(stored)
+        return tuple((str(name), str(value)) for name, value in pairs)
+    except (ValueError, TypeError):  # a hand-edited state: shown as not recorded
+        return None

@@ -51,6 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 import pytest
+from testing import patience
 
 RECEIVER_SECRET = "receiver-test-secret"
 
@@ -201,8 +202,8 @@ class Receiver:
     def wait_for(self, count: int, path: str | None = None, timeout: float = 10.0,
                  ) -> list[Arrival]:
         """The arrivals (to `path`, if given) once there are at least `count`; fails the test
-        after `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        after `timeout` seconds (stretched by testing.patience for a loaded machine)."""
+        deadline = time.monotonic() + patience(timeout)
         with self._cond:
             while True:
                 got = [a for a in self._arrivals if path is None or a.path == path]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -303,7 +304,8 @@ def test_a_commit_gives_deliveries_listed_filtered_and_shown_with_attempts(
     assert page.headers["Cache-Control"] == "no-store"
     assert "HTTP 500" in detail and "receiver broke" in detail
     assert "X-CometCMS-Event-Id" in detail and "User-Agent" in detail
-    assert "HMAC-SHA256 of the body" in detail and RECEIVER_SECRET not in detail
+    assert "X-CometCMS-Signature" in detail and "sha256=" in detail  # as sent: an HMAC
+    assert RECEIVER_SECRET not in detail
     answer = client.post("/admin/deliveries/redeliver",
                          data={"csrf": csrf_of(detail), "id": found.group(1),
                                "from": "delivery"})
@@ -333,6 +335,22 @@ def test_recover_refuses_a_moment_it_cannot_read(client: Any) -> None:
                          data={"csrf": csrf_of(html), "since": "yesterday-ish"})
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Recover:" in page and "not a UTC time" in page
+
+
+def test_a_delivery_page_shows_the_headers_as_sent_or_says_they_were_not_recorded(
+        client: Any, admin: AdminSite, receiver: Receiver) -> None:
+    admin.site.write("posts/new.md", post("title: New"))
+    admin.site.commit()
+    admin.scan()
+    [arrival] = receiver.arrivals
+    detail = client.get("/admin/deliveries/1").get_data(as_text=True)
+    assert arrival.headers["x-cometcms-signature"] in detail  # the very value sent
+    assert "Not recorded" not in detail
+    with sqlite3.connect(admin.context.state_path) as raw:  # an attempt from before migration 10
+        raw.execute("UPDATE attempts SET headers = NULL")
+    detail = client.get("/admin/deliveries/1").get_data(as_text=True)
+    assert "Not recorded: this attempt was made before" in detail
+    assert arrival.headers["x-cometcms-signature"] not in detail
 
 
 def test_an_unknown_webhook_or_delivery_is_a_404_page(client: Any) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from conftest import Site, post
 from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
+from testing import patience
 
 pytest_plugins = ["receiver"]
 
@@ -61,7 +62,7 @@ retry_schedule = ["0s", "1h"]
 
 def until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     """Poll `check` until it gives something true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     while True:
         got = check()
         if got:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import GIT_ENV, Site, post
 from receiver import Receiver
-from testing import run_cli
+from testing import patience, run_cli
 from testing import wait_for as _wait_for
 
 from cometwatch.store import DeliveryStatus, Store
@@ -91,7 +91,7 @@ class Daemon:
     def wait_for_note(self, wanted: str, timeout: float = 30.0) -> str:
         """The first notify message (since the last start) with a line starting `wanted`."""
         assert self._socket is not None and self.proc is not None
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + patience(timeout)
         while True:
             for note in self.notes:
                 if any(line.startswith(wanted) for line in note.split("\n")):

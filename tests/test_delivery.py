@@ -4,6 +4,7 @@ failures a local server cannot produce): one signed request, its answer as an At
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -29,6 +30,7 @@ from cometwatch import __version__
 from cometwatch.config import Secret, Webhook
 from cometwatch.delivery import KEEP, Sender
 from cometwatch.outbox import Attempt
+from cometwatch.redaction import credential_header
 
 pytest_plugins = ["receiver"]
 
@@ -100,6 +102,58 @@ def test_a_webhooks_own_headers_are_sent_but_never_replace_ours(
     [arrival] = receiver.arrivals
     assert arrival.headers["authorization"] == "Bearer abc"
     assert arrival.verified and arrival.headers["content-type"] == "application/json"
+
+
+CREDENTIALS = {"Authorization": "Bearer abc-credential", "Private-Token": "gitlab-credential",
+               "Cookie": "session=cookie-credential", "X-Api-Key": "key-credential",
+               "X-Auth-Token": "token-credential", "X-Client-Secret": "secret-credential"}
+
+
+def test_an_attempt_keeps_the_headers_sent_with_every_credential_masked(
+        receiver: Receiver, sender: Sender) -> None:
+    own = (*CREDENTIALS.items(), ("X-Build-Branch", "main"))
+    attempt = send(sender, hook(receiver.url, headers=own, signing=("cometcms", "standard")))
+    assert attempt.ok and attempt.headers is not None
+    [arrival] = receiver.arrivals
+    kept = dict(attempt.headers)
+    for name in CREDENTIALS:
+        assert kept[name] == "***"
+    assert not any(value in str(attempt.headers) for value in CREDENTIALS.values())
+    assert RECEIVER_SECRET not in str(attempt.headers)
+    # everything else exactly as it arrived, the signatures (HMACs) included
+    arrived = {name.lower(): value for name, value in arrival.headers.items()}
+    for name, value in kept.items():
+        if name not in CREDENTIALS:
+            assert arrived[name.lower()] == value, name
+    assert kept["X-CometCMS-Signature"].startswith("sha256=")
+    assert kept["webhook-signature"].startswith("v1,")
+    assert kept["X-Build-Branch"] == "main" and kept["Content-Length"] == str(len(BODY))
+    assert {"Host", "User-Agent", "X-CometCMS-Event-Id"} <= kept.keys()
+
+
+def test_an_attempt_refused_before_sending_keeps_no_headers(sender: Sender) -> None:
+    attempt = send(sender, hook("http://192.0.2.1/hook"))  # plain http off loopback: refused
+    assert attempt.error and attempt.error.startswith("refused") and attempt.headers == ()
+
+
+def test_an_attempt_that_gets_no_answer_still_keeps_what_it_sent(sender: Sender) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: the connection is refused
+        attempt = send(sender, hook(f"http://127.0.0.1:{port}/hook"))
+    assert attempt.code is None and attempt.headers
+    assert dict(attempt.headers)["Host"] == f"127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("Authorization", True), ("proxy-authorization", True), ("Cookie", True),
+    ("X-Api-Key", True), ("X-Auth-Token", True), ("X-Client-Secret", True),
+    ("X-Password", True), ("X-Session-Id", True), ("Private-Token", True),
+    ("X-CometCMS-Signature", False), ("webhook-signature", False), ("Content-Type", False),
+    ("X-Build-Branch", False), ("User-Agent", False), ("X-CometCMS-Event-Id", False),
+])
+def test_which_header_names_are_taken_for_credentials(name: str, masked: bool) -> None:
+    assert credential_header(name) is masked
 
 
 def test_every_retry_carries_the_same_event_id_and_a_valid_signature(

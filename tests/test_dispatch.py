@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -819,6 +820,46 @@ def test_kill_9_after_storing_loses_nothing_and_stores_each_event_once(
     code, out, _ = cli(rig, "scan", "--wait")
     assert code == 0 and "nothing new" in out
     assert ids(rig.receiver, "/h") == arrived  # a second scan sends nothing new
+
+
+def test_deliveries_show_lists_the_headers_each_attempt_sent_with_credentials_masked(
+        rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h", headers='{ Authorization = "Bearer hook-credential", '
+                                        'X-Build = "main" }'), repository=site.root)
+    cli(rig, "scan")  # the baseline
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    code, _, err = cli(rig, "scan", "--wait")
+    assert code == 0, err
+    code, shown, err = cli(rig, "deliveries", "show", "1")
+    assert code == 0, err
+    assert "> Authorization: ***" in shown and "> X-Build: main" in shown
+    assert "> X-CometCMS-Signature: sha256=" in shown and "hook-credential" not in shown
+    code, as_json, err = cli(rig, "deliveries", "show", "1", "--json")
+    assert code == 0, err
+    [attempt] = json.loads(as_json)["attempts"]
+    sent = dict(attempt["headers"])
+    assert sent["Authorization"] == "***" and sent["X-Build"] == "main"
+    assert sent["X-CometCMS-Signature"] == \
+        rig.receiver.arrivals[0].headers["x-cometcms-signature"]
+
+
+def test_an_attempt_from_before_headers_were_kept_says_so(rig: Rig, site: Site) -> None:
+    site.write("posts/a.md", post("title: A"))
+    site.commit()
+    rig.configure(rig.hook("h"), repository=site.root)
+    cli(rig, "scan")  # the baseline
+    site.write("posts/b.md", post("title: B"))
+    site.commit()
+    assert cli(rig, "scan", "--wait")[0] == 0
+    with sqlite3.connect(rig.state) as raw:  # as migration 10 leaves an older attempt
+        raw.execute("UPDATE attempts SET headers = NULL")
+    code, shown, _ = cli(rig, "deliveries", "show", "1")
+    assert code == 0 and "headers not recorded" in shown
+    code, as_json, _ = cli(rig, "deliveries", "show", "1", "--json")
+    assert json.loads(as_json)["attempts"][0]["headers"] is None
 
 
 def test_the_commands_show_deliveries_and_attempts_but_never_a_secret(

@@ -34,7 +34,7 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> Non
 
 def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    ready, _, _ = select.select([proc.stdout], [], [], testing.patience(timeout))
     return proc.stdout.readline() if ready else "(nothing)"
 
 
@@ -378,7 +378,11 @@ def test_a_failing_hook_scan_is_warned_of_at_install_and_shown_by_status(
         assert "CW_HOOK_SECRET" in as_json["hook_scan_failure"]["error"]
 
         # A scan that works (here: by hand, with the variable) puts the failure behind it.
-        time.sleep(1.1)  # the log's times are whole seconds
+        # The log's times are whole seconds: the next scan starts in a later one.
+        failure = hooks.last_failure(log)
+        assert failure is not None and failure.started is not None
+        failed_at = int(failure.started)
+        wait_for(lambda: int(time.time()) > failed_at, "the next whole second")
         monkeypatch.setenv("CW_HOOK_SECRET", RECEIVER_SECRET)
         assert cometwatch("--config", str(config), "scan", cwd=site.root).returncode == 0
         assert len(receiver.wait_for(2, timeout=30)) == 2

@@ -204,3 +204,32 @@ def test_a_login_whose_next_holds_a_control_character_lands_home_not_on_a_500(
         assert client.get("/admin/").status_code == 200  # and logged in
     finally:
         made.context.close()
+
+
+# -- control characters and undecodable bytes reaching the terminal ------------------------
+
+def test_entries_escapes_control_characters_and_its_json_is_utf_8_whatever_the_names(
+        site: Site, tmp_path: Path) -> None:
+    names = [b"posts/esc\x1b[31mred.md", b"posts/line\ncometwatch: ERROR: forged.md",
+             b"posts/bad\xffname.md", b"posts/bidi\xe2\x80\xaegpj.md"]
+    for name in names:
+        (site.root / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
+        (site.root / os.fsdecode(name)).write_bytes(b"---\ntitle: \"t\\e[2J\"\n---\nb\n")
+    site.commit("names")
+    config = tmp_path / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n')
+    code, out, err = run_cli("--config", str(config), "entries")
+    assert code == 0, err
+    assert "\x1b" not in out and "\u202e" not in out and "\udcff" not in out
+    assert "esc\\x1b[31mred.md" in out and "line\\ncometwatch: ERROR: forged.md" in out
+    assert "bad\\xffname.md" in out and "bidi\\u202egpj.md" in out
+    assert not any(line.startswith("cometwatch: ERROR") for line in out.splitlines())
+    import json
+
+    ran = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
+                          "entries", "--json"], capture_output=True, timeout=120,
+                         env={**os.environ, **GIT_ENV})  # the bytes as written, not decoded
+    assert ran.returncode == 0, ran.stderr
+    rows = [json.loads(line) for line in ran.stdout.decode("utf-8").splitlines()]
+    assert {row["path"] for row in rows} >= {"posts/bad\ufffdname.md",
+                                             "posts/esc\x1b[31mred.md"}

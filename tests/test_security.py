@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
+from testing import wait_for
 
 from cometwatch.config import Secret, Webhook
 from cometwatch.delivery import Sender
@@ -473,13 +474,12 @@ def test_a_planted_secret_and_url_password_reach_no_output_channel(
         daemon = subprocess.Popen([sys.executable, "-m", "cometwatch", "run"], cwd=site.root,
                                   stdout=out, stderr=subprocess.STDOUT, env=environ)
     try:
-        deadline = time.monotonic() + 60
-        while "watching" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: "watching" in log.read_text(), "the daemon watching", timeout=60,
+                 alive=lambda: daemon.poll() is None)
         config.write_text(broken)
         daemon.send_signal(signal.SIGHUP)
-        while "reload refused" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: "reload refused" in log.read_text(), "the reload refused", timeout=60,
+                 alive=lambda: daemon.poll() is None)
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from receiver import Answer, Receiver
 from test_dispatch import SECRET, Rig
+from testing import patience
 
 from cometwatch.delivery import Sender
 from cometwatch.dispatcher import Dispatcher
@@ -19,7 +20,7 @@ from cometwatch.store import DeliveryStatus
 
 
 def wait_until(check: object, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patience(timeout)
     while not check():  # type: ignore[operator]
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")

@@ -404,6 +404,32 @@ def test_a_coalescing_burst_falls_due_after_the_window_but_within_max_wait(store
                         "evt_3": (DeliveryStatus.PENDING, None)}
 
 
+def test_the_headers_an_attempt_sent_are_kept_and_no_credential_reaches_the_file(
+        store: Store, tmp_path: Path) -> None:
+    save(store, [event(1)])
+    delivery = store.due("a", NOW, 1)[0]
+    sent = (("Host", "example.test"), ("Authorization", "Bearer never-at-rest"),
+            ("X-CometCMS-Signature", "sha256=abc123"), ("X-Build", "main"))
+    store.record(delivery, Attempt(NOW, 204, 0.01, None, b"", headers=sent),
+                 DeliveryStatus.OK, None)
+    [kept] = store.attempts(delivery.id)
+    assert kept.headers == (("Host", "example.test"), ("Authorization", "***"),
+                            ("X-CometCMS-Signature", "sha256=abc123"), ("X-Build", "main"))
+    store.close()
+    for path in (tmp_path / "state").iterdir():  # the database, its WAL and index
+        assert b"never-at-rest" not in path.read_bytes()
+
+
+@pytest.mark.parametrize(("sent", "read"), [(None, None), ((), ())])
+def test_an_attempt_without_headers_reads_back_as_not_recorded_or_none_sent(
+        store: Store, sent: Any, read: Any) -> None:
+    save(store, [event(1)])
+    delivery = store.due("a", NOW, 1)[0]
+    store.record(delivery, Attempt(NOW, None, 0.0, "refused", b"", headers=sent),
+                 DeliveryStatus.FAILED, NOW + 5)
+    assert store.attempts(delivery.id)[0].headers == read
+
+
 def test_attempts_are_recorded_with_code_duration_error_and_answer(store: Store) -> None:
     save(store, [event(1)])
     delivery = store.due("a", NOW, 1)[0]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -20,15 +23,21 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    return check(load_config(args.config), probe=args.probe)
+
+
+def check(config: Config, probe: bool = False) -> int:
+    """Say what `config` watches: the repository, branch, entries, webhooks, server; with
+    `probe`, send each enabled webhook a signed test request (exit 1 if one fails)."""
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.engine import Engine
     from cometwatch.flow import read_tree, shallow_warning
     from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
-    config = load_config(args.config)
     print(f"config      {config.file or '(none: defaults)'}")
     for warning in config.warnings:
         print(f"warning     {warning}")
@@ -73,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
               f"{len(hook.events)} events; {scope}; signing {'+'.join(hook.signing)}; "
               f"secret ********)")
     print(_server_line(config.server))
-    if args.probe:
+    if probe:
         return _probe(config)
     return 0
 

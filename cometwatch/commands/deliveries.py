@@ -22,8 +22,9 @@ def add_parser(sub: Any) -> None:
         description="List deliveries, newest first: one per event and webhook, with its state "
                     "(pending, failed = waiting for a retry, ok, dead, skipped while the "
                     "webhook was disabled, coalesced into a later one). `deliveries show ID` "
-                    "lists every attempt: time, status code, duration, error and the first "
-                    "4 KiB of the answer.")
+                    "lists every attempt: time, status code, duration, error, the request "
+                    "headers sent (a credential's value masked as ***) and the first 4 KiB of "
+                    "the answer.")
     parser.add_argument("--webhook", metavar="NAME", help="only this webhook's")
     parser.add_argument("--status", choices=STATUSES, help="only those in this state")
     parser.add_argument("--limit", type=arguments.limit, default=50, metavar="N",
@@ -121,7 +122,10 @@ def _show(store: Any, delivery_id: int, as_json: bool) -> int:
         data = delivery_json(delivery)
         data["attempts"] = [{"at": moment(a.started_at), "status_code": a.code,
                              "duration": round(a.duration, 4), "error": a.error,
-                             "answer": a.answer.decode("utf-8", "replace")} for a in attempts]
+                             "answer": a.answer.decode("utf-8", "replace"),
+                             "headers": None if a.headers is None else [list(pair)
+                                                                        for pair in a.headers]}
+                            for a in attempts]
         json.dump(data, sys.stdout, indent=2)
         print()
         return 0
@@ -146,6 +150,12 @@ def _show(store: Any, delivery_id: int, as_json: bool) -> int:
         took = f"{attempt.duration * 1000:.0f} ms"
         line = f"  {n:>3}  {moment(attempt.started_at)}  {code:>3}  {took:>8}"
         print(escape(line + (f"  {attempt.error}" if attempt.error else "")))
+        if attempt.headers is None:
+            print("       headers not recorded (an attempt from before they were kept)")
+        elif not attempt.headers:
+            print("       no request sent")
+        for name, value in attempt.headers or ():
+            print(escape(f"       > {name}: {value}"))
         for text in printable(attempt.answer).split("\n")[:64] if attempt.answer else []:
             print(f"       | {text}")
     if delivery.status.value in ("dead", "skipped"):

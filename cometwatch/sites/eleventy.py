@@ -198,7 +198,7 @@ def _formats(value: Value, warnings: list[str], where: JSObject | None,
 def _call_unknown(call: Call, arg: Value) -> Unknown:
     if isinstance(arg, Unknown):
         return arg
-    return Unknown(call.file, call.line, (f"{call.callee}()",), "not a literal argument")
+    return Unknown(call.file, call.line, tuple(call.callee.split(".")), "not a literal argument")
 
 
 def ignore_file(folder: str, data: bytes | None) -> list[str]:

@@ -141,8 +141,8 @@ SET status = 'coalesced', next_at = NULL, coalesced_into = ?, updated_at = ?
 WHERE webhook = ? AND next_at IS NOT NULL AND id < ? AND NOT alone;
 
 -- name: insert_attempt
-INSERT INTO attempts (delivery, started_at, code, duration, error, answer)
-VALUES (?, ?, ?, ?, ?, ?);
+INSERT INTO attempts (delivery, started_at, code, duration, error, answer, headers)
+VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: settle
 -- A delivery settled while its attempt was in flight (skipped: its webhook was disabled)
@@ -199,7 +199,8 @@ FROM deliveries AS d JOIN events AS e ON e.id = d.event
 WHERE d.id = ?;
 
 -- name: attempts
-SELECT started_at, code, duration, error, answer FROM attempts WHERE delivery = ? ORDER BY id;
+SELECT started_at, code, duration, error, answer, headers FROM attempts WHERE delivery = ?
+ORDER BY id;
 
 -- name: counts
 SELECT webhook, status, count(*) FROM deliveries GROUP BY webhook, status ORDER BY webhook;

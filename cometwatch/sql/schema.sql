@@ -177,3 +177,11 @@ CREATE TABLE entries_built (
 -- ([server] authors: the commit author's name, or "name <email>"; NULL when not asked)
 ALTER TABLE entries ADD COLUMN author TEXT;
 ALTER TABLE entries ADD COLUMN updated_by TEXT;
+
+-- migration: 10 the headers each attempt sent
+-- A delivery's page shows the request as it went out, not as the config would make it now.
+-- A JSON array of [name, value] in the order sent; the signatures kept (HMACs of the body), the
+-- value of a header that carries a credential (Authorization, Cookie, X-Api-Key, …) masked
+-- before it is written, so no secret is at rest. '[]': no request was made (refused before
+-- sending). NULL: an attempt from before this migration.
+ALTER TABLE attempts ADD COLUMN headers TEXT;

@@ -1,16 +1,15 @@
-"""The deliveries: newest first, filtered; one delivery's attempts and the headers it was
-sent with; Redeliver one or a selection (the store's replay, as `cometwatch redeliver`)."""
+"""The deliveries: newest first, filtered; one delivery's attempts and the headers each sent
+(as the state keeps them: a credential's value masked, the signatures as sent); Redeliver
+one or a selection (the store's replay, as `cometwatch redeliver`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, request, url_for
 from werkzeug.wrappers import Response
 
-from cometwatch.config import EVENT_NAMES, Secret
+from cometwatch.config import EVENT_NAMES
 from cometwatch.errors import CometwatchError
 from cometwatch.outbox import DeliveryStatus
 from cometwatch.web.admin import Admin, back, note, page
@@ -18,9 +17,6 @@ from cometwatch.web.admin.state import wake_daemon
 
 PAGE = 50
 MAX_SELECTION = 500
-_SIGNATURES = ("X-CometCMS-Signature", "webhook-signature")
-# A webhook's own headers may carry a credential (Authorization: Bearer …): never shown.
-_CREDENTIAL = ("auth", "token", "secret", "key", "cookie", "signature", "password")
 
 
 def register(bp: Blueprint, admin: Admin) -> None:
@@ -62,7 +58,6 @@ def register(bp: Blueprint, admin: Admin) -> None:
             abort(404)
         attempts = store.attempts(delivery_id)
         return page("delivery.html", d=found, attempts=attempts,
-                    headers=[_headers(admin, found, a.started_at) for a in attempts],
                     answers=[_printable(a.answer) for a in attempts])
 
     @bp.route("/deliveries/redeliver", methods=["POST"])
@@ -93,39 +88,6 @@ def register(bp: Blueprint, admin: Admin) -> None:
         if len(found) == 1 and request.form.get("from") == "delivery":
             return back("admin.delivery", delivery_id=found[0])
         return back("admin.logs")
-
-
-def _headers(admin: Admin, delivery: Any, at: float) -> list[tuple[str, str]]:
-    """The request's headers as that attempt sent them, from the webhook's config as it is
-    now (the state keeps none): the signatures are said, never shown."""
-    from cometwatch.config import load_config
-    from cometwatch.delivery import Sender
-    from cometwatch.payload import body
-
-    try:
-        hook = load_config(str(admin.config_path), secrets=False).webhook(delivery.webhook)
-    except CometwatchError:
-        hook = None
-    if hook is None:
-        return []
-    stand_in = dataclasses.replace(hook, secrets=(Secret("-"),))  # signs nothing shown
-    raw = body(delivery.event)
-    sender = Sender(clock=lambda: at)
-    try:
-        made = sender.headers(stand_in, delivery.event.event_id, delivery.event.name, raw)
-    finally:
-        sender.close()
-    parts = urlsplit(hook.url)
-    shown = [("Host", parts.netloc.rsplit("@", 1)[-1]), ("Content-Length", str(len(raw)))]
-    for name, value in made.items():
-        if name in _SIGNATURES:
-            value = ("sha256=… (HMAC-SHA256 of the body with the webhook's secret)"
-                     if name == "X-CometCMS-Signature" else
-                     "v1,… (one per live secret, Standard Webhooks)")
-        elif any(word in name.lower() for word in _CREDENTIAL):
-            value = "… (from the config; not shown)"
-        shown.append((name, value))
-    return shown
 
 
 def _printable(answer: bytes) -> str:
