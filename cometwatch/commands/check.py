@@ -12,23 +12,34 @@ def add_parser(sub: Any) -> None:
         "check", help="validate the config, open the repository, count entries",
         description="Validate the config, open the repository, resolve the branch, count "
                     "entries per collection and their published state, and list webhooks with "
-                    "secrets redacted. Exit 2 on a config error, 1 when the repository or "
-                    "branch cannot be read.")
+                    "secrets redacted. Given a fleet file ([fleet] sites), each site in turn: "
+                    "a broken one is reported and the others still checked. Exit 2 on a "
+                    "config error, 1 when the repository or branch cannot be read.")
     parser.add_argument("--probe", action="store_true",
                         help="also send a signed test request to each enabled webhook")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.commands.fleetwide import check_fleet, fleet_file
+    from cometwatch.config import load_config
+
+    fleet = fleet_file(args.config)
+    if fleet is not None:
+        return check_fleet(fleet, lambda config: check_config(config, args.probe))
+    return check_config(load_config(args.config), args.probe)
+
+
+def check_config(config: Any, probe: bool = False) -> int:
+    """`check` of one site's config, on stdout; raises CometwatchError when its repository
+    or branch cannot be read."""
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.engine import Engine
     from cometwatch.flow import read_tree, shallow_warning
     from cometwatch.redaction import redact_url
     from cometwatch.source import Source
 
-    config = load_config(args.config)
     print(f"config      {config.file or '(none: defaults)'}")
     for warning in config.warnings:
         print(f"warning     {warning}")
@@ -73,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
               f"{len(hook.events)} events; {scope}; signing {'+'.join(hook.signing)}; "
               f"secret ********)")
     print(_server_line(config.server))
-    if args.probe:
+    if probe:
         return _probe(config)
     return 0
 
