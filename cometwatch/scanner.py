@@ -4,8 +4,9 @@ A scan reads the cursor, runs the engine from the cursor to the tip, fires the s
 transitions that fell due, and writes the events, their deliveries, what changed in the ledger
 and the new cursor in one transaction: a crash before the commit derives the same events again
 (same ids), a crash after it finds them stored. Nothing here sends anything. The ledger is read
-as the engine asks for it (the rows of the paths the new commits touch, the timers), within the
-snapshot the cursor was read in: a scan of one commit costs the same in any repository.
+as cometwatch.flow fetches it before each chunk of commits (the rows their changes touch, in one
+query; the timers whole), within the snapshot the cursor was read in: a scan of one commit costs
+the same in any repository.
 
 The cursor also keeps a fingerprint of the content rules the ledger was built under. When the
 config's rules differ, the branch is read again under them, silently, as of the cursor (see

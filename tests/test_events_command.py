@@ -1,4 +1,5 @@
-"""`cometwatch events`: the exact bytes a range gives, as a subprocess on real repositories."""
+"""`cometwatch events`: the exact bytes a range gives, on real repositories. The command runs
+in this process (testing.run_cli); only the test of a full pipe runs it as a process."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Site, post
+from testing import run_cli
 
 from cometwatch.config import ContentRules
 from cometwatch.engine import Engine
@@ -20,12 +22,11 @@ from cometwatch.payload import body
 
 def events(site: Site, *args: str, config: Path | None = None,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
-    command = [sys.executable, "-m", "cometwatch"]
-    if config is not None:
-        command += ["--config", str(config)]
-    return subprocess.run([*command, "events", *args], cwd=site.root, capture_output=True,
-                          env={**environ, **(env or {})}, timeout=120)
+    """`cometwatch [--config CONFIG] events ARGS…` in site's folder: stdout's bytes as written."""
+    chosen = ("--config", str(config)) if config is not None else ()
+    ran = run_cli(*chosen, "events", *args, cwd=site.root, env=env)
+    return subprocess.CompletedProcess(["cometwatch", *chosen, "events", *args],
+                                       ran.returncode, ran.output, ran.stderr.encode())
 
 
 def ok(site: Site, *args: str, config: Path | None = None) -> bytes:
@@ -208,12 +209,15 @@ def test_events_writes_nothing(history_site: tuple[Site, list[str]]) -> None:
     assert snapshot() == before
 
 
+@pytest.mark.process
 def test_a_closed_pipe_ends_the_command_quietly(site: Site) -> None:
     for n in range(600):  # more output than a pipe holds
         site.write(f"posts/p{n:03}.md", post(f"title: {n}"))
     site.commit()
+    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
     proc = subprocess.Popen([sys.executable, "-m", "cometwatch", "events", "--all"],
-                            cwd=site.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=site.root, env=environ, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline().startswith(b'{"event":"content.created"')
     proc.stdout.close()

@@ -338,3 +338,40 @@ def test_any_file_names_created_renamed_trashed_and_deleted_are_all_delivered(
         assert all(d.status is DeliveryStatus.OK for d in store.deliveries(limit=10_000))
         cursor = store.cursor("main")
         assert cursor is not None and cursor.commit == site.head()
+
+
+NASTY = [b"posts/bad\xffname.md", b"\x01" + b"0" * 40 + b" 1.md", b"posts/a\nb.md",
+         b"posts/\x1b[31mred.md", b"posts/caf\xe9 \x7f.md", b"posts/\xf0\x9f\x98\x80.md"]
+
+
+@pytest.mark.process
+def test_the_daemon_derives_and_delivers_names_of_any_bytes_without_a_traceback(
+        site: Site, tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    from test_daemon import SECRET, Daemon, write_config
+
+    site.write("start.md", post("title: start"))
+    base = site.commit()
+    with Receiver(SECRET) as receiver:
+        config = write_config(site.root, receiver.url)
+        daemon = Daemon(config, global_args=()).start()
+        try:
+            root = os.fsencode(site.root)
+            for name in NASTY:  # a commit each: created
+                write_bytes(site, name, post("title: x").encode())
+                site.commit()
+            os.rename(root + b"/" + NASTY[0], root + b"/posts/renamed\xfe.md")
+            os.makedirs(root + b"/.trash/posts")
+            os.rename(root + b"/" + NASTY[2], root + b"/.trash/" + NASTY[2])
+            os.unlink(root + b"/" + NASTY[3])
+            site.commit()
+            code, out, err = cli(capsysbinary, "--config", str(config), "events", "--with-ids",
+                                 f"{base}..")
+            assert code == 0, err
+            expected = sorted(line.split(b" ", 1)[0].decode() for line in out.splitlines())
+            arrived = receiver.wait_for(len(expected), timeout=30)
+            assert sorted(a.event_id for a in arrived) == expected
+            assert all(a.verified for a in arrived)
+        finally:
+            assert daemon.stop() == 0
+            daemon.close()
+    assert "Traceback" not in daemon.log() and "unexpected error" not in daemon.log()

@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 from conftest import Site, post
+from testing import Ran, run_cli
 
 from cometwatch.redaction import redact_url
 
 
-def cometwatch(*args: str, cwd: Path, env: dict[str, str] | None = None
-               ) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**environ, **(env or {})}, timeout=120)
+def cometwatch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Ran:
+    """`cometwatch ARGS…` in folder `cwd`, in this process."""
+    return run_cli(*args, cwd=cwd, env=env)
 
 
 def events(site: Site) -> list[tuple[str, str, str]]:
@@ -357,6 +356,7 @@ def _long_history(site: Site, commits: int) -> None:
     site.git("reset", "-q", "--hard", "main")
 
 
+@pytest.mark.process  # a terminal is the point
 @pytest.mark.parametrize("command", [("events", "--all"), ("scan", "--all", "--no-deliver")])
 def test_a_long_read_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe(
         site: Site, command: tuple[str, ...]) -> None:

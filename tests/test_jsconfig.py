@@ -199,8 +199,11 @@ export const config = { dir: { includes: "_partials" } };
         ("setInputDirectory", ["src"]),
         ("ignores.add", ["src/drafts/**"]),
         ("addPlugin", [("?", "somePlugin, not defined in this file"), {"opt": 1}]),
+        # whether a call under a condition runs cannot be read: kept, its argument unknown,
+        # so the site model warns of it (by line) instead of dropping it in silence
+        ("setIncludesDirectory", [("?", "run only under `if (process.env.X)`")]),
     ]
-    assert module.setup[0].line == 4
+    assert module.setup[0].line == 4 and module.setup[-1].line == 8
     assert plain(module.exports["config"]) == {"dir": {"includes": "_partials"}}
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testing import Ran, run_cli
 
 from cometwatch.payload import cometcms_signature
 from cometwatch.signature import verify
@@ -101,13 +99,9 @@ def test_near_miss_headers_never_verify(header: str) -> None:
 
 # -- cometwatch verify -------------------------------------------------------------------------
 
-def cometwatch(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None,
-               ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "cometwatch", *args], input=stdin,
-                            capture_output=True, env={**os.environ, **(env or {})},
-                            timeout=60)
-    return subprocess.CompletedProcess(result.args, result.returncode,
-                                       result.stdout.decode(), result.stderr.decode())
+def cometwatch(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> Ran:
+    """`cometwatch ARGS…` in this process, reading `stdin`."""
+    return run_cli(*args, stdin=stdin, env=env)
 
 
 def test_verify_exits_0_on_a_valid_signature_from_stdin() -> None:

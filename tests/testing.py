@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -39,21 +40,24 @@ class Ran:
     returncode: int
     stdout: str
     stderr: str
+    output: bytes = b""  # stdout's bytes, exactly as written (`events` writes payload bytes)
 
     def __iter__(self) -> Iterator[object]:  # code, out, err = run_cli(...)
         return iter((self.returncode, self.stdout, self.stderr))
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Ran:
-    """`cometwatch ARGS…` in this process (in folder `cwd`, with the variables `env` set):
-    exit code, stdout, stderr. A usage error (argparse's SystemExit) is its exit code, as from
-    a shell. $COMETWATCH_CONFIG is unset meanwhile."""
+def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+            stdin: bytes = b"") -> Ran:
+    """`cometwatch ARGS…` in this process (in folder `cwd`, with the variables `env` set,
+    reading `stdin`): exit code, stdout, stderr. A usage error (argparse's SystemExit) is its
+    exit code, as from a shell. $COMETWATCH_CONFIG is unset meanwhile."""
     from cometwatch import cli
 
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     err = io.StringIO()
+    given = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
     with logging_kept(), _environment({"COMETWATCH_CONFIG": None, **(env or {})}), \
-            _folder(cwd), redirect_stdout(out), redirect_stderr(err):
+            _folder(cwd), redirect_stdout(out), redirect_stderr(err), _stdin(given):
         try:
             code = cli.main(list(args))
         except SystemExit as exc:
@@ -61,7 +65,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None =
     out.flush()
     buffer = out.buffer
     assert isinstance(buffer, io.BytesIO)
-    return Ran(code, buffer.getvalue().decode("utf-8", "replace"), err.getvalue())
+    raw = buffer.getvalue()
+    return Ran(code, raw.decode("utf-8", "replace"), err.getvalue(), raw)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0,
@@ -108,6 +113,15 @@ def _environment(changes: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _stdin(stream: io.TextIOWrapper) -> Iterator[None]:
+    before, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = before
 
 
 @contextmanager

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -26,13 +29,14 @@ def run(args: argparse.Namespace) -> int:
 
     fleet = fleet_file(args.config)
     if fleet is not None:
-        return check_fleet(fleet, lambda config: check_config(config, args.probe))
-    return check_config(load_config(args.config), args.probe)
+        return check_fleet(fleet, lambda config: check(config, probe=args.probe))
+    return check(load_config(args.config), probe=args.probe)
 
 
-def check_config(config: Any, probe: bool = False) -> int:
-    """`check` of one site's config, on stdout; raises CometwatchError when its repository
-    or branch cannot be read."""
+def check(config: Config, probe: bool = False) -> int:
+    """Say what `config` watches: the repository, branch, entries, webhooks, server; with
+    `probe`, send each enabled webhook a signed test request (exit 1 if one fails). Raises
+    CometwatchError when its repository or branch cannot be read."""
     import time
 
     from cometwatch.engine import Engine

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -23,30 +26,37 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    return entries(load_config(args.config, secrets=False), args.rev, as_json=args.json)
+
+
+def entries(config: Config, rev: str | None = None, as_json: bool = False,
+            out: TextIO | None = None) -> int:
+    """List every entry at `rev` (default: the tip) to `out` (stdout): a table, or with
+    `as_json` one JSON object per line; warnings go to stderr."""
     import json
     import sys
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.engine import Engine
     from cometwatch.flow import read_tree
     from cometwatch.source import Source
 
-    config = load_config(args.config, secrets=False)
     warnings: list[str] = []
     now = int(time.time())
     with Source.open(config) as source:
-        rev = source.repo.resolve_or_fail(args.rev) if args.rev else source.tip_or_fail()
+        commit = source.repo.resolve_or_fail(rev) if rev else source.tip_or_fail()
         engine = Engine.for_repository(config.repository, warn=warnings.append)
-        read_tree(source.repo, engine, rev, now)
+        read_tree(source.repo, engine, commit, now)
         rows = _rows(engine, source.repo, now)
     from cometwatch.entry import readable
     from cometwatch.escape import escape
 
     for warning in warnings:
         print(f"cometwatch: warning: {escape(warning)}", file=sys.stderr)
-    out = sys.stdout
-    if args.json:  # UTF-8 lines: a path's bytes that are not UTF-8 read as U+FFFD
+    out = out or sys.stdout
+    if as_json:  # UTF-8 lines: a path's bytes that are not UTF-8 read as U+FFFD
         for row in rows:
             out.write(json.dumps({**row, "path": readable(row["path"])}, ensure_ascii=False)
                       + "\n")

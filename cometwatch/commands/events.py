@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from cometwatch.config import Config
 
 
 def add_parser(sub: Any) -> None:
@@ -26,9 +29,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.config import load_config
+
+    config = load_config(args.config, secrets=False)  # prints, never signs
+    return events(config, args.range, since=args.since, all_history=args.all,
+                  with_ids=args.with_ids)
+
+
+def events(config: Config, rev_range: str | None = None, since: str | None = None,
+           all_history: bool = False, with_ids: bool = False, out: BinaryIO | None = None,
+           ) -> int:
+    """Write the payload of each event of `rev_range` (A..B or REV; default the tip's commit),
+    or from after `since`, or of the whole history, one per line, to `out` (stdout)."""
     import time
 
-    from cometwatch.config import load_config
     from cometwatch.engine import Engine
     from cometwatch.errors import UsageError
     from cometwatch.flow import history
@@ -36,21 +50,20 @@ def run(args: argparse.Namespace) -> int:
     from cometwatch.progress import Progress
     from cometwatch.source import Source
 
-    if args.range and (args.since or args.all):
+    if rev_range and (since or all_history):
         raise UsageError("give either a RANGE or --since/--all, not both")
-    config = load_config(args.config, secrets=False)  # prints, never signs
     with Source.open(config) as source:
         repo = source.repo
-        if args.range and ".." in args.range:
-            start, _, end = args.range.partition("..")
+        if rev_range and ".." in rev_range:
+            start, _, end = rev_range.partition("..")
             tip = repo.resolve_or_fail(end or source.ref)
             base: str | None = repo.resolve_or_fail(start) if start else None
         else:
-            tip = repo.resolve_or_fail(args.range) if args.range else source.tip_or_fail()
-            if args.all:
+            tip = repo.resolve_or_fail(rev_range) if rev_range else source.tip_or_fail()
+            if all_history:
                 base = None
-            elif args.since:
-                base = repo.resolve_or_fail(args.since)
+            elif since:
+                base = repo.resolve_or_fail(since)
             else:
                 base = repo.resolve(f"{tip}^")
         engine = Engine.for_repository(config.repository)
@@ -63,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
             if base is not None:  # ids and states at the base come from the history before it
                 for _ in history(repo, engine, None, base, progress, now):
                     pass
-            out = sys.stdout.buffer
+            out = out or sys.stdout.buffer
             for save in history(repo, engine, base, tip, progress, now):
                 for event in save.events:
-                    if args.with_ids:
+                    if with_ids:
                         out.write(f"{event.event_id} {event.commit} ".encode())
                     out.write(body(event) + b"\n")
             out.flush()

@@ -139,15 +139,21 @@ def _relative(glob: str, content_dir: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    return init(Path(args.path), preset=args.preset, force=args.force)
+
+
+def init(path: Path, preset: str | None = None, force: bool = False) -> int:
+    """Write webhooks.toml at the top of the repository holding folder `path`, for its site
+    (detected, or `preset`); an existing one is replaced only with `force`."""
     from cometwatch.config import parse_config_text
     from cometwatch.errors import UsageError
     from cometwatch.presets import PRESETS
 
-    path = Path(args.path)
+    chosen = preset
     if not path.is_dir():
         raise UsageError(f"{path}: no such folder")
-    if args.preset and args.preset not in PRESETS:
-        raise UsageError(f"unknown preset {args.preset!r}; use one of "
+    if chosen and chosen not in PRESETS:
+        raise UsageError(f"unknown preset {chosen!r}; use one of "
                          + ", ".join(sorted(PRESETS)))
     top_text = _git(path, "rev-parse", "--show-toplevel")
     in_git = top_text is not None
@@ -155,8 +161,8 @@ def run(args: argparse.Namespace) -> int:
     top = Path(top_text) if top_text else path
     site_dir = path.resolve().relative_to(top.resolve()).as_posix() if in_git else ""
     site_dir = "" if site_dir == "." else site_dir
-    if site_dir or args.preset:
-        preset = args.preset or detect_preset(path)
+    if site_dir or chosen:
+        preset = chosen or detect_preset(path)
     else:
         sites = find_sites(top)
         if len(sites) > 1:
@@ -166,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         site_dir, preset = sites[0]
     root = top / site_dir if site_dir else top
     target = top / "webhooks.toml"
-    if target.exists() and not args.force:
+    if target.exists() and not force:
         raise UsageError(f"{target} already exists; edit it, or run `cometwatch init --force` "
                          "to replace it")
     decap_path, globs, branch = read_decap(root)
@@ -176,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     parse_config_text(text, target)  # what we write must load
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)  # it holds a secret
-    found = f"Preset: {preset} (--preset)" if args.preset else f"Detected: {preset}"
+    found = f"Preset: {preset} (--preset)" if chosen else f"Detected: {preset}"
     where = f" in {site_dir}/" if site_dir else ""
     print(found + where + (f" with Decap CMS ({decap_path})" if decap_path else ""))
     print(f"Wrote {target}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cometwatch.config import Webhook
+    from cometwatch.config import Config, Webhook
     from cometwatch.delivery import Sender
     from cometwatch.outbox import Attempt
 
@@ -29,13 +29,18 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cometwatch.config import load_config
+
+    return send_test_named(load_config(args.config), args.name)
+
+
+def send_test_named(config: Config, name: str) -> int:
+    """Send webhook `name` of `config` one signed test request; 0 on a 2xx answer."""
     from cometwatch.errors import UsageError
 
-    config = load_config(args.config)
-    hook = config.webhook(args.name)
+    hook = config.webhook(name)
     if hook is None:
         known = ", ".join(h.name for h in config.webhooks) or "none configured"
-        raise UsageError(f"no webhook named {args.name!r} (known: {known})")
+        raise UsageError(f"no webhook named {name!r} (known: {known})")
     if not hook.enabled:
         print(f"note        {hook.name} has enabled = false: it gets no deliveries, but "
               "this test is sent")

@@ -245,9 +245,30 @@ class _Reader(Evaluator):
                     call = self._setup_call(stmt, param)
                     if call is not None:
                         calls.append(call)
+                elif param is not None:  # `if (process.env.X) { eleventyConfig.ignores.add… }`
+                    calls.extend(self._guarded_calls(stmt, param))
             return returned, tuple(calls)
         finally:
             self.scopes.pop()
+
+    def _guarded_calls(self, stmt: tree_sitter.Node, param: str) -> Iterator[Call]:
+        """The setup calls inside a condition, a loop or a `try`: whether they run cannot be
+        read, so each is kept with an Unknown argument (the site model warns on the ones it
+        would have used, naming the line, rather than applying none in silence)."""
+        head = node_text(stmt).partition("{")[0].strip() or stmt.type
+        stack = list(reversed(named(stmt)))
+        while stack:
+            node = stack.pop()
+            if node.type == "expression_statement":
+                call = self._setup_call(node, param)
+                if call is not None:
+                    yield Call(call.callee, (Unknown(
+                        self.file, call.line, (param, *call.callee.split(".")),
+                        f"run only under `{head}`"),), call.file, call.line, call.path)
+                    continue
+            if node.type not in ("function_declaration", "arrow_function", "function",
+                                 "function_expression", "class_declaration"):
+                stack.extend(reversed(named(node)))
 
     def _setup_call(self, stmt: tree_sitter.Node, param: str) -> Call | None:
         inner = named(stmt)

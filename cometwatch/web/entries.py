@@ -152,10 +152,15 @@ class Catalog:
              locale: str | None) -> Item | None:
         """An entry by slug, else by id. With a token the trash is searched too."""
         for index in (self._by_slug, self._by_id):
-            for main in index.get((collection, identifier), ()):
-                chosen = _pick(main, admin, admin, now, locale)
-                if chosen is not None:
+            found = [chosen for main in index.get((collection, identifier), ())
+                     if (chosen := _pick(main, admin, admin, now, locale)) is not None]
+            # a slug several entries share (a docs site's versions): the one in the locale
+            # asked for, if any is
+            for chosen in found:
+                if locale is None or chosen.row.locale == locale:
                     return chosen
+            if found:
+                return found[0]
         return None
 
 
