@@ -448,6 +448,8 @@ def test_eleventy_input_given_on_the_command_line_is_content_dir(site: Site) -> 
     site.write("site/_includes/x.md", post("title: X"))
     site.write("README.md", "# readme\n")
     site.commit()
-    seen, warnings = entries(site, '[repository]\npreset = "eleventy"\ncontent_dir = "site"\n')
-    assert warnings == []
-    assert {p: e.type for p, e in seen.items()} == {"site/blog/a.md": "blog"}
+    for toml in ('[repository]\npreset = "eleventy"\ncontent_dir = "site"\n',
+                 '[repository]\npreset = "eleventy"\n'):  # read from package.json's script
+        seen, warnings = entries(site, toml)
+        assert warnings == []
+        assert {p: e.type for p, e in seen.items()} == {"site/blog/a.md": "blog"}

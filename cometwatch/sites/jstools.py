@@ -235,8 +235,8 @@ class Eleventy:
 
     def steers(self, relative: str) -> Steer | None:
         name = relative.rpartition("/")[2]
-        if relative in eleventy_model.CONFIG_NAMES or relative == ".gitignore" or \
-                name == ".eleventyignore" or name.endswith(eleventy_model.DATA_SUFFIXES):
+        if relative in eleventy_model.CONFIG_NAMES or relative in (".gitignore", "package.json") \
+                or name == ".eleventyignore" or name.endswith(eleventy_model.DATA_SUFFIXES):
             return Steer.READ
         return None
 
