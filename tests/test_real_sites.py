@@ -78,6 +78,12 @@ def jekyll_docs(site: Site) -> None:  # jekyll/jekyll: docs/, and test fixtures 
     site.write("Gemfile", 'source "https://rubygems.org"\n')
 
 
+def jekyll_new_blog(site: Site) -> None:  # `jekyll new`, as GitHub Pages blogs start
+    shutil.copytree(SITES / "jekyll-new-blog", site.root, dirs_exist_ok=True)
+    site.write("README.md", "# My blog\n")
+    site.write("Gemfile", 'source "https://rubygems.org"\ngem "jekyll", "~> 4.3.2"\n')
+
+
 def zola_docs(site: Site) -> None:  # getzola/zola: docs/, and test_site_i18n/ beside it
     site.write("Cargo.toml", '[package]\nname = "zola"\n')
     site.write("README.md", "# zola\n")
@@ -373,6 +379,9 @@ REAL_SITES = [
         "docs/_posts/2099-01-01-jekyll-9-released.markdown",  # future: true
         "docs/_tutorials/index.md", "docs/_tutorials/navigation.md",
         "docs/community/index.md"), ("community", "docs", "posts", "tutorials")),
+    RealSite("a `jekyll new` blog", jekyll_new_blog, "jekyll", None, (
+        "_posts/2023-01-29-welcome-to-jekyll.markdown", "_posts/2023-12-31-new-year.markdown",
+        "about.markdown", "index.markdown"), ("pages", "posts")),
     RealSite("getzola.org in zola's docs/", zola_docs, "zola", "docs", (
         "docs/content/_index.md", "docs/content/documentation/_index.md",
         "docs/content/documentation/getting-started/installation.md",
