@@ -46,6 +46,12 @@ def docsy_example(site: Site) -> None:  # google/docsy-example: the site at the 
     site.write("CONTRIBUTING.md", "# How to Contribute\n")
 
 
+def decap_website(site: Site) -> None:  # decaporg/decap-website: Hugo with Decap CMS
+    # (not a hugo-* fixture: Decap's collections are its types, where hugo list gives the
+    # section; its published paths below are the 11 pages `hugo list all` lists)
+    shutil.copytree(SITES / "decap-website", site.root, dirs_exist_ok=True)
+
+
 def hugo_theme(site: Site) -> None:  # a theme's repository: theme.toml, exampleSite/
     site.write("theme.toml", 'name = "Ananke Gohugo Theme"\nmin_version = "0.128.0"\n')
     site.write("archetypes/default.md",
@@ -349,6 +355,14 @@ REAL_SITES = [
         "content/fa/_index.md", "content/fa/docs/_index.md", "content/no/_index.md",
         "content/no/blog/_index.md", "content/no/blog/bare-norsk.md",
         "content/no/docs/_index.md"), ("blog", "docs", "pages")),
+    # eleven collections share content/docs, told apart by a `group` filter (two kept here)
+    RealSite("decapcms.org (Hugo with Decap CMS)", decap_website, "hugo", None, tuple(
+        f"content/{p}" for p in (
+            "_index.md", "about.md", "blog/_index.md", "blog/decap-3.md", "community.md",
+            "contact/_index.md", "docs/1.md", "docs/_index.md", "docs/configuration-options.md",
+            "docs/intro.md", "docs/widgets/string.md")),
+        ("blog", "community", "contact", "docs", "docs_configuration", "docs_intro", "pages",
+         "widget_docs")),
     RealSite("a Hugo theme's exampleSite", hugo_theme, "hugo", "exampleSite", (
         "exampleSite/content/about/_index.md", "exampleSite/content/post/_index.md",
         "exampleSite/content/post/chapter-1.md"), ("about", "post")),
