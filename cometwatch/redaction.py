@@ -47,6 +47,25 @@ def redact_url(url: str) -> str:
     return shown + ("#…" if "#" in rest else "")
 
 
+def mask_url(url: str) -> str:
+    """The whole URL with only its credentials hidden (userinfo, query values, a path segment
+    that looks like a token, as ***): for a form that edits it and a diff of the config, where
+    `redact_url`'s cut path would hide what changed."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return HIDDEN
+    host = parts.netloc.rpartition("@")
+    netloc = f"{HIDDEN}@{host[2]}" if host[1] else parts.netloc
+    path = "/".join(HIDDEN if looks_like_a_token(segment) else segment
+                    for segment in parts.path.split("/"))
+    query = "&".join(f"{pair.partition('=')[0]}={HIDDEN}" if "=" in pair else HIDDEN
+                     for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, path, query, HIDDEN if parts.fragment else ""))
+
+
 def looks_like_a_token(segment: str) -> bool:
     """A UUID, a long hex run, or a long run of letters and digits mixed (base62, base64url)."""
     if _UUID.search(segment) or _HEX_RUN.search(segment):
@@ -58,6 +77,11 @@ def looks_like_a_token(segment: str) -> bool:
 def redact_text(text: str) -> str:
     """`text` with every URL in it redacted."""
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def mask_text(text: str) -> str:
+    """`text` with every URL in it masked (`mask_url`)."""
+    return _URL_IN_TEXT.sub(lambda match: mask_url(match.group(0)), text)
 
 
 class RedactingFilter(logging.Filter):

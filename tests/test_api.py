@@ -430,3 +430,31 @@ def test_authors_are_served_only_as_configured(site: Site, tmp_path: Path, mode:
             assert "@" not in json.dumps(entry)
     finally:
         running.close()
+
+
+def test_a_docusaurus_translation_is_served_with_locale(site: Site, tmp_path: Path) -> None:
+    from test_jssites import DOCUSAURUS_TOML, docusaurus_site
+
+    docusaurus_site(site)
+    site.commit()
+    extra = DOCUSAURUS_TOML.removeprefix("[repository]\n")
+    running = ApiRig(site, tmp_path, extra=extra, check=check_response)
+    try:
+        running.scan()
+        # "intro" is the slug of the current docs and of version 1.0's: the one translated
+        french = running.get("/content/docs/intro?locale=fr").json()["data"]
+        assert french["title"] == "Intro (fr)" and french["locale"] == "fr"
+        english = running.get(f"/content/docs/{french['id']}").json()["data"]
+        assert english["title"] == "Intro" and english["locale"] == "en"
+        assert french["id"] == english["id"]
+        assert running.get(f"/content/docs/{english['id']}?locale=fr").json()["data"] == \
+            french
+        listed = running.get("/content/docs?locale=fr").json()
+        assert [e["title"] for e in listed["data"] if e["id"] == english["id"]] == \
+            ["Intro (fr)"]
+        assert running.get("/content/docs?locale=xx").json()["meta"]["total"] == \
+            running.get("/content/docs").json()["meta"]["total"]  # unknown codes: ignored
+        kinds = running.get("/content-types/docs").json()["data"]
+        assert kinds["locales"] == ["en", "fr"]
+    finally:
+        running.close()

@@ -138,3 +138,23 @@ def test_a_broken_config_is_a_warning_and_the_defaults() -> None:
     site = eleventy(b"module.exports = function (c) { return {dir: {input: 'src'}; };")
     assert "syntax error" in site.warnings[0]
     assert site.place("blog/a.md") == Page("blog", "a")
+
+
+@pytest.mark.parametrize(("scripts", "expected"), [
+    ('{"build": "eleventy --input=content"}', "content"),
+    ('{"start": "npx @11ty/eleventy --serve --input ./site", "build": "eleventy"}', "site"),
+    ('{"build": "cross-env ELEVENTY_ENV=prod npx @11ty/eleventy --input=src/pages"}',
+     "src/pages"),
+    ('{"build": "webpack"}', None),
+    ('{"build": "eleventy --input=\\"unclosed"}', None),
+])
+def test_the_input_a_package_script_runs_eleventy_with(scripts: str, expected: str | None) -> None:
+    from cometwatch.sites.eleventy import cli_input
+
+    assert cli_input(f'{{"scripts": {scripts}}}'.encode()) == expected
+
+
+def test_the_command_line_input_beats_the_config() -> None:
+    site = eleventy(files={"package.json": b'{"scripts": {"build": "eleventy --input=pages"}}'})
+    assert site.place("pages/a/b.md") == Page("a", "b")
+    assert site.place("src/posts/a.md") is None

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -233,3 +234,59 @@ def test_entries_escapes_control_characters_and_its_json_is_utf_8_whatever_the_n
     rows = [json.loads(line) for line in ran.stdout.decode("utf-8").splitlines()]
     assert {row["path"] for row in rows} >= {"posts/bad\ufffdname.md",
                                              "posts/esc\x1b[31mred.md"}
+
+
+# -- secrets shown: the credentials a webhook URL carries, in the admin's HTML -------------
+
+_CARRYING = "http://deploy:PLANTED-PASS@127.0.0.1:9/hook/0b6e8f9a1c2d4e5f8a9b0c1d2e3f4a5b?t=PLANTED-Q"
+
+
+def test_the_edit_form_hides_a_urls_credentials_and_keeps_them_when_left_as_shown(
+        site: Site, tmp_path: Path) -> None:
+    """The README: "no page ever contains" a secret. The edit form showed the URL whole,
+    its password, its token path and its query values in the HTML source."""
+    from admin_site import csrf_of, digest_of, make
+
+    made = make(site, tmp_path, _CARRYING)
+    try:
+        client = made.app.test_client()  # type: ignore[attr-defined]
+        client.get(f"/admin/login?token={made.token}")
+        html = client.get("/admin/webhooks/build/edit").get_data(as_text=True)
+        for planted in ("PLANTED-PASS", "PLANTED-Q", "0b6e8f9a1c2d4e5f8a9b0c1d2e3f4a5b"):
+            assert planted not in html
+        shown = "http://***@127.0.0.1:9/hook/***?t=***"
+        assert f'value="{shown}"' in html
+
+        def save(url: str, page: str) -> Any:
+            return client.post("/admin/webhooks/build/edit", data={
+                "csrf": csrf_of(page), "digest": digest_of(page), "name": "build",
+                "url": url, "events": ["content.published"], "enabled": "on"})
+
+        answer = save(shown, html)  # left as shown: the URL it had is kept
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        assert _CARRYING in made.config.read_text()
+        html = client.get("/admin/webhooks/build/edit").get_data(as_text=True)
+        before = made.config.read_bytes()
+        answer = save(shown.replace("/hook/", "/other/"), html)  # half edited: refused
+        assert answer.status_code == 422 and "hidden" in answer.get_data(as_text=True)
+        assert made.config.read_bytes() == before
+        made.config.write_text(made.config.read_text().replace("PLANTED-PASS", "PLANTED-NEW"))
+        answer = save("http://127.0.0.1:9/new", html)  # the file changed meanwhile: a diff
+        assert answer.status_code == 409
+        said = answer.get_data(as_text=True)
+        import re
+        assert "PLANTED-NEW" not in said, re.findall(".{80}PLANTED-NEW.{20}", said)
+        assert "PLANTED-PASS" not in said
+        html = client.get("/admin/webhooks/build/edit").get_data(as_text=True)
+        answer = save("http://127.0.0.1:9/new", html)  # typed whole: saved
+        assert answer.status_code == 303
+        assert 'url = "http://127.0.0.1:9/new"' in made.config.read_text()
+    finally:
+        made.context.close()
+
+
+def test_a_config_diff_shown_on_the_page_masks_url_credentials_but_keeps_the_path() -> None:
+    from cometwatch.configedit import _masked  # what FileChanged's diff is made of
+
+    line = 'url = "https://deploy:PLANTED-PASS@h.example/a/b/0b6e8f9a1c2d4e5f8a9b0c1d2e3f?k=v"'
+    assert _masked(line) == 'url = "https://***@h.example/a/b/***?k=***"'

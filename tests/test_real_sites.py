@@ -46,6 +46,12 @@ def docsy_example(site: Site) -> None:  # google/docsy-example: the site at the 
     site.write("CONTRIBUTING.md", "# How to Contribute\n")
 
 
+def decap_website(site: Site) -> None:  # decaporg/decap-website: Hugo with Decap CMS
+    # (not a hugo-* fixture: Decap's collections are its types, where hugo list gives the
+    # section; its published paths below are the 11 pages `hugo list all` lists)
+    shutil.copytree(SITES / "decap-website", site.root, dirs_exist_ok=True)
+
+
 def hugo_theme(site: Site) -> None:  # a theme's repository: theme.toml, exampleSite/
     site.write("theme.toml", 'name = "Ananke Gohugo Theme"\nmin_version = "0.128.0"\n')
     site.write("archetypes/default.md",
@@ -115,6 +121,8 @@ def docusaurus_website(site: Site) -> None:  # facebook/docusaurus: website/, pa
     site.write("website/blog/2024-01-01-release/index.mdx",
                post("title: Docusaurus 3.1\nauthors: [slorber]\ntags: [release]"))
     site.write("website/blog/2024-02-02-draft.md", post("title: Draft post\ndraft: true"))
+    # Docusaurus builds a future-dated post ("Docusaurus does not allow post scheduling")
+    site.write("website/blog/2099-01-01-later.md", post("title: Later\ndate: 2099-01-01"))
     site.write("website/src/pages/markdown-page.md", "# Markdown page example\n")
 
 
@@ -205,6 +213,7 @@ def eleventy_website(site: Site) -> None:  # 11ty/11ty-website: the input folder
     site.write("src/blog/eleventy-v3.md", post("newstitle: Eleventy v3.0.0\ndate: 2024-10-01"))
     site.write("src/404.md", post("permalink: /404.html\neleventyExcludeFromCollections: true"))
     site.write("src/admin.md", post("permalink: /admin/"))
+    site.write("src/blog/eleventy-v9.md", post("newstitle: Eleventy v9\ndate: 2099-10-01"))
     site.write("src/api/quick-tips.md", post("permalink: /api/quick-tips.json"))
     site.write("src/_includes/partial.md", "# partial\n")
     site.write("src/_includes/layouts/base.njk", "{{ content }}\n")
@@ -243,6 +252,50 @@ export const config = {
 	markdownTemplateEngine: "njk",
 	htmlTemplateEngine: "njk",
 };
+"""
+
+
+def astro_blog(site: Site) -> None:  # `npm create astro -- --template blog`
+    site.write("package.json", '{"name": "blog", "type": "module"}\n')
+    site.write("README.md", "# Astro Starter Kit: Blog\n")
+    site.write("astro.config.mjs",
+               "// @ts-check\nimport { defineConfig } from 'astro/config';\n"
+               "import mdx from '@astrojs/mdx';\nimport sitemap from '@astrojs/sitemap';\n\n"
+               "export default defineConfig({\n\tsite: 'https://example.com',\n"
+               "\tintegrations: [mdx(), sitemap()],\n});\n")
+    site.write("src/content.config.ts", ASTRO_CONTENT_CONFIG)
+    site.write("src/content/blog/first-post.md",
+               post("title: 'First post'\ndescription: 'Lorem ipsum'\npubDate: 'Jul 08 2022'\n"
+                    "heroImage: '../../assets/blog-placeholder-3.jpg'"))
+    site.write("src/content/blog/using-mdx.mdx",
+               post("title: 'Using MDX'\ndescription: 'x'\npubDate: 'Jun 01 2024'",
+                    "import HeaderLink from '../../components/HeaderLink.astro';\n"))
+    # Astro builds every entry of a collection: pubDate is a schema field, not a schedule
+    site.write("src/content/blog/later.md",
+               post("title: 'Later'\ndescription: 'x'\npubDate: 'Jan 01 2099'"))
+    site.write("src/pages/about.astro", "---\n---\n<h1>About</h1>\n")
+
+
+ASTRO_CONTENT_CONFIG = """\
+import { defineCollection, z } from 'astro:content';
+import { glob } from 'astro/loaders';
+
+const blog = defineCollection({
+	// Load Markdown and MDX files in the `src/content/blog/` directory.
+	loader: glob({ base: './src/content/blog', pattern: '**/*.{md,mdx}' }),
+	// Type-check frontmatter using a schema
+	schema: ({ image }) =>
+		z.object({
+			title: z.string(),
+			description: z.string(),
+			// Transform string to Date object
+			pubDate: z.coerce.date(),
+			updatedDate: z.coerce.date().optional(),
+			heroImage: image().optional(),
+		}),
+});
+
+export const collections = { blog };
 """
 
 
@@ -302,6 +355,14 @@ REAL_SITES = [
         "content/fa/_index.md", "content/fa/docs/_index.md", "content/no/_index.md",
         "content/no/blog/_index.md", "content/no/blog/bare-norsk.md",
         "content/no/docs/_index.md"), ("blog", "docs", "pages")),
+    # eleven collections share content/docs, told apart by a `group` filter (two kept here)
+    RealSite("decapcms.org (Hugo with Decap CMS)", decap_website, "hugo", None, tuple(
+        f"content/{p}" for p in (
+            "_index.md", "about.md", "blog/_index.md", "blog/decap-3.md", "community.md",
+            "contact/_index.md", "docs/1.md", "docs/_index.md", "docs/configuration-options.md",
+            "docs/intro.md", "docs/widgets/string.md")),
+        ("blog", "community", "contact", "docs", "docs_configuration", "docs_intro", "pages",
+         "widget_docs")),
     RealSite("a Hugo theme's exampleSite", hugo_theme, "hugo", "exampleSite", (
         "exampleSite/content/about/_index.md", "exampleSite/content/post/_index.md",
         "exampleSite/content/post/chapter-1.md"), ("about", "post")),
@@ -317,7 +378,8 @@ REAL_SITES = [
         "docs/content/documentation/getting-started/installation.md",
         "docs/content/themes/after-dark/index.md"), ("documentation", "pages", "themes")),
     RealSite("docusaurus.io in website/", docusaurus_website, "docusaurus", "website", (
-        "website/blog/2024-01-01-release/index.mdx", "website/community/support.mdx",
+        "website/blog/2024-01-01-release/index.mdx", "website/blog/2099-01-01-later.md",
+        "website/community/support.mdx",
         "website/docs/guides/markdown-features/markdown-features-intro.mdx",
         "website/docs/introduction.mdx",
         "website/i18n/fr/docusaurus-plugin-content-docs-community/current/support.mdx",
@@ -330,9 +392,13 @@ REAL_SITES = [
             "de/guides/authoring-content.md", "de/guides/nur-deutsch.md", "de/index.mdx",
             "guides/authoring-content.md", "index.mdx", "ja/index.mdx",
             "reference/configuration.mdx")), ("docs",)),
+    RealSite("Astro's blog template", astro_blog, "astro", None, (
+        "src/content/blog/first-post.md", "src/content/blog/later.md",
+        "src/content/blog/using-mdx.mdx"), ("blog",)),
     # the ignores under `if (process.env.NODE_ENV …)` cannot be read: a warning each, by line
     RealSite("11ty.dev", eleventy_website, "eleventy", None, (
         "src/404.md", "src/admin.md", "src/api/quick-tips.md", "src/blog/eleventy-v3.md",
+        "src/blog/eleventy-v9.md",
         "src/docs/index.md", "src/docs/plugins/index.md"), ("api", "blog", "docs", "pages"),
         warns=("eleventy.config.js:10: eleventyConfig.ignores.add is not a literal (run only "
                'under `if (process.env.NODE_ENV === "production")`)',

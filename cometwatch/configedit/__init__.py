@@ -269,4 +269,6 @@ def _check_form(change: Change, names: list[str], editing: str | None) -> None:
 
 
 def _masked(text: str) -> str:
-    return _SECRET_TEXT.sub(r'\1"********"', text)
+    from cometwatch.redaction import mask_text
+
+    return mask_text(_SECRET_TEXT.sub(r'\1"********"', text))

@@ -4,7 +4,8 @@ Read statically from the config (`.eleventy.js`, `eleventy.config.{js,mjs,cjs}`,
 found, as Eleventy looks): `dir` (`input`, `includes`, `layouts`, `data`, `output`) from the
 config function's returned object or `export const config`, the `setInputDirectory`-style calls,
 `templateFormats` / `setTemplateFormats`, `ignores.add` / `ignores.delete` and
-`setUseGitIgnore`. Then `.eleventyignore` (project root and input folder) and `.gitignore`
+`setUseGitIgnore`; `--input` from package.json's scripts (the command line wins). Then
+`.eleventyignore` (project root and input folder) and `.gitignore`
 as Eleventy applies them: each line a path or glob from that file's folder, negations skipped.
 Directory and template data files (`*.11tydata.json`, and `.11tydata.js` read statically) give
 front matter defaults: `permalink: false` (never written), `eleventyExcludeFromCollections`
@@ -135,7 +136,9 @@ def read_eleventy(root: str, config: Module | None, files: Mapping[str, bytes],
             elif call.callee.startswith("ignores.") or call.callee == "setUseGitIgnore":
                 warnings.append(_call_unknown(call, arg).message("no change to the ignores",
                                                                  "[repository] exclude"))
-    if input_dir is not None:  # `eleventy --input=…` in a build script: webhooks.toml says it
+    if input_dir is None:
+        input_dir = cli_input(files.get("package.json"))  # the command line beats the config
+    if input_dir is not None:  # webhooks.toml's content_dir, or `eleventy --input=…`
         dirs["input"] = input_dir or "."
         warnings = [w for w in warnings if ": dir.input " not in w
                     and ": setInputDirectory() " not in w]
@@ -199,6 +202,33 @@ def _call_unknown(call: Call, arg: Value) -> Unknown:
     if isinstance(arg, Unknown):
         return arg
     return Unknown(call.file, call.line, tuple(call.callee.split(".")), "not a literal argument")
+
+
+def cli_input(package_json: bytes | None) -> str | None:
+    """The `--input` a package.json script runs Eleventy with (`eleventy --input=src`), the
+    `build` script's first; None when no script says."""
+    import shlex
+
+    try:
+        scripts = json.loads(package_json or b"{}").get("scripts")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    if not isinstance(scripts, dict):
+        return None
+    ordered = sorted(scripts.items(), key=lambda item: item[0] != "build")
+    for _, command in ordered:
+        if not isinstance(command, str) or "eleventy" not in command:
+            continue
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            continue
+        for index, word in enumerate(words):
+            if word.startswith("--input="):
+                return join(word[len("--input="):])
+            if word == "--input" and index + 1 < len(words):
+                return join(words[index + 1])
+    return None
 
 
 def ignore_file(folder: str, data: bytes | None) -> list[str]:

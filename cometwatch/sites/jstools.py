@@ -111,6 +111,14 @@ class PageSite:
         return tuple(dict.fromkeys((*self.folders, self.rules.trash_dir)))
 
 
+# Docusaurus, Astro and Eleventy build a page whatever its dates say (Docusaurus's maintainer:
+# "Docusaurus does not allow post scheduling", facebook/docusaurus#9846; Astro's `pubDate` is a
+# schema field; Eleventy's `date` sorts): a future date is no schedule, unless webhooks.toml
+# names publish_date_fields.
+UNSCHEDULED: dict[str, Any] = {"publish_date_fields": (), "expiry_date_fields": (),
+                               "future_date_fields": ()}
+
+
 def site_rules(base: SiteBase, **tool: Any) -> ContentRules:
     """The preset's rules with what the tool says, where webhooks.toml does not set the key."""
     rules = base.rules
@@ -181,7 +189,7 @@ class Docusaurus:
         folders += [docusaurus_model.version_dir(base.root, p.id, v) for p in model.plugins
                     for v in p.versions]
         folders.append(base.path("i18n"))
-        rules = site_rules(base, extensions=("md", "mdx"),
+        rules = site_rules(base, extensions=("md", "mdx"), **UNSCHEDULED,
                            id_fields=docusaurus_model.ID_FIELDS,
                            extra_fields=(*base.rules.extra_fields, "unlisted"))
         return PageSite(rules, model, tuple(folders), base.overrides,
@@ -209,7 +217,8 @@ class Astro:
         content = next((parsed[f"{source}/{name}"] for name in astro_model.CONTENT_CONFIG_NAMES
                         if f"{source}/{name}" in parsed), None)
         model = astro_model.read_astro(base.root, config, content)
-        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"), js_dates=True)
+        rules = site_rules(base, extensions=("md", "mdx", "markdown", "mdoc"), js_dates=True,
+                           **UNSCHEDULED)
         return PageSite(rules, model, tuple(c.base for c in model.collections),
                         base.overrides, warnings=_placed(model.warnings, parsed, base))
 
@@ -226,8 +235,8 @@ class Eleventy:
 
     def steers(self, relative: str) -> Steer | None:
         name = relative.rpartition("/")[2]
-        if relative in eleventy_model.CONFIG_NAMES or relative == ".gitignore" or \
-                name == ".eleventyignore" or name.endswith(eleventy_model.DATA_SUFFIXES):
+        if relative in eleventy_model.CONFIG_NAMES or relative in (".gitignore", "package.json") \
+                or name == ".eleventyignore" or name.endswith(eleventy_model.DATA_SUFFIXES):
             return Steer.READ
         return None
 
@@ -245,6 +254,6 @@ class Eleventy:
             else None
         model = eleventy_model.read_eleventy(base.root, config, files, chosen)
         rules = site_rules(base, extensions=("md",), content_dir=model.input, exclude=(),
-                           extra_fields=(*base.rules.extra_fields, *ELEVENTY_FIELDS))
+                           **UNSCHEDULED, extra_fields=(*base.rules.extra_fields, *ELEVENTY_FIELDS))
         return PageSite(rules, model, (model.input,), base.overrides,
                         policy=ELEVENTY_POLICY, warnings=_placed(model.warnings, parsed, base))

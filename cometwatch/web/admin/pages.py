@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from argparse import ArgumentTypeError
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, request
@@ -13,6 +14,8 @@ from werkzeug.wrappers import Response
 from cometwatch.config import EVENT_NAMES
 from cometwatch.configedit import Change, EditRefused, FileChanged, Listed, WebhookFields
 from cometwatch.errors import CometwatchError, ConfigError
+from cometwatch.redaction import HIDDEN
+from cometwatch.redaction import mask_url as masked
 from cometwatch.web.admin import Admin, back, note, page
 from cometwatch.web.admin.chart import picture
 from cometwatch.web.admin.state import health, reload_daemon, watcher
@@ -53,9 +56,16 @@ def register(bp: Blueprint, admin: Admin) -> None:
         listed = snapshot.webhook(name)
         if listed is None:
             abort(404)
-        if request.method == "GET":
-            return _form(admin, listed, listed.fields, snapshot.digest)
+        shown = masked(listed.fields.url)
+        if request.method == "GET":  # the URL's credentials and tokens are write-only too
+            return _form(admin, listed, replace(listed.fields, url=shown), snapshot.digest)
         change = _change()
+        if shown != listed.fields.url and change.fields.url == shown:  # left as shown: kept
+            change = replace(change, fields=replace(change.fields, url=listed.fields.url))
+        elif shown != listed.fields.url and HIDDEN in change.fields.url:
+            return _refused_form(admin, listed, change.fields, EditRefused(
+                f"parts of this URL are hidden ({HIDDEN}): leave it as shown to keep it, "
+                "or type the whole new URL", "url"))
         try:
             saved = admin.editor.edit(request.form.get("digest", ""), name, change)
         except EditRefused as exc:
@@ -155,7 +165,7 @@ def _form(admin: Admin, listed: Listed | None, fields: WebhookFields, digest: st
     writable = snapshot.writable if snapshot is not None else admin.editor.read().writable
     return page("webhook_form.html", status, listed=listed, fields=fields, digest=digest,
                 events=EVENT_NAMES, errors=errors or {}, problem=problem, diff=diff,
-                writable=writable, config_path=admin.config_path)
+                writable=writable, config_path=admin.config_path, masked=masked)
 
 
 def _refused_form(admin: Admin, listed: Listed | None, fields: WebhookFields,
