@@ -20,7 +20,7 @@ from cometwatch.errors import StateError
 from cometwatch.gitrepo import Repository
 from cometwatch.identity import PARTS, DamagedLedger, Deleted, Ledger, Record, derived_id
 from cometwatch.payload import ContentEvent
-from cometwatch.sql import MIGRATIONS
+from cometwatch.sql import MIGRATIONS, QUERIES
 from cometwatch.store import (
     SCHEMA_VERSION,
     Attempt,
@@ -608,3 +608,21 @@ def test_the_open_total_is_what_counts_gives_for_pending_and_failed_of_every_web
                      if status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED))
         assert store.open_total() == wanted
         assert wanted == 3 * len(outcomes) - sum(o in ("ok", "dead") for _, o in outcomes)
+
+
+@pytest.mark.parametrize("ids", [1, 2, 500])
+def test_a_scan_reads_entry_dates_by_id_not_by_walking_the_branch(tmp_path: Path,
+                                                                  ids: int) -> None:
+    """The dates of the entries a commit touched cost what the commit touched: the plan looks
+    each id up in an index, never walks every row of the branch."""
+    path = tmp_path / "state.db"
+    Store.open(path).close()
+    query = QUERIES["entry_dates"].replace("/*ids*/", ",".join("?" * ids))
+    raw = sqlite3.connect(path)
+    try:
+        plan = [row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {query}",
+                                              ("main", *(f"id{n}" for n in range(ids))))]
+    finally:
+        raw.close()
+    assert plan, query
+    assert all("INDEX" in step and "entry_id=?" in step for step in plan), plan

@@ -185,3 +185,13 @@ ALTER TABLE entries ADD COLUMN updated_by TEXT;
 -- before it is written, so no secret is at rest. '[]': no request was made (refused before
 -- sending). NULL: an attempt from before this migration.
 ALTER TABLE attempts ADD COLUMN headers TEXT;
+
+-- migration: 11 the entries' dates by entry id, read from the index alone
+-- A scan reads the stored dates of the entries its commit touched (`entry_dates`). Without
+-- statistics SQLite's planner ranks a lookup through (branch, entry_id), which must then visit
+-- the table, below walking the branch's primary key range: every row of the branch, 23 ms at
+-- 100,000 entries for any commit. An index that holds the columns the query reads is chosen
+-- instead, and costs a few index pages per row written.
+DROP INDEX entries_by_id;
+CREATE INDEX entries_dates_by_id ON entries (branch, entry_id, created_at, updated_at,
+                                             published_since, deleted_at, author, updated_by);
