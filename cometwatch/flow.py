@@ -84,7 +84,7 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
         scope = _scope(engine)
         chunk: list[Commit] = []
         moved: str | None = None
-        for commit in repo.walk(base, tip, scope):
+        for commit in repo.walk(base, tip, scope if _worth(repo, engine, tip, scope) else ()):
             chunk.append(commit)
             if len(chunk) >= _CHUNK:
                 moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
@@ -96,6 +96,18 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
         if not moved:
             return
         base = moved  # the site's folders changed there: read on from it, in the new ones
+
+
+def _worth(repo: Repository, engine: Engine, tip: str, scope: tuple[str, ...]) -> bool:
+    """Whether limiting the walk to `scope` can skip anything: the tip's top level holds
+    something else. (git then diffs each commit twice, once to prune it, once to show it; a
+    repository that is all content reads faster whole.) Asked once per scope."""
+    if not scope:
+        return False
+    known = engine.sites.worth
+    if scope not in known:
+        known[scope] = bool(repo.top_names(tip) - set(scope))
+    return known[scope]
 
 
 def _scope(engine: Engine) -> tuple[str, ...]:

@@ -168,11 +168,14 @@ class Repository:
         """Commits after `base` (exclusive; None = from the root) up to `tip`, oldest first,
         along first parents, each with its raw changes against its first parent. With `paths`
         (folders and files, taken literally), only the commits that change something under
-        them, and only those changes: a rename from outside them is an addition."""
+        them, and only those changes: a rename from outside them is an addition. (Every commit
+        is listed then, its changes outside `paths` left out: git's pruning of the others costs
+        a second diff of each commit.)"""
         revs = f"{base}..{tip}" if base else tip
         args = ["log", "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
                 "--diff-merges=first-parent", "--no-color", "--no-ext-diff",
-                "--format=%x01%H %ct", revs, "--", *(f":(literal){p}" for p in paths)]
+                "--format=%x01%H %ct", *(("--full-history", "--sparse") if paths else ()),
+                revs, "--", *(f":(literal){p}" for p in paths)]
         yield from self._stream_commits(args)
 
     def diff(self, old: str | None, new: str) -> tuple[Change, ...]:
@@ -185,6 +188,14 @@ class Repository:
             raise RepositoryError(f"cannot diff {old[:12]} and {new[:12]}: "
                                   f"{_stderr(exc)}") from exc
         return tuple(parse_changes(out.split(b"\0")))
+
+    def top_names(self, rev: str) -> set[str]:
+        """The names at the top level of the tree of `rev` (files and folders)."""
+        try:
+            out = self._git.ls_tree("-z", "--name-only", rev, stdout_as_string=False)
+        except GitCommandError as exc:
+            raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
+        return {_path(name) for name in out.split(b"\0") if name}
 
     def tree(self, rev: str, folders: tuple[str, ...] = ()) -> dict[str, tuple[str, str]]:
         """Every file in the tree of `rev` (or under `folders` in it): path → (mode, blob sha),

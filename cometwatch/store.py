@@ -594,6 +594,11 @@ class Store:
 
     # -- (metrics) read at each scrape of /metrics -----------------------------------------
 
+    def open_total(self) -> int:
+        """Open deliveries (pending, or failed and waiting for a retry) of every webhook, by
+        the partial index: milliseconds at 100,000 open, however long the settled history."""
+        return int(self._rows("open_total")[0][0])
+
     def outbox_gauges(self) -> list[tuple[str, str, int, float]]:
         """(webhook, status, open deliveries, the earliest next_at) per webhook and open
         state, through a covering index."""

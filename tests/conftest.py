@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.org",
@@ -78,3 +79,70 @@ def _cometwatch_logging_kept() -> Iterator[None]:
 
     with logging_kept():
         yield
+
+
+# -- tiers (README: "Running the tests") --------------------------------------------------------
+# A test's tier comes from its file, named here once; a test file not named is in neither list
+# and runs with the rest (`pytest -m "not process"` keeps it). `core`: the pure modules, in
+# this process, with no git repository, no process and no server; the whole tier takes a few
+# seconds (`pytest -m core`). A core-file test that asks for a repository (the `site` fixture)
+# is not core. `process`, `browser` and `sitetool` are marked here or on the test itself.
+CORE_FILES = frozenset({
+    "test_entry.py", "test_payload.py", "test_signature.py", "test_retry.py",
+    "test_jsglob.py", "test_jsconfig.py", "test_jsdate.py", "test_jstools_properties.py",
+    "test_config.py", "test_decap.py", "test_forges.py", "test_admin_chart.py",
+    "test_coalescing.py", "test_configedit.py", "test_phpquery.py",
+})
+BROWSER_FILES = frozenset({"test_admin_browser.py"})  # Chromium through chromedriver
+SITE_TOOL_FILES = frozenset({  # the real Hugo, Jekyll or Eleventy, run on a fixture site
+    "test_hugo_differential.py", "test_jekyll_differential.py", "test_eleventy_differential.py",
+})
+REPOSITORY_FIXTURES = frozenset({"site", "tmp_path", "tmpdir"})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`-m core` imports only the core files: importing the others (Flask, selenium,
+    schemathesis…) would cost more than the whole core tier takes to run."""
+    if config.getoption("markexpr") != "core" or collection_path.suffix != ".py":
+        return None
+    return True if collection_path.name.startswith("test_") and \
+        collection_path.name not in CORE_FILES else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if name in CORE_FILES and not fixtures & REPOSITORY_FIXTURES \
+                and item.get_closest_marker("process") is None \
+                and item.get_closest_marker("sitetool") is None:
+            item.add_marker(pytest.mark.core)
+        if name in BROWSER_FILES:
+            item.add_marker(pytest.mark.browser)
+        if name in SITE_TOOL_FILES:
+            item.add_marker(pytest.mark.sitetool)
+
+
+@pytest.fixture(autouse=True)
+def _core_starts_no_process(request: pytest.FixtureRequest,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core tier's promise, kept: a core test that starts a process fails, saying so."""
+    if request.node.get_closest_marker("core") is None:
+        return
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a core test starts no process: move it out of "
+                             "conftest.CORE_FILES, or give it a repository fixture")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refused)
+
+
+# -- Hypothesis profiles (testing.examples scales each property test's own count by them) -------
+# `ci`, the default (the README's test command, .ci/run): a quarter of each test's written
+# count, enough for any property to fail on a plain input, while the whole suite stays within
+# a minute. `thorough`: the written counts; `pytest --hypothesis-profile=thorough`, before a
+# release or after touching a parser. No deadline in either: a shared machine is slow at
+# random, and speed is benchmarks/' business; a test that sets its own deadline keeps it.
+settings.register_profile("ci", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from admin_site import AdminSite, csrf_of, digest_of, make
@@ -50,6 +51,23 @@ def test_every_page_needs_a_login_even_on_loopback(admin: AdminSite) -> None:
     answer = client.post("/admin/webhooks/build/disable", data={"csrf": "x"})
     assert answer.status_code == 401
     assert "without a logged-in session" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("prefix", ["", "/sites/my-site"])
+def test_a_deep_link_opened_logged_out_comes_back_after_login_under_any_prefix(
+        admin: AdminSite, prefix: str) -> None:
+    client = admin.app.test_client()  # type: ignore[attr-defined]
+    base = f"http://localhost{prefix}"  # SCRIPT_NAME = prefix, as a fleet's router sets it
+    answer = client.get("/admin/deliveries?status=dead", base_url=base)
+    assert answer.status_code == 303
+    login = answer.headers["Location"]
+    assert login.startswith(f"{prefix}/admin/login?next=")
+    target = parse_qs(urlsplit(login).query)["next"][0]
+    assert target == f"{prefix}/admin/deliveries?status=dead"
+    page = client.get(login[len(prefix):], base_url=base).get_data(as_text=True)
+    answer = client.post("/admin/login", base_url=base,
+                         data={"csrf": csrf_of(page), "token": admin.token, "next": target})
+    assert answer.status_code == 303 and answer.headers["Location"] == target
 
 
 def test_the_printed_token_logs_in_and_a_wrong_one_does_not(admin: AdminSite) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from conftest import Site, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.config import Secret, ServerConfig, load_config
 from cometwatch.scanner import Scanner
@@ -70,7 +71,7 @@ def apply(site: Site, states: dict[str, Any]) -> None:
 
 
 @given(history=Histories, moments=Moments)
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(25), deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_no_anonymous_answer_contains_or_counts_an_unpublished_entry(
         history: list[dict[str, Any]], moments: list[int]) -> None:

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from testing import examples
 
 from cometwatch.web.api import openapi_document
 
@@ -33,7 +34,7 @@ OPERATIONS = {f"{op.method.upper()} {op.path}": op
               for op in (result.ok() for result in SCHEMA.get_all_operations())}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-EXAMPLES = 60  # per route: six routes, a few hundred requests in all
+EXAMPLES = examples(60)  # per route: six routes, a few hundred requests in all (thorough)
 
 
 @pytest.fixture(scope="module")

@@ -231,3 +231,16 @@ def test_events_warnings_on_stderr_escape_a_hostile_file_name(site: Site) -> Non
     assert "\x1b" not in ran.stderr and "FORGED" in ran.stderr
     assert all(line.startswith("cometwatch: ") for line in ran.stderr.splitlines())
     assert "\\x1b[2J\\x1b[31mred.md" in ran.stderr
+
+
+def test_serve_help_says_what_its_webhooks_page_writes_and_sends(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    assert "sends nothing" not in text
+    assert "never scans or sends deliveries" in text
+    for writes in ("Save rewrites webhooks.toml", "disable, enable, redeliver and recover "
+                   "change the state", "Run now sends one signed webhook.manual test request"):
+        assert writes in text

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.config import EVENT_NAMES, parse_config_text
 from cometwatch.configedit import (
@@ -224,7 +225,7 @@ def test_a_first_webhook_is_added_to_a_file_without_any(tmp_path: Path) -> None:
     assert loads(path)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=examples(40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["add", "edit", "remove"]), st.integers(0, 5)),
                 max_size=8))

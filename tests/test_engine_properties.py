@@ -20,6 +20,7 @@ from time import gmtime, strftime
 from conftest import Site
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.config import ContentRules
 from cometwatch.engine import Engine
@@ -438,7 +439,7 @@ def resumed(root: Path, cuts: list[str], tip: str) -> tuple[list[ContentEvent], 
         return out, Ledger.from_rows(*data)
 
 
-@settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(50), suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_histories_give_the_reference_models_events(data: st.DataObject) -> None:
     with tempfile.TemporaryDirectory(prefix="cometwatch-prop-") as tmp:

@@ -4,6 +4,7 @@ never holding up another, one HTTP face routed by workspace)."""
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from receiver import Answer, Receiver, unused_port
 from test_daemon import SECRET, Daemon, wait_for
 from test_forges import HEADERS, push_body
 from test_metrics import parse, value
+from testing import run_cli
 
 from cometwatch.errors import ConfigError
 from cometwatch.fleet import is_fleet_file, load_sites, read_fleet
@@ -230,3 +232,71 @@ def test_one_http_face_routes_each_workspace_to_its_site(
     assert value(samples, "cometwatch_outbox_deliveries", site="one", webhook="hook",
                  status="pending") == 0
     assert daemon.stop() == 0
+
+
+# -- the one-site commands given a fleet file --------------------------------------------------
+
+def broken_site(root: Path) -> Path:
+    config = root / "broken" / "webhooks.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[repository]\npath = "/nowhere"\n[[webhooks]]\nname = "x"\n')  # no url
+    return config
+
+
+def test_check_on_a_fleet_checks_every_site_and_reports_a_broken_one_in_its_place(
+        tmp_path: Path) -> None:
+    one = make_site(tmp_path, "one", "http://127.0.0.1:9/one")
+    two = make_site(tmp_path, "two", "http://127.0.0.1:9/two")
+    broken = broken_site(tmp_path)
+    fleet = fleet_file(tmp_path, [str(one), str(broken), str(two)])
+    code, out, err = run_cli("--config", str(fleet), "check")
+    assert code == 2, err  # the worst: a site's config error
+    assert "unknown key" not in out + err
+    blocks = out.split("site        ")[1:]
+    assert [block.splitlines()[0] for block in blocks] == [
+        str(one.resolve()), str(broken.resolve()), str(two.resolve())]
+    assert "entries     1 (1 published)" in blocks[0] and "entries     1" in blocks[2]
+    assert "error       " in blocks[1] and "webhooks[0]" in blocks[1]
+    assert "3 sites, 2 fine, 1 with problems" in out
+
+
+def test_check_on_a_fleet_of_good_sites_exits_0(tmp_path: Path) -> None:
+    one = make_site(tmp_path, "one", "http://127.0.0.1:9/one")
+    code, out, err = run_cli("--config", str(fleet_file(tmp_path, [str(one)])), "check")
+    assert code == 0, err
+    assert "1 site, 1 fine, 0 with problems" in out
+
+
+def test_status_on_a_fleet_is_each_sites_own_and_says_why_one_cannot_be_read(
+        tmp_path: Path) -> None:
+    one = make_site(tmp_path, "one", "http://127.0.0.1:9/one")
+    two = make_site(tmp_path, "two", "http://127.0.0.1:9/two")
+    for site in (one, two):
+        assert run_cli("--config", str(site), "scan").returncode == 0  # a baseline: a state
+    broken = broken_site(tmp_path)
+    fleet = fleet_file(tmp_path, [str(one), str(two), str(broken)])
+    code, out, err = run_cli("--config", str(fleet), "status")
+    assert code == 1 and "unknown key" not in out + err
+    blocks = out.split("site        ")[1:]
+    assert len(blocks) == 3
+    assert all("cursor      main at" in block for block in blocks[:2])
+    assert str(one.parent) in blocks[0] and str(two.parent) in blocks[1]  # each its own state
+    assert "error       " in blocks[2]
+    code, out, _ = run_cli("--config", str(fleet), "status", "--json")
+    sites = json.loads(out)["sites"]
+    assert [s.get("workspace") for s in sites] == ["one", "two", None]
+    assert sites[0]["status"]["cursors"][0]["branch"] == "main"
+    assert "webhooks[0]" in sites[2]["error"]
+
+
+@pytest.mark.parametrize("command", [("scan",), ("events",), ("deliveries",),
+                                     ("webhooks", "list"), ("entries",), ("redeliver", "1"),
+                                     ("send-test", "hook"), ("serve",)])
+def test_a_one_site_command_given_a_fleet_file_refuses_in_one_line_naming_the_fix(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    one = make_site(tmp_path, "one", "http://127.0.0.1:9/one")
+    code, out, err = run_cli("--config", str(fleet_file(tmp_path, [str(one)])), *command)
+    assert code == 2 and out == ""
+    [line] = err.splitlines()
+    assert "a fleet file" in line and "--config with that site's own config" in line
+    assert "unknown key" not in line

@@ -13,6 +13,7 @@ import pytest
 from conftest import Site, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.config import ContentRules
 from cometwatch.entry import Frontmatter, read_frontmatter
@@ -52,14 +53,14 @@ def test_aliases_never_expand_into_an_id_or_slug() -> None:
     assert front.explicit_id is None and front.slug is None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096), st.sampled_from([b"", b"---\n", b"+++\n", b"{\n"]))
 def test_random_bytes_never_crash_the_entry_reader(noise: bytes, opening: bytes) -> None:
     front = read_frontmatter(opening + noise, RULES)
     assert front.broken is None or isinstance(front.broken, str)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dictionaries(st.sampled_from(["uid", "slug", "status", "draft", "published",
                                         "publishDate", "expiryDate"]),
                        st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=30),
@@ -88,6 +89,7 @@ def _peak_rss_mb_of(args: list[str], cwd: Path) -> tuple[subprocess.CompletedPro
     return result, peak_kib / 1024
 
 
+@pytest.mark.process
 def test_symlinks_submodules_huge_files_and_10000_changes_in_one_commit(site: Site) -> None:
     content = site.root / "content"
     site.write("content/posts/real.md", post("uid: real-1\nstatus: published"))
@@ -121,6 +123,7 @@ def test_symlinks_submodules_huge_files_and_10000_changes_in_one_commit(site: Si
     assert peak_mb < 300, f"peak memory {peak_mb:.0f} MB"
 
 
+@pytest.mark.process
 def test_memory_bound_helper_reads_a_real_figure(tmp_path: Path) -> None:
     result, peak_mb = _peak_rss_mb_of([sys.executable, "-c", "x = bytearray(64 << 20)"],
                                       tmp_path)

@@ -39,6 +39,7 @@ _NESTED = {
 }
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("preset, name, text", list(_NESTED.values()), ids=list(_NESTED))
 def test_a_site_config_nested_without_end_is_a_warning_and_events_still_flow(
         site: Site, tmp_path: Path, preset: str, name: str, text: str) -> None:
@@ -65,6 +66,7 @@ def _cometwatch(config: Path, command: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **GIT_ENV})
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge", "folder"])
 @pytest.mark.parametrize("key", ["webhook secret_file", "server admin_token"])
 def test_a_secret_file_that_is_no_secret_is_refused_in_one_line_not_read_forever(
@@ -108,6 +110,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.process
 def test_sighup_refuses_a_reload_whose_api_token_file_is_gone_and_keeps_serving_it(
         site: Site, tmp_path: Path) -> None:
     """A reload reads [server] as a start would: a token that cannot be read refuses it (as

@@ -20,6 +20,7 @@ from conftest import GIT_ENV, Site, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from receiver import RECEIVER_SECRET, Receiver
+from testing import examples
 
 from cometwatch.cli import main
 from cometwatch.commits import Change
@@ -131,7 +132,7 @@ def test_file_names_of_every_byte_are_parsed_as_names_by_every_git_parser(
     check_parsers(RawRepo(tmp_path / "repo"), [first, renamed, halved, {}])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(st.lists(st.dictionaries(PATH, st.binary(max_size=40), max_size=6), min_size=1,
                 max_size=4))
@@ -300,7 +301,7 @@ def _sent(event_id: str, payload: bytes) -> tuple[str, str]:
     return json.loads(payload)["data"]["id"], event_id
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                 HealthCheck.function_scoped_fixture])
 @given(st.lists(OPS, min_size=1, max_size=3))
 def test_any_file_names_created_renamed_trashed_and_deleted_are_all_delivered(

@@ -386,3 +386,21 @@ def test_a_long_read_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe(
     assert stdout.count(b"\n") >= (250 if command[0] == "events" else 1)
     piped = cometwatch(*command, cwd=site.root)
     assert piped.returncode == 0 and "reading history" not in piped.stderr
+
+
+def test_a_site_with_only_a_decap_config_gets_the_decap_preset(site: Site) -> None:
+    site.write("admin/config.yml",
+               "backend:\n  name: git-gateway\n  branch: main\n"
+               "collections:\n  - name: articles\n    folder: posts\n"
+               "  - name: pages\n    files:\n      - {name: about, file: about.md}\n")
+    site.write("posts/one.md", post("title: One"))
+    site.write("about.md", post("title: About"))
+    site.write("README.md", "# not an entry: no Decap collection holds it\n")
+    site.commit()
+    result = init(site)
+    assert "Detected: decap" in result.stdout
+    assert 'preset = "decap"' in (site.root / "webhooks.toml").read_text()
+    assert sorted(events(site)) == sorted([
+        ("content.created", "articles", "one"), ("content.published", "articles", "one"),
+        ("content.created", "pages", "about"), ("content.published", "pages", "about")])
+    assert cometwatch("check", cwd=site.root).returncode == 0

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.sites.jsconfig import (
     Call,
@@ -346,7 +347,7 @@ def test_hostile_inputs_are_read_within_bounds() -> None:
     assert read_module("big.js", b" " * (2 * 1024 * 1024)).error is not None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=400), st.sampled_from(["x.js", "x.ts", "x.mjs", "x.cts"]))
 def test_arbitrary_bytes_never_raise(data: bytes, file: str) -> None:
     module = read_module(file, data)
@@ -359,7 +360,7 @@ _JS_ATOMS = ["1", "'s'", "`t${1}`", "x", "null", "{a: 1}", "[1]", "...y", "a.b",
              ";", "\n", "as T", "satisfies T", "`${", "import x from 'y';"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from(_JS_ATOMS), max_size=40),
        st.sampled_from(["x.js", "x.ts"]))
 def test_near_javascript_never_raises(atoms: list[str], file: str) -> None:

@@ -51,6 +51,7 @@ def test_dates_read_as_javascript_reads_them(text: str, expected: float | None) 
     assert parse_js_date(text, NEW_YORK) == expected
 
 
+@pytest.mark.sitetool
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_table_agrees_with_node() -> None:
     texts = [text for text, _ in CASES]

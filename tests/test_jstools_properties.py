@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch.sites import SiteBase, SiteConfigError, tool_for
 
@@ -45,7 +46,7 @@ def _read(preset: str, files: dict[str, bytes]) -> Any:
     return site
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.sampled_from(sorted(FILES)), st.data())
 def test_any_bytes_in_a_site_config_never_raise(preset: str, data: st.DataObject) -> None:
     names = data.draw(st.lists(st.sampled_from(FILES[preset]), min_size=1, max_size=3,
@@ -54,7 +55,7 @@ def test_any_bytes_in_a_site_config_never_raise(preset: str, data: st.DataObject
     _read(preset, files)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.sampled_from(sorted(FILES)), st.data())
 def test_near_configs_never_raise(preset: str, data: st.DataObject) -> None:
     names = data.draw(st.lists(st.sampled_from(FILES[preset]), min_size=1, max_size=3,

@@ -89,3 +89,17 @@ def test_fixed_rules_without_a_content_folder_read_the_whole_history(site: Site)
         assert flow._scope(engine) == ()
         assert [e.name for save in history(repo, engine, None, site.head())
                 for e in save.events] == ["content.created", "content.published"]
+
+
+def test_a_date_passing_before_a_code_only_commit_is_derived_at_it(site: Site) -> None:
+    site.write("src/app.py", "print(0)\n")
+    site.write("content/posts/a.md", post("title: A\npublishDate: 2023-11-14T23:00:00Z"))
+    site.commit(time=1_700_000_000)  # 2023-11-14T22:13:20Z: scheduled
+    site.write("src/app.py", "print(1)\n")
+    site.commit(time=1_700_010_000)  # a code commit after the date, the branch's last
+    repository = parse_config_text('[repository]\ncontent_dir = "content"\n',
+                                   site.root / "webhooks.toml").repository
+    events = derive(site, repository)
+    assert [(e[1], e[2]) for e in events] == [
+        (site.git("rev-parse", "HEAD~1"), "content.created"),
+        ("at:1700002800", "content.published")]

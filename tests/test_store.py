@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cometwatch.config import Config, RepositoryConfig
 from cometwatch.entry import Frontmatter
@@ -578,3 +580,31 @@ def test_dispatcher_threads_record_concurrently_through_their_own_connections(
         thread.join()
     assert errors == []
     assert store.counts()["a"] == {DeliveryStatus.OK: 200}
+
+
+OUTCOMES = {"ok": (DeliveryStatus.OK, None), "dead": (DeliveryStatus.DEAD, None),
+            "failed": (DeliveryStatus.FAILED, NOW + 60), "pending": None}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(outcomes=st.lists(st.tuples(st.sampled_from(("a", "b", "c")),
+                                   st.sampled_from(sorted(OUTCOMES))), max_size=30))
+def test_the_open_total_is_what_counts_gives_for_pending_and_failed_of_every_webhook(
+        tmp_path_factory: pytest.TempPathFactory, outcomes: list[tuple[str, str]]) -> None:
+    folder = tmp_path_factory.mktemp("open")
+    with Store.open(folder / "state.db") as store:
+        events = [event(n, entry=f"e{n}") for n in range(len(outcomes))]
+        save(store, events, hooks=("a", "b", "c"))
+        for n, (hook, outcome) in enumerate(outcomes):
+            if OUTCOMES[outcome] is None:
+                continue
+            [delivery] = [d for d in store.due(hook, NOW + 3600, 1000)
+                          if d.event.event_id == f"evt_{n}"]
+            status, next_at = OUTCOMES[outcome]
+            store.record(delivery, attempt(500), status, next_at)
+        wanted = sum(n for per_hook in store.counts().values()
+                     for status, n in per_hook.items()
+                     if status in (DeliveryStatus.PENDING, DeliveryStatus.FAILED))
+        assert store.open_total() == wanted
+        assert wanted == 3 * len(outcomes) - sum(o in ("ok", "dead") for _, o in outcomes)

@@ -33,6 +33,17 @@ def patience(seconds: float) -> float:
     return seconds * float(os.environ.get("COMETWATCH_TEST_PATIENCE", "4"))
 
 
+def examples(thorough: int) -> int:
+    """How many examples a property test tries: `thorough` under the thorough profile
+    (`pytest --hypothesis-profile=thorough`), a quarter of it under the default `ci` profile,
+    never fewer than 20 (or `thorough`, if less). The profiles are in conftest.py; what any
+    run found failing is tried first the next time (Hypothesis's example database)."""
+    from hypothesis import settings
+
+    scaled = round(thorough * settings.default.max_examples / 100)
+    return max(scaled, min(thorough, 20))
+
+
 @dataclass(frozen=True)
 class Ran:
     """What a command did, named as subprocess.CompletedProcess names it."""

@@ -15,22 +15,28 @@ def add_parser(sub: Any) -> None:
         "check", help="validate the config, open the repository, count entries",
         description="Validate the config, open the repository, resolve the branch, count "
                     "entries per collection and their published state, and list webhooks with "
-                    "secrets redacted. Exit 2 on a config error, 1 when the repository or "
-                    "branch cannot be read.")
+                    "secrets redacted. Given a fleet file ([fleet] sites), each site in turn: "
+                    "a broken one is reported and the others still checked. Exit 2 on a "
+                    "config error, 1 when the repository or branch cannot be read.")
     parser.add_argument("--probe", action="store_true",
                         help="also send a signed test request to each enabled webhook")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.commands.fleetwide import check_fleet, fleet_file
     from cometwatch.config import load_config
 
+    fleet = fleet_file(args.config)
+    if fleet is not None:
+        return check_fleet(fleet, lambda config: check(config, probe=args.probe))
     return check(load_config(args.config), probe=args.probe)
 
 
 def check(config: Config, probe: bool = False) -> int:
     """Say what `config` watches: the repository, branch, entries, webhooks, server; with
-    `probe`, send each enabled webhook a signed test request (exit 1 if one fails)."""
+    `probe`, send each enabled webhook a signed test request (exit 1 if one fails). Raises
+    CometwatchError when its repository or branch cannot be read."""
     import time
 
     from cometwatch.engine import Engine

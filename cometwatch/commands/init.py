@@ -76,11 +76,17 @@ def find_sites(top: Path) -> list[tuple[str, str]]:
     Hugo theme's own repository: a theme.toml and no content) its docs/, website/, site/ or
     exampleSite/ folders."""
     here = detect_preset(top)
-    theme = (top / "theme.toml").is_file() and not (top / "content").is_dir()
+    # a Hugo config with no content beside it is a theme's or a module's own (theme.toml, or
+    # google/docsy's hugo.yaml of mounts, its site in docsy.dev/)
+    theme = here == "hugo" and not (top / "content").is_dir()
     if here != "plain" and not theme:
         return [("", here)]
     found = [(name, preset) for name in SITE_FOLDERS if (top / name).is_dir()
              and (preset := detect_preset(top / name)) != "plain"]
+    if not found and theme:  # the theme's site under a name of its own: one with content
+        found = [(folder.name, "hugo") for folder in sorted(top.iterdir())
+                 if folder.is_dir() and not folder.name.startswith(".")
+                 and (folder / "content").is_dir() and detect_preset(folder) == "hugo"]
     return found or [("", here)]
 
 

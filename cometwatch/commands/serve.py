@@ -1,4 +1,5 @@
-"""`cometwatch serve`: the Public API alone, read-only."""
+"""`cometwatch serve`: the HTTP face (Public API, Webhooks page, push, metrics) without the
+daemon: it never scans or sends deliveries; the Webhooks page is what writes."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ from typing import Any
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
-        "serve", help="serve CometCMS's Public API from the state and the repository",
+        "serve", help="serve the Public API and the Webhooks page, without the daemon",
         description="Serve the read routes of CometCMS's Public API (/api/v1/workspaces/"
-                    "{workspace}/...) over the entries at the state's cursor. Read-only: it "
-                    "reads the state and the repository and sends nothing, ever; `cometwatch "
-                    "run` keeps the state current (with [server] listen, it serves the API "
-                    "itself). A repository with no state yet gets its baseline first, as "
-                    "`scan --no-deliver` would take it. SIGTERM and SIGINT stop it.")
+                    "{workspace}/...) over the entries at the state's cursor, and the "
+                    "Webhooks page (/admin/), the push receiver and /metrics. It never scans "
+                    "or sends deliveries: `cometwatch run` keeps the state current and sends "
+                    "them (with [server] listen, it serves all this itself). The API is "
+                    "read-only; the Webhooks page, once logged in with the admin token, "
+                    "writes: Save rewrites webhooks.toml; disable, enable, redeliver and "
+                    "recover change the state (what they queue waits for `run` or `scan`); "
+                    "Run now sends one signed webhook.manual test request to that webhook. "
+                    "A repository with no state yet gets its baseline first, as `scan "
+                    "--no-deliver` would take it. SIGTERM and SIGINT stop it.")
     parser.add_argument("--listen", metavar="HOST:PORT",
                         help="address to listen on (default: [server] listen, else "
                              "127.0.0.1:8750; port 0 picks a free one); [::1]:PORT for IPv6")

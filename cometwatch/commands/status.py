@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,14 +16,19 @@ def add_parser(sub: Any) -> None:
         "status", help="cursor, last scan, pending and dead deliveries, disabled webhooks",
         description="What the state database says: the cursor of each branch and when it "
                     "was last scanned, the next scheduled publish or expiry, and per webhook "
-                    "its open, dead and skipped deliveries and whether it is disabled.")
+                    "its open, dead and skipped deliveries and whether it is disabled. Given "
+                    "a fleet file ([fleet] sites), each site's.")
     parser.add_argument("--json", action="store_true", help="as one JSON object")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cometwatch.commands.fleetwide import fleet_file, status_fleet
     from cometwatch.config import load_config
 
+    fleet = fleet_file(args.config)
+    if fleet is not None:
+        return status_fleet(fleet, args.json)
     return status(load_config(args.config, secrets=False), as_json=args.json)  # never signs
 
 
@@ -29,14 +36,49 @@ def status(config: Config, as_json: bool = False) -> int:
     """What the state database says, on stdout."""
     import json
     import sys
-    import time
 
+    found = report(config)
+    if as_json:
+        json.dump(found.as_json(), sys.stdout, indent=2)
+        print()
+        return 0
+    show(found)
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What `status` says of one site's state."""
+
+    path: Path
+    cursors: list[Any]
+    hooks: list[dict[str, Any]]
+    timers: list[float]
+    failure: Any  # the git hook's last background scan failure, or None
+    fetching: dict[str, Any] | None
+    hook_scan: dict[str, Any] | None
+
+    def as_json(self) -> dict[str, Any]:
+        from cometwatch.commands.deliveries import moment
+
+        return {
+            "state": str(self.path),
+            "cursors": [{"branch": c.branch, "commit": c.commit,
+                         "last_scan": moment(c.scanned_at), "updated": moment(c.updated_at),
+                         "next_timer": c.next_timer and moment(c.next_timer)}
+                        for c in self.cursors],
+            "webhooks": self.hooks,
+            "hook_scan_failure": self.hook_scan,
+            "fetch_failure": self.fetching,  # remote mode: what the daemon's fetches meet
+        }
+
+
+def report(config: Config) -> Report:
+    """Read what `status` says of `config`'s state."""
     from cometwatch.commands.deliveries import moment
     from cometwatch.daemon import fetch_failure
-    from cometwatch.escape import say
     from cometwatch.hooks import last_failure
     from cometwatch.outbox import held
-    from cometwatch.progress import counted
     from cometwatch.redaction import redact_text
     from cometwatch.source import open_state
 
@@ -46,7 +88,6 @@ def status(config: Config, as_json: bool = False) -> int:
         counts = store.counts()
         waiting = store.open_counts()
         path = store.path
-    now = time.time()
     names = [hook.name for hook in config.webhooks]
     names += sorted((set(states) | set(counts)) - set(names))
     hooks: list[dict[str, Any]] = []
@@ -82,20 +123,22 @@ def status(config: Config, as_json: bool = False) -> int:
     hook_scan = failure and {"failed": failure.started and moment(failure.started),
                              "error": redact_text(failure.message),
                              "log": str(failure.log_file)}
-    if as_json:
-        json.dump({
-            "state": str(path),
-            "cursors": [{"branch": c.branch, "commit": c.commit,
-                         "last_scan": moment(c.scanned_at), "updated": moment(c.updated_at),
-                         "next_timer": c.next_timer and moment(c.next_timer)}
-                        for c in cursors],
-            "webhooks": hooks,
-            "hook_scan_failure": hook_scan,
-            "fetch_failure": fetching,  # remote mode: what the daemon's fetches meet
-        }, sys.stdout, indent=2)
-        print()
-        return 0
-    say(f"state       {path}")
+    return Report(path, cursors, hooks, timers, failure, fetching or None, hook_scan or None)
+
+
+def show(found: Report) -> None:
+    """`status` as lines on stdout."""
+    import time
+
+    from cometwatch.commands.deliveries import moment
+    from cometwatch.escape import say
+    from cometwatch.progress import counted
+    from cometwatch.redaction import redact_text
+
+    now = time.time()
+    cursors, hooks, timers = found.cursors, found.hooks, found.timers
+    failure, fetching = found.failure, found.fetching
+    say(f"state       {found.path}")
     if not cursors:
         say("cursor      none yet (the first scan takes a baseline)")
     for c in cursors:
@@ -132,7 +175,6 @@ def status(config: Config, as_json: bool = False) -> int:
         if hook["held"]:
             say(f"            {counted(hook['held'], 'open delivery', 'open deliveries')} "
                   f"for webhook {hook['name']!r}, {hook['held_reason']}")
-    return 0
 
 
 def _ago(seconds: float) -> str:

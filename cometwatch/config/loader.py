@@ -79,6 +79,10 @@ def parse_config_text(text: str, file: Path, environ: Mapping[str, str] | None =
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "", f"not valid TOML: {exc}", "fix the syntax") from exc
+    if isinstance(data.get("fleet"), dict):  # cometwatch.fleet's file, not a site's config
+        raise ConfigError(str(file), "", "a fleet file ([fleet] sites), and this command "
+                          "acts on one site", "pass --config with that site's own config "
+                          "file; `cometwatch check`, `status` and `run` take the fleet file")
     return _build(data, file, file.resolve().parent, os.environ if environ is None else environ,
                   secrets, serving)
 

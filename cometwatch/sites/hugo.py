@@ -28,6 +28,7 @@ from cometwatch.entry import DEFAULT_POLICY, Location, Policy, slugify
 from cometwatch.sites import SiteBase, SiteConfigError, Steer
 from cometwatch.sites.formats import line_of, lowered, merged, parse_data, parse_frontmatter
 from cometwatch.sites.jsglob import matches
+from cometwatch.sites.page import join
 
 ROOT_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json",
                 "config.toml", "config.yaml", "config.yml", "config.json")
@@ -157,6 +158,12 @@ class HugoSite:
     def _place(self, path: str) -> tuple[Root, str] | None:
         best: tuple[Root, str] | None = None
         for root in self.roots:
+            if root.folder and path == root.folder and root.target:
+                # a file mount (`../README.md` → content/site/repo/README.md): the page is
+                # the target's name in the target's folder
+                folder, _, name = root.target.rpartition("/")
+                best = (replace(root, target=folder), name)
+                continue
             if root.folder and not path.startswith(root.folder + "/"):
                 continue
             inner = path[len(root.folder) + 1:] if root.folder else path
@@ -411,7 +418,10 @@ def _roots(config: dict[str, Any], base: SiteBase, content: str, languages: tupl
                 langs = matrix.get("languages") if isinstance(matrix, dict) else None
                 if isinstance(langs, list) and len(langs) == 1:
                     lang = langs[0]
-            roots.append(Root(base.path(source.strip("/")), target[len("content"):].strip("/"),
+            folder = join(base.path(source.strip("/")))  # `../README.md` from docsy.dev/
+            if folder.startswith(".."):
+                continue  # outside the repository
+            roots.append(Root(folder, target[len("content"):].strip("/"),
                               str(lang).lower() if lang else None,
                               _globs(mount.get("includefiles")),
                               _globs(mount.get("excludefiles"))))

@@ -40,6 +40,7 @@ class SiteLoader:
         # after `apply` changed the site: the folders it can have changed (a bundle's index
         # added or removed changes only its folder), or None for anywhere
         self.only: tuple[str, ...] | None = None
+        self.worth: dict[tuple[str, ...], bool] = {}  # the flow's: is a scoped walk worth it
         self.site: Site = RuleSite(base.rules) if tool is None else self._build()
 
     @property

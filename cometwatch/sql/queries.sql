@@ -251,6 +251,11 @@ DELETE FROM deliveries WHERE next_at IS NULL AND updated_at < ?;
 -- partial index: as cheap with a long history as with none.
 SELECT webhook, count(*) FROM deliveries WHERE next_at IS NOT NULL GROUP BY webhook;
 
+-- name: open_total
+-- The daemon's STATUS= line, every few seconds: the open deliveries of every webhook, counted
+-- in the partial index alone (no row is read, settled history is not in it).
+SELECT count(*) FROM deliveries WHERE next_at IS NOT NULL;
+
 -- (metrics) Read at each scrape of /metrics, through migration 5's covering indexes.
 
 -- name: outbox_gauges

@@ -15,16 +15,22 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cometwatch.projection import BODY_KEY, EntryRow
-from cometwatch.utc import iso as utc_iso
+from cometwatch.utc import iso as _utc_iso
 from cometwatch.web.context import SiteContext
 
 # The fields of CometCMS's stored entry that filters know without a schema.
 CORE_FIELDS = ("id", "uid", "collection", "status", "published_at", "created_at",
                "updated_at", "author_id", "updated_by", "title", "slug")
 ANSWER_BYTES = 16 * 1024 * 1024  # of list answers kept per catalog
+
+
+# Entries of one commit share their dates: formatting each moment once saves most of the
+# time a catalog of 10,000 entries takes to build.
+utc_iso = lru_cache(maxsize=1 << 16)(_utc_iso)
 
 
 class Unavailable(Exception):

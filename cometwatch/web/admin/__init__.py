@@ -145,7 +145,9 @@ def _guard(admin: Admin) -> Response | None:
     session: Session | None = g.session
     if session is None or not session.admin:
         if request.method in ("GET", "HEAD"):
-            target = request.full_path.rstrip("?")
+            # Under a prefix (a fleet's /sites/<workspace>) the path is after it: the link
+            # back to this page needs it, as url_for's links have it.
+            target = (request.script_root + request.full_path).rstrip("?")
             return redirect(url_for("admin.login", next=target), 303)
         return page("message.html", 401, title="Not logged in",
                     message="This form was sent without a logged-in session (it ended, or "
