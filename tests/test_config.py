@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import Site
+from testing import Ran, run_cli
 
 from cometwatch.config import (
     DEFAULT_RETRY_SCHEDULE,
@@ -353,15 +354,12 @@ def test_a_named_config_file_that_does_not_exist_is_refused(tmp_path: Path) -> N
      "UNSET_SECRET=… before starting cometwatch)"),
     ("[repository\n", "not valid TOML"),
 ])
-def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path, text: str,
-                                                       expected: str) -> None:
+def test_the_command_line_prints_one_line_and_exits_2(
+        tmp_path: Path, text: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "webhooks.toml"
     config.write_text(text)
-    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
-                                                                "COMETWATCH_CONFIG")}
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                             "check"], cwd=tmp_path, capture_output=True, text=True,
-                            env=environ, timeout=60)
+    monkeypatch.delenv("UNSET_SECRET", raising=False)
+    result = run_cli("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -387,19 +385,18 @@ def test_commands_that_only_read_state_need_no_secret_but_a_wrong_config_still_f
 
 
 def test_commands_that_never_sign_run_without_the_secret_a_sending_command_needs(
-        site: Site) -> None:
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     site.write("webhooks.toml", HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'))
     site.write("posts/a.md", "---\ntitle: A\n---\n")
     site.commit()
-    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
-                                                                "COMETWATCH_CONFIG")}
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "events"], cwd=site.root,
-                            capture_output=True, text=True, env=environ, timeout=60)
+    monkeypatch.delenv("UNSET_SECRET", raising=False)
+
+    def run(*args: str) -> Ran:
+        return run_cli(*args, cwd=site.root)
+
+    result = run("events")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("content.") == 2
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
-                              capture_output=True, text=True, env=environ, timeout=60)
 
     scan = run("scan")
     assert scan.returncode == 2 and "UNSET_SECRET is not set" in scan.stderr
