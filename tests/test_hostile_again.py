@@ -324,3 +324,16 @@ def test_serve_refuses_a_listen_port_in_other_scripts_digits(site: Site, tmp_pat
     config.write_text(f'[repository]\npath = "{site.root}"\n')
     code, _, err = run_cli("--config", str(config), "serve", "--listen", "127.0.0.1:८७५०")
     assert code == 2 and "--listen" in err and "the port is not a number" in err, err
+
+
+def test_check_refuses_what_run_refuses_a_server_token_that_cannot_be_read(
+        site: Site, tmp_path: Path) -> None:
+    """With [server] listen, `run` refuses a token whose file is gone; `check` said "0 API
+    tokens", exit 0, for the same config."""
+    site.commit()
+    config = tmp_path / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n[server]\n'
+                      f'listen = "127.0.0.1:{_free_port()}"\n'
+                      f'api_tokens = [{{ file = "{tmp_path}/gone.token" }}]\n')
+    code, _, err = run_cli("--config", str(config), "check")
+    assert code == 2 and "server.api_tokens[0].file" in err and err.count("\n") == 1, err

@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     fleet = fleet_file(args.config)
     if fleet is not None:
         return check_fleet(fleet, lambda config: check(config, probe=args.probe))
-    return check(load_config(args.config), probe=args.probe)
+    config = load_config(args.config)
+    if config.server.listen is not None:  # what `run` refuses to serve with, check refuses
+        config = load_config(args.config, serving=True)
+    return check(config, probe=args.probe)
 
 
 def check(config: Config, probe: bool = False) -> int:
