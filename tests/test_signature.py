@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +150,25 @@ def test_verify_usage_errors_exit_2_with_one_line(args: list[str], env: dict[str
     result = cometwatch("verify", *args, stdin=BODY, env=env)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge", "directory"])
+def test_verify_refuses_a_secret_file_that_is_no_secret_without_hanging(
+        kind: str, tmp_path: Path) -> None:
+    # The config loader's own reader (non-blocking open, regular files only, at most 64 KiB):
+    # /dev/zero or a FIFO with no writer once made `verify` read forever. A subprocess with a
+    # deadline, so that a regression fails instead of hanging the suite.
+    path = {"device": Path("/dev/zero"), "fifo": tmp_path / "fifo",
+            "huge": tmp_path / "huge", "directory": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    if kind == "huge":
+        path.write_bytes(b"x" * (1 << 20))
+    ran = subprocess.run([sys.executable, "-m", "cometwatch", "verify", "--secret-file",
+                          str(path), "--signature", GOOD], input=BODY, capture_output=True,
+                         timeout=60, check=False)
+    stderr = ran.stderr.decode()
+    assert ran.returncode == 2, stderr
+    assert stderr.count("\n") == 1 and str(path) in stderr and "Traceback" not in stderr
+    expected = {"huge": "larger than 64 KiB", "directory": "Is a directory"}
+    assert expected.get(kind, "not a regular file") in stderr
