@@ -531,6 +531,49 @@ def test_a_bad_server_table_is_refused_with_the_file_and_key(tmp_path: Path, tex
     assert words in message and "\n" not in message
 
 
+HEADER_TOKEN_KEYS = [("api_tokens = [{%s}]", "server.api_tokens[0]"),
+                     ("admin_token = {%s}", "server.admin_token"),
+                     ("metrics_token = {%s}", "server.metrics_token"),
+                     ("[server.push_secrets]\ngitlab = {%s}", "server.push_secrets.gitlab")]
+UNSENDABLE = [("\x00", "a control character"), ("\r", "a line break"), ("\n", "a line break"),
+              ("\t", "a control character"), ("\x7f", "a control character"),
+              ("\x1b", "a control character"), (" ", "a space"),
+              ("\u00e9", "a non-ASCII character"), ("\u2028", "a non-ASCII character")]
+
+
+@pytest.mark.parametrize("source", ["value", "env", "file"])
+@pytest.mark.parametrize(("layout", "key"), HEADER_TOKEN_KEYS,
+                         ids=[k for _, k in HEADER_TOKEN_KEYS])
+@pytest.mark.parametrize(("char", "what"), UNSENDABLE, ids=[repr(c) for c, _ in UNSENDABLE])
+def test_a_token_no_client_can_send_in_a_header_is_refused_at_load(
+        tmp_path: Path, source: str, layout: str, key: str, char: str, what: str) -> None:
+    token = f"abc{char}def"
+    escaped = token.encode("unicode_escape").decode().replace("\\x", "\\u00")  # TOML's
+    item = {"value": f' value = "{escaped}" ',
+            "env": ' env = "TOKEN" ', "file": ' file = "t.token" '}[source]
+    (tmp_path / "t.token").write_bytes(token.encode() + b"\n")
+    (tmp_path / "t.token").chmod(0o600)
+    text = "[server]\n" + layout % item + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path, {"TOKEN": token})
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'webhooks.toml'}: {key}: "), message
+    assert f"the token contains {what}" in message
+    assert "printable ASCII without spaces" in message and token not in message
+
+
+def test_every_printable_ascii_token_is_accepted_and_hmac_push_keys_may_be_any_text(
+        tmp_path: Path) -> None:
+    printable = "".join(chr(c) for c in range(0x21, 0x7F))
+    (tmp_path / "t.token").write_text(printable + "\n")
+    (tmp_path / "t.token").chmod(0o600)
+    server = parse('[server]\napi_tokens = [{ file = "t.token" }]\n'
+                   '[server.push_secrets]\ngithub = { value = "any text, \u00e9 too" }\n',
+                   tmp_path).server
+    assert [t.reveal() for t in server.api_tokens] == [printable]
+    assert [s.reveal() for _, s in server.push_secrets] == ["any text, \u00e9 too"]
+
+
 def test_check_lists_the_server_settings_with_tokens_redacted(site: Site) -> None:
     site.write("webhooks.toml", '[server]\nlisten = "127.0.0.1:9001"\n'
                'api_tokens = [{ value = "api-t0ken-value" }]\n'
