@@ -106,7 +106,7 @@ def read_fleet(path: Path) -> FleetConfig:
                           "known keys: " + ", ".join(sorted(_KEYS)))
     sites = table.get("sites")
     if not isinstance(sites, list) or not sites or \
-            not all(isinstance(s, str) and s for s in sites):
+            not all(isinstance(s, str) and s and "\x00" not in s for s in sites):
         raise ConfigError(where, "fleet.sites", "must be a non-empty list of paths or globs",
                           'write it as sites = ["sites/*/webhooks.toml"]')
     threads = table.get("delivery_threads", DEFAULT_THREADS)

@@ -178,8 +178,20 @@ def classify(request: Request, body: bytes, content_type: str, branch: str | Non
         return Verdict(Ask.FETCH, "push received; fetching now")
     if watched in refs:
         return Verdict(Ask.FETCH, f"push to {branch} received; fetching now")
-    shown = ", ".join(sorted(refs)[:3]) or "no ref"
+    shown = ", ".join(echoed(ref) for ref in sorted(refs)[:3]) or "no ref"
     return Verdict(Ask.OTHER_REF, f"push to {shown}; only {watched or 'branches'} is watched")
+
+
+ECHO_LIMIT = 200  # characters of a sender's text echoed back in a note
+
+
+def echoed(text: str) -> str:
+    """`text` (a ref the sender chose: any length, any characters) as a note may show it:
+    control characters escaped as JSON escapes them (\\u000a), at most ECHO_LIMIT characters
+    and an ellipsis, so an answer or a log line stays one short line."""
+    if len(text) > ECHO_LIMIT:
+        text = text[:ECHO_LIMIT] + "…"
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def _kind(request: Request) -> str:

@@ -1,20 +1,20 @@
-"""The git edge: the only module that imports GitPython.
+"""The git edge: reads refs, history and blobs by running git itself.
 
-History is read with one `git log --first-parent --raw -M -z` stream and blobs through one
-long-lived `git cat-file --batch` process, asked in batches: never a subprocess per commit or
-per file. Every git failure leaves this module as a RepositoryError.
+git is run directly (no GitPython: importing it and its two `git version` probes cost
+each `events` run about 40 ms). History is read with one `git log --first-parent --raw -M
+-z` stream and blobs through one long-lived `git cat-file --batch` process, asked in
+batches: never a subprocess per commit or per file. Every git failure leaves this module as
+a RepositoryError.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
-
-import git
-from git.exc import GitCommandError, GitError, InvalidGitRepositoryError, NoSuchPathError
 
 from cometwatch.commits import Change, Commit
 from cometwatch.errors import RepositoryError
@@ -32,37 +32,103 @@ class CommitMissing(RepositoryError):
     """A commit named by its sha is not in the repository (any more)."""
 
 
+class GitCommandError(Exception):
+    """A git command that exited non-zero (never leaves this module)."""
+
+    def __init__(self, status: int, stderr: str) -> None:
+        super().__init__(f"git exited {status}: {stderr}")
+        self.status, self.stderr = status, stderr
+
+
+class _Git:
+    """git subcommands as methods (`ls_tree` runs `git ls-tree`), in the repository, with
+    git's messages in English (the C locale) and no stdin: stdout as text, one trailing
+    newline dropped, or raw bytes with `stdout_as_string=False`."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C"}
+
+    def __getattr__(self, name: str) -> Any:
+        def run(*args: str, stdout_as_string: bool = True) -> Any:
+            return self.run(name.replace("_", "-"), *args, stdout_as_string=stdout_as_string)
+        return run
+
+    def run(self, *args: str, stdout_as_string: bool = True) -> Any:
+        try:
+            done = subprocess.run(["git", *args], cwd=self.cwd, env=self.env,
+                                  stdin=subprocess.DEVNULL, capture_output=True)
+        except OSError as exc:
+            raise GitCommandError(-1, f"cannot run git: {exc}") from exc
+        if done.returncode != 0:
+            raise GitCommandError(done.returncode,
+                                  done.stderr.decode("utf-8", "replace").strip())
+        out = done.stdout[:-1] if done.stdout.endswith(b"\n") else done.stdout
+        return out.decode("utf-8", "replace") if stdout_as_string else out
+
+    def process(self, args: list[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(args, cwd=self.cwd, env=self.env,
+                                    stdin=subprocess.DEVNULL if stdin is None else stdin,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise GitCommandError(-1, f"cannot run git: {exc}") from exc
+
+
+def _is_git_dir(path: Path) -> bool:
+    """A bare repository or a .git folder: HEAD, objects and refs (as git checks)."""
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() \
+        and (path / "refs").is_dir()
+
+
 class Repository:
     def __init__(self, path: Path) -> None:
-        try:
-            self._repo = git.Repo(path, search_parent_directories=False)
-        except (InvalidGitRepositoryError, NoSuchPathError) as exc:
-            raise RepositoryError(f"{path}: not a git repository") from exc
+        # the folder itself must be the repository (its top, or a bare one), never a folder
+        # inside one: git would search upwards
+        dot = path / ".git"
+        if not ((dot.is_dir() and _is_git_dir(dot)) or dot.is_file() or _is_git_dir(path)):
+            raise RepositoryError(f"{path}: not a git repository")
         self.path = path
-        self._git = self._repo.git
-        self._cat: Any = None
+        self._git = _Git(path)
+        self._cat: subprocess.Popen[bytes] | None = None
+        self._dirs: tuple[Path, Path, bool] | None = None
+
+    def _layout(self) -> tuple[Path, Path, bool]:
+        """(git dir, common dir, bare), asked once."""
+        if self._dirs is None:
+            try:
+                out = self._git.rev_parse("--absolute-git-dir", "--git-common-dir",
+                                          "--is-bare-repository").split("\n")
+            except GitCommandError as exc:
+                raise RepositoryError(f"{self.path}: not a git repository: "
+                                      f"{_stderr(exc)}") from exc
+            git_dir = Path(out[0]).resolve()
+            common = Path(out[1])
+            self._dirs = (git_dir, (common if common.is_absolute() else self.path / common)
+                          .resolve(), out[2].strip() == "true")
+        return self._dirs
 
     @property
     def git_dir(self) -> Path:
-        return Path(self._repo.git_dir).resolve()
+        return self._layout()[0]
 
     @property
     def common_dir(self) -> Path:
-        return Path(self._repo.common_dir).resolve()
+        return self._layout()[1]
 
     @property
     def bare(self) -> bool:
-        return bool(self._repo.bare)
+        return self._layout()[2]
 
     def close(self) -> None:
         if self._cat is not None:
             try:
-                self._cat.proc.stdin.close()
-                self._cat.proc.wait()
-            except (OSError, ValueError, GitError):
+                assert self._cat.stdin is not None
+                self._cat.stdin.close()
+                self._cat.wait()
+            except (OSError, ValueError):
                 pass
             self._cat = None
-        self._repo.close()
 
     def __enter__(self) -> Repository:
         return self
@@ -209,13 +275,11 @@ class Repository:
 
     def _stream_commits(self, args: list[str]) -> Iterator[Commit]:
         try:
-            proc = self._git.execute(["git", *_LEAN_HISTORY, "-c", "diff.renameLimit=20000",
-                                      "-c", "core.quotepath=off", *args],
-                                     as_process=True, stdout_as_string=False)
-        except GitError as exc:
+            popen = self._git.process(["git", *_LEAN_HISTORY, "-c", "diff.renameLimit=20000",
+                                       "-c", "core.quotepath=off", *args])
+        except GitCommandError as exc:
             raise RepositoryError(f"cannot read history: {exc}") from exc
-        popen = proc.proc
-        assert popen is not None and popen.stdout is not None
+        assert popen.stdout is not None
         stdout: IO[bytes] = popen.stdout
         try:
             yield from parse_log(_tokens(stdout))
@@ -260,12 +324,11 @@ class Repository:
     def _cat_file(self) -> Any:
         if self._cat is None:
             try:
-                handle = self._git.execute(["git", "cat-file", "--batch"], as_process=True,
-                                           istream=subprocess.PIPE, stdout_as_string=False)
-            except GitError as exc:
+                self._cat = self._git.process(["git", "cat-file", "--batch"],
+                                              stdin=subprocess.PIPE)
+            except GitCommandError as exc:
                 raise RepositoryError(f"cannot start git cat-file: {exc}") from exc
-            self._cat = handle  # GitPython's handle: dropping it would kill the process
-        return self._cat.proc
+        return self._cat
 
     # -- working with the repository for hooks and the watcher ------------------------------
 
@@ -302,8 +365,7 @@ def _skip(stream: IO[bytes], size: int) -> None:
 def _stderr(exc: GitCommandError) -> str:
     """git's complaint on one line: its `fatal:` and `error:` lines (the last line is often
     advice such as "and the repository exists."), else its last line."""
-    text = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr or "")
-    text = text.strip().removeprefix("stderr:").strip().strip("'").strip()
+    text = exc.stderr.strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
     return "; ".join(errors or lines[-1:]) or f"exit {exc.status}"

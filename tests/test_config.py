@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import Site
+from testing import Ran, run_cli
 
 from cometwatch.config import (
     DEFAULT_RETRY_SCHEDULE,
@@ -353,15 +354,12 @@ def test_a_named_config_file_that_does_not_exist_is_refused(tmp_path: Path) -> N
      "UNSET_SECRET=… before starting cometwatch)"),
     ("[repository\n", "not valid TOML"),
 ])
-def test_the_command_line_prints_one_line_and_exits_2(tmp_path: Path, text: str,
-                                                       expected: str) -> None:
+def test_the_command_line_prints_one_line_and_exits_2(
+        tmp_path: Path, text: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "webhooks.toml"
     config.write_text(text)
-    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
-                                                                "COMETWATCH_CONFIG")}
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "--config", str(config),
-                             "check"], cwd=tmp_path, capture_output=True, text=True,
-                            env=environ, timeout=60)
+    monkeypatch.delenv("UNSET_SECRET", raising=False)
+    result = run_cli("--config", str(config), "check", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
@@ -387,19 +385,18 @@ def test_commands_that_only_read_state_need_no_secret_but_a_wrong_config_still_f
 
 
 def test_commands_that_never_sign_run_without_the_secret_a_sending_command_needs(
-        site: Site) -> None:
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     site.write("webhooks.toml", HOOK.replace('secret = "s3cret"', 'secret_env = "UNSET_SECRET"'))
     site.write("posts/a.md", "---\ntitle: A\n---\n")
     site.commit()
-    environ = {k: v for k, v in os.environ.items() if k not in ("UNSET_SECRET",
-                                                                "COMETWATCH_CONFIG")}
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "events"], cwd=site.root,
-                            capture_output=True, text=True, env=environ, timeout=60)
+    monkeypatch.delenv("UNSET_SECRET", raising=False)
+
+    def run(*args: str) -> Ran:
+        return run_cli(*args, cwd=site.root)
+
+    result = run("events")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("content.") == 2
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
-                              capture_output=True, text=True, env=environ, timeout=60)
 
     scan = run("scan")
     assert scan.returncode == 2 and "UNSET_SECRET is not set" in scan.stderr
@@ -532,6 +529,49 @@ def test_a_bad_server_table_is_refused_with_the_file_and_key(tmp_path: Path, tex
     assert caught.value.exit_code == 2
     assert message.startswith(f"{tmp_path / 'webhooks.toml'}: {key}: "), message
     assert words in message and "\n" not in message
+
+
+HEADER_TOKEN_KEYS = [("api_tokens = [{%s}]", "server.api_tokens[0]"),
+                     ("admin_token = {%s}", "server.admin_token"),
+                     ("metrics_token = {%s}", "server.metrics_token"),
+                     ("[server.push_secrets]\ngitlab = {%s}", "server.push_secrets.gitlab")]
+UNSENDABLE = [("\x00", "a control character"), ("\r", "a line break"), ("\n", "a line break"),
+              ("\t", "a control character"), ("\x7f", "a control character"),
+              ("\x1b", "a control character"), (" ", "a space"),
+              ("\u00e9", "a non-ASCII character"), ("\u2028", "a non-ASCII character")]
+
+
+@pytest.mark.parametrize("source", ["value", "env", "file"])
+@pytest.mark.parametrize(("layout", "key"), HEADER_TOKEN_KEYS,
+                         ids=[k for _, k in HEADER_TOKEN_KEYS])
+@pytest.mark.parametrize(("char", "what"), UNSENDABLE, ids=[repr(c) for c, _ in UNSENDABLE])
+def test_a_token_no_client_can_send_in_a_header_is_refused_at_load(
+        tmp_path: Path, source: str, layout: str, key: str, char: str, what: str) -> None:
+    token = f"abc{char}def"
+    escaped = token.encode("unicode_escape").decode().replace("\\x", "\\u00")  # TOML's
+    item = {"value": f' value = "{escaped}" ',
+            "env": ' env = "TOKEN" ', "file": ' file = "t.token" '}[source]
+    (tmp_path / "t.token").write_bytes(token.encode() + b"\n")
+    (tmp_path / "t.token").chmod(0o600)
+    text = "[server]\n" + layout % item + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(text, tmp_path, {"TOKEN": token})
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'webhooks.toml'}: {key}: "), message
+    assert f"the token contains {what}" in message
+    assert "printable ASCII without spaces" in message and token not in message
+
+
+def test_every_printable_ascii_token_is_accepted_and_hmac_push_keys_may_be_any_text(
+        tmp_path: Path) -> None:
+    printable = "".join(chr(c) for c in range(0x21, 0x7F))
+    (tmp_path / "t.token").write_text(printable + "\n")
+    (tmp_path / "t.token").chmod(0o600)
+    server = parse('[server]\napi_tokens = [{ file = "t.token" }]\n'
+                   '[server.push_secrets]\ngithub = { value = "any text, \u00e9 too" }\n',
+                   tmp_path).server
+    assert [t.reveal() for t in server.api_tokens] == [printable]
+    assert [s.reveal() for _, s in server.push_secrets] == ["any text, \u00e9 too"]
 
 
 def test_check_lists_the_server_settings_with_tokens_redacted(site: Site) -> None:

@@ -23,6 +23,9 @@ def tmp_path() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+pytestmark = pytest.mark.process  # the demo is a process of its own, with its daemon
+
+
 def demo(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
     env["TMPDIR"] = str(tmp_path)  # where its temporary folder goes, to see it cleaned up

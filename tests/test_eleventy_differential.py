@@ -13,11 +13,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Site
+from testing import run_cli
 
 SITES = Path(__file__).parent / "sites"
 ELEVENTY = os.environ.get("COMETWATCH_ELEVENTY") or shutil.which("eleventy")
@@ -49,8 +49,7 @@ def eleventy_site(tmp_path: Path) -> Path:
 
 
 def cometwatch_entries(root: Path) -> dict[str, dict[str, object]]:
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "entries", "--json"],
-                            cwd=root, capture_output=True, text=True, timeout=120)
+    result = run_cli("entries", "--json", cwd=root)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return {str(row["path"]): row for row in map(json.loads, result.stdout.splitlines())}

@@ -89,6 +89,7 @@ def _peak_rss_mb_of(args: list[str], cwd: Path) -> tuple[subprocess.CompletedPro
     return result, peak_kib / 1024
 
 
+@pytest.mark.process
 def test_symlinks_submodules_huge_files_and_10000_changes_in_one_commit(site: Site) -> None:
     content = site.root / "content"
     site.write("content/posts/real.md", post("uid: real-1\nstatus: published"))
@@ -122,6 +123,7 @@ def test_symlinks_submodules_huge_files_and_10000_changes_in_one_commit(site: Si
     assert peak_mb < 300, f"peak memory {peak_mb:.0f} MB"
 
 
+@pytest.mark.process
 def test_memory_bound_helper_reads_a_real_figure(tmp_path: Path) -> None:
     result, peak_mb = _peak_rss_mb_of([sys.executable, "-c", "x = bytearray(64 << 20)"],
                                       tmp_path)

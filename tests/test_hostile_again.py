@@ -39,6 +39,7 @@ _NESTED = {
 }
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("preset, name, text", list(_NESTED.values()), ids=list(_NESTED))
 def test_a_site_config_nested_without_end_is_a_warning_and_events_still_flow(
         site: Site, tmp_path: Path, preset: str, name: str, text: str) -> None:
@@ -65,6 +66,7 @@ def _cometwatch(config: Path, command: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, **GIT_ENV})
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge", "folder"])
 @pytest.mark.parametrize("key", ["webhook secret_file", "server admin_token"])
 def test_a_secret_file_that_is_no_secret_is_refused_in_one_line_not_read_forever(
@@ -108,6 +110,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.process
 def test_sighup_refuses_a_reload_whose_api_token_file_is_gone_and_keeps_serving_it(
         site: Site, tmp_path: Path) -> None:
     """A reload reads [server] as a start would: a token that cannot be read refuses it (as
@@ -290,3 +293,47 @@ def test_a_config_diff_shown_on_the_page_masks_url_credentials_but_keeps_the_pat
 
     line = 'url = "https://deploy:PLANTED-PASS@h.example/a/b/0b6e8f9a1c2d4e5f8a9b0c1d2e3f?k=v"'
     assert _masked(line) == 'url = "https://***@h.example/a/b/***?k=***"'
+
+
+# -- bad values in the fleet file and `serve --listen` --------------------------------------
+
+@pytest.mark.parametrize("fleet, key", [
+    ('sites = ["WEBHOOKS"]\nlisten = "127.0.0.1:८७"', "fleet.listen"),
+    ('sites = ["WEBHOOKS"]\nlisten = "127.0.0.1:８７５０"', "fleet.listen"),
+    ('sites = ["\\u0000"]', "fleet.sites"),
+    ('sites = ["WEBHOOKS", "a\\u0000b/*.toml"]', "fleet.sites"),
+])
+def test_a_fleet_file_with_a_bad_listen_or_a_nul_in_a_path_is_a_config_error(
+        site: Site, tmp_path: Path, fleet: str, key: str) -> None:
+    """`127.0.0.1:८७` served on port 87 (str.isdigit takes any script's digits); a NUL in a
+    site path was "unexpected error: ValueError: embedded null byte"."""
+    site.commit()
+    webhooks = tmp_path / "webhooks.toml"
+    webhooks.write_text(f'[repository]\npath = "{site.root}"\n')
+    config = tmp_path / "fleet.toml"
+    config.write_text("[fleet]\n" + fleet.replace("WEBHOOKS", str(webhooks)) + "\n")
+    ran = _cometwatch(config, "run")  # with the bug, a fleet that runs: the deadline ends it
+    assert ran.returncode == 2, ran
+    assert ran.stderr.startswith(f"cometwatch: error: {config}: {key}:"), ran.stderr
+    assert ran.stderr.count("\n") == 1, ran.stderr
+
+
+def test_serve_refuses_a_listen_port_in_other_scripts_digits(site: Site, tmp_path: Path) -> None:
+    site.commit()
+    config = tmp_path / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n')
+    code, _, err = run_cli("--config", str(config), "serve", "--listen", "127.0.0.1:८७५०")
+    assert code == 2 and "--listen" in err and "the port is not a number" in err, err
+
+
+def test_check_refuses_what_run_refuses_a_server_token_that_cannot_be_read(
+        site: Site, tmp_path: Path) -> None:
+    """With [server] listen, `run` refuses a token whose file is gone; `check` said "0 API
+    tokens", exit 0, for the same config."""
+    site.commit()
+    config = tmp_path / "webhooks.toml"
+    config.write_text(f'[repository]\npath = "{site.root}"\n[server]\n'
+                      f'listen = "127.0.0.1:{_free_port()}"\n'
+                      f'api_tokens = [{{ file = "{tmp_path}/gone.token" }}]\n')
+    code, _, err = run_cli("--config", str(config), "check")
+    assert code == 2 and "server.api_tokens[0].file" in err and err.count("\n") == 1, err

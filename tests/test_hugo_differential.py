@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Site
+from testing import run_cli
 
 SITES = Path(__file__).parent / "sites"
 HUGO_SITES = sorted(p.name for p in SITES.glob("hugo-*"))
@@ -64,8 +65,7 @@ def build_flags(root: Path) -> dict[str, bool]:
 
 
 def cometwatch_entries(root: Path) -> list[dict[str, object]]:
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "entries", "--json"],
-                            cwd=root, capture_output=True, text=True, timeout=120)
+    result = run_cli("entries", "--json", cwd=root)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Site
+from testing import run_cli
 
 SITES = Path(__file__).parent / "sites"
 JEKYLL_SITES = sorted(p.name for p in SITES.glob("jekyll-*"))
@@ -62,8 +62,7 @@ def written(root: Path, out: Path) -> set[str]:
 def test_entries_with_a_page_are_the_pages_jekyll_writes(jekyll_site: Path,
                                                           tmp_path: Path) -> None:
     pages = written(jekyll_site, tmp_path / "out")
-    result = subprocess.run([sys.executable, "-m", "cometwatch", "entries", "--json"],
-                            cwd=jekyll_site, capture_output=True, text=True, timeout=120)
+    result = run_cli("entries", "--json", cwd=jekyll_site)
     assert result.returncode == 0, result.stderr
     ours = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(e["path"] for e in ours if e["status"] == "published") == sorted(pages)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from conftest import Site, post
+from testing import run_cli
 
 from cometwatch.config import parse_config_text
 from cometwatch.engine import Engine
@@ -98,8 +96,9 @@ def test_entries_lists_the_jekyll_site(site: Site) -> None:
     site.write("_drafts/b.md", post("title: B"))
     site.write("webhooks.toml", '[repository]\npreset = "jekyll"\n')
     site.commit()
-    out = subprocess.run([sys.executable, "-m", "cometwatch", "entries"], cwd=site.root,
-                         capture_output=True, text=True, check=True).stdout
+    listed = run_cli("entries", cwd=site.root)
+    assert listed.returncode == 0, listed.stderr
+    out = listed.stdout
     lines = out.splitlines()
     assert lines[0].split()[:5] == ["PATH", "TYPE", "STATUS", "ID", "SLUG"]
     assert lines[1].split()[:3] == ["_drafts/b.md", "posts", "draft"]

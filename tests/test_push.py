@@ -18,7 +18,7 @@ from conftest import Site, post
 from test_forges import HEADERS, SECRET, push_body
 
 from cometwatch.config import Config, Secret, ServerConfig, load_config
-from cometwatch.forges import Forge
+from cometwatch.forges import ECHO_LIMIT, Forge
 from cometwatch.web.app import create_app
 from cometwatch.web.context import SiteContext
 from cometwatch.web.push import MAX_BODY
@@ -99,6 +99,27 @@ def test_a_push_to_another_ref_answers_green_and_does_not_poke(
     assert answer.json()["result"] == "other-ref"
     assert "main" in answer.json()["note"]
     assert pokes.count == 0
+
+
+@pytest.mark.parametrize("forge", [Forge.GITHUB, Forge.GITLAB, Forge.GITEA],
+                         ids=lambda f: f.value)
+@pytest.mark.parametrize(("ref", "shown"), [
+    ("refs/heads/" + "x" * 2_000_000, "refs/heads/" + "x" * (ECHO_LIMIT - 11) + "…"),
+    ("refs/heads/a\nb\r\x00\x1b[31m\u2028", "refs/heads/a\\u000ab\\u000d\\u0000"
+     "\\u001b[31m\\u2028"),
+], ids=["2MB", "control"])
+def test_a_pushed_ref_is_echoed_short_and_with_control_characters_escaped(
+        server: Server, pokes: Pokes, forge: Forge, ref: str, shown: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    body = push_body(forge, ref)
+    with caplog.at_level(logging.DEBUG, logger="cometwatch.push"):
+        answer = send(server, HEADERS[forge](body), body)
+    assert answer.status_code == 200, answer.text[:200]
+    note = answer.json()["note"]
+    assert note == f"push to {shown}; only refs/heads/main is watched"
+    assert len(answer.content) < 2 * ECHO_LIMIT * 6 and pokes.count == 0
+    assert all(shown in r.getMessage() and "\n" not in r.getMessage() for r in caplog.records
+               if r.name == "cometwatch.push")
 
 
 @pytest.mark.parametrize(("forge", "event"), [(Forge.GITHUB, "ping"),

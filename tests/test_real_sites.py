@@ -599,6 +599,8 @@ def test_a_file_mounted_from_outside_the_site_folder_is_a_page(site: Site) -> No
     google_docsy(site)
     site.commit("the theme and its site")
     assert cometwatch("init", "docsy.dev", cwd=site.root).returncode == 0
+    check = cometwatch("check", cwd=site.root)
+    assert "content in docsy.dev/content/en/, README.md, CHANGELOG.md\n" in check.stdout
     listed = {str(e["path"]): e for e in entries(site) if e["locale"] == "en"}
     assert sorted(listed) == ["CHANGELOG.md", "README.md", "docsy.dev/content/en/_index.md",
                               "docsy.dev/content/en/docs/_index.md",

@@ -383,6 +383,7 @@ def test_the_secret_is_not_in_a_webhooks_repr() -> None:
     assert SECRET not in repr(webhook) and SECRET not in str(webhook)
 
 
+@pytest.mark.process
 def test_send_test_never_prints_the_secret_even_when_failing(tmp_path: Path) -> None:
     config = tmp_path / "webhooks.toml"
     config.write_text('[[webhooks]]\nname = "site"\n'
@@ -415,6 +416,7 @@ PLANTED = ("PLANTED-S3CRET-VALUE", "PLANTED-PASSW0RD", "PLANTED-T0KEN", "PLANTED
            "PLANTED-REM0TE")
 
 
+@pytest.mark.process
 def test_a_planted_secret_and_url_password_reach_no_output_channel(
         tmp_path: Path, receiver: Receiver) -> None:
     import json

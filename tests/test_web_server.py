@@ -124,6 +124,7 @@ def _serve(config: Path, *args: str) -> subprocess.Popen[str]:
                             text=True, env=env)
 
 
+@pytest.mark.process
 def test_serve_takes_a_baseline_serves_and_stops_on_sigterm(site: Site, tmp_path: Path) -> None:
     site.write("posts/hello.md", post("title: Hello"))
     site.commit()
@@ -146,6 +147,7 @@ def test_serve_takes_a_baseline_serves_and_stops_on_sigterm(site: Site, tmp_path
     assert process.returncode == 0, err
 
 
+@pytest.mark.process
 def test_serve_refuses_a_public_address_unless_asked(site: Site, tmp_path: Path) -> None:
     site.commit()
     config_file = tmp_path / "webhooks.toml"

@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     fleet = fleet_file(args.config)
     if fleet is not None:
         return check_fleet(fleet, lambda config: check(config, probe=args.probe))
-    return check(load_config(args.config), probe=args.probe)
+    config = load_config(args.config)
+    if config.server.listen is not None:  # what `run` refuses to serve with, check refuses
+        config = load_config(args.config, serving=True)
+    return check(config, probe=args.probe)
 
 
 def check(config: Config, probe: bool = False) -> int:
@@ -59,7 +62,7 @@ def check(config: Config, probe: bool = False) -> int:
         read_tree(source.repo, engine, tip, int(time.time()))
         folders = _content_folders(engine)
         print(f"preset      {config.repository.preset}; content in "
-              + ", ".join(f"{folder or '(the root)'}/" for folder in folders))
+              + ", ".join(_shown(folder, engine.rules.extensions) for folder in folders))
         if not any(not record.trashed for record in engine.ledger.entries.values()):
             problems.append(_no_entries(config.repository.preset, folders, engine.rules,
                                         source.repo.tree(tip), tip))
@@ -136,3 +139,12 @@ def _probe(config: Any) -> int:
         if hook.enabled:
             failed += send_test(hook) != 0
     return 1 if failed else 0
+
+
+def _shown(folder: str, extensions: tuple[str, ...]) -> str:
+    """A content folder as `check` names it: `content/`; a file mounted on its own (Hugo's
+    `source: ../README.md`) without the slash."""
+    name = folder.rpartition("/")[2]
+    if "." in name and name.rpartition(".")[2].lower() in extensions:
+        return folder
+    return f"{folder or '(the root)'}/"

@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
         if not secret:
             raise UsageError(f"environment variable {args.secret_env} is not set or empty")
     else:
+        from cometwatch.config.sources import UnreadableSecret, read_secret_file
+
         try:
-            secret = Path(args.secret_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise UsageError(f"cannot read the secret file {args.secret_file}: {reason}") from None
+            secret = read_secret_file(Path(args.secret_file)).text
+        except UnreadableSecret as exc:
+            raise UsageError(f"--secret-file: {exc}") from None
         if not secret:
             raise UsageError(f"the secret file {args.secret_file} is empty")
     if args.body:

@@ -99,3 +99,16 @@ def header(name: str, value: str) -> None:
     if not _HEADER_VALUE.match(value):
         raise Bad(f"the value of {name} has a line break, a control or a non-ASCII character",
                   "use plain ASCII text on one line")
+
+
+def header_token(value: str) -> None:
+    """A token a client sends in a header (`Authorization: Bearer …`, `X-Gitlab-Token`):
+    one with a line break, a control character, a space or non-ASCII can never be sent (the
+    client refuses it, or the line is cut or folded on the way), so it is refused now."""
+    wrong = next((c for c in value if not "!" <= c <= "~"), None)
+    if wrong is None:
+        return
+    what = ("a space" if wrong == " " else "a non-ASCII character" if ord(wrong) > 0x7F
+            else "a line break" if wrong in "\r\n" else "a control character")
+    raise Bad(f"the token contains {what}",
+              "a token is sent in an HTTP header: printable ASCII without spaces")

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cometwatch.config.checks import slug
+from cometwatch.config.checks import header_token, slug
+from cometwatch.config.kinds import Bad
 from cometwatch.config.model import (
     DEFAULT_LISTEN,
     PUSH_FORGES,
@@ -230,13 +231,19 @@ def _server(where: Where, table: dict[str, Any], repository: Path, sources: Sour
                          "set public = true to serve on every network this host is on, or "
                          'listen on "127.0.0.1:PORT"')
 
-    def token(name: str, item: object) -> Secret | None:
+    def token(name: str, item: object, header: bool = True) -> Secret | None:
         try:
-            return sources.item(where.inner(name), item)
+            secret = sources.item(where.inner(name), item)
         except Unavailable:
             if need:
                 raise
             return None
+        if header:  # sent as is in a header (an HMAC key is not: any text will do)
+            try:
+                header_token(secret.reveal())
+            except Bad as bad:
+                raise where.fail(name, bad.problem, bad.fix) from None
+        return secret
 
     raw_tokens = table.get("api_tokens", [])
     if not isinstance(raw_tokens, list):
@@ -251,7 +258,8 @@ def _server(where: Where, table: dict[str, Any], repository: Path, sources: Sour
             raise where.fail(f"push_secrets.{forge}", "unknown forge",
                              "use one of: " + ", ".join(PUSH_FORGES))
     api = (token(f"api_tokens[{i}]", item) for i, item in enumerate(raw_tokens))
-    push = ((forge, token(f"push_secrets.{forge}", item)) for forge, item in raw_push.items())
+    push = ((forge, token(f"push_secrets.{forge}", item, header=forge == "gitlab"))
+            for forge, item in raw_push.items())
     return ServerConfig(
         **{**values, "host": host, "port": port,
            "workspace": values["workspace"] or slug(repository.name.removesuffix(".git"))

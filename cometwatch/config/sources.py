@@ -108,29 +108,52 @@ class Sources:
         if not path.is_file() and credentials:
             path = Path(credentials) / name
         try:
-            # O_NONBLOCK: opening a FIFO with no writer would wait forever.
-            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-                mode = os.fstat(handle.fileno()).st_mode
-                raw = handle.read(MAX_SECRET_FILE + 1) if stat.S_ISREG(mode) else b""
-        except OSError as exc:
-            raise Unavailable(file, label, f"cannot read {path}: {exc.strerror}",
-                              "check the path and its permissions") from None
-        if not stat.S_ISREG(mode):
-            raise Unavailable(file, label, f"{path} is not a regular file",
-                              "point it at a file holding the secret") from None
-        if len(raw) > MAX_SECRET_FILE:
-            raise Unavailable(file, label, f"{path} is larger than {MAX_SECRET_FILE >> 10} KiB: "
-                              "not a secret", "point it at a file holding the secret")
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise Unavailable(file, label, f"{path} is not UTF-8 text",
-                              "a secret is text: write one such as `openssl rand -hex 32` "
-                              "gives") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            secret = read_secret_file(path)
+        except UnreadableSecret as exc:
+            raise Unavailable(file, label, exc.problem, exc.fix) from None
+        if secret.shared:
             self.warnings.append(f"{file}: {label}: {path} is readable by group or others "
                                  f"(chmod 600 {path})")
-        return text
+        return secret.text
+
+
+class UnreadableSecret(Exception):
+    """A secret file that cannot be one: missing, not a regular file, too large, not text."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem, self.fix = problem, fix
+        super().__init__(f"{problem} ({fix})")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFile:
+    text: str  # surrounding whitespace removed
+    shared: bool  # readable by group or others
+
+
+def read_secret_file(path: Path) -> SecretFile:
+    """The one reader of a secret file (the config's `file = …`, `verify --secret-file`):
+    it never blocks on a FIFO or a device and never reads more than MAX_SECRET_FILE."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would wait forever.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            raw = handle.read(MAX_SECRET_FILE + 1) if stat.S_ISREG(mode) else b""
+    except OSError as exc:
+        raise UnreadableSecret(f"cannot read {path}: {exc.strerror}",
+                               "check the path and its permissions") from None
+    if not stat.S_ISREG(mode):
+        raise UnreadableSecret(f"{path} is not a regular file",
+                               "point it at a file holding the secret")
+    if len(raw) > MAX_SECRET_FILE:
+        raise UnreadableSecret(f"{path} is larger than {MAX_SECRET_FILE >> 10} KiB: not a "
+                               "secret", "point it at a file holding the secret")
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise UnreadableSecret(f"{path} is not UTF-8 text", "a secret is text: write one "
+                               "such as `openssl rand -hex 32` gives") from None
+    return SecretFile(text, bool(mode & (stat.S_IRWXG | stat.S_IRWXO)))
 
 
 def _timestamp(where: Where, value: object) -> float:
