@@ -155,6 +155,10 @@ def test_one_daemon_serves_many_sites_skips_a_broken_one_and_sighup_adds_and_rem
              alive=daemon.proc)
     wait_for(lambda: daemon.log().count("watching main in") >= 4, "gamma to start",
              alive=daemon.proc)
+    # "watching" is said when the repository is opened, before its baseline: a commit made
+    # before the baseline is part of it and sends nothing.
+    wait_for(lambda: "[gamma] baseline:" in daemon.log(), "gamma's baseline",
+             alive=daemon.proc)
     sites["gamma"].write("posts/first.md", post("title: gamma edited"))
     sites["gamma"].commit()
     wait_for(lambda: "/gamma" in {a.path for a in receiver.arrivals}, "gamma's webhook",
