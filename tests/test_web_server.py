@@ -189,3 +189,16 @@ def test_garbage_instead_of_http_gets_a_400_not_a_hang(server: Server) -> None:
         raw.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")
         head = raw.recv(100)
     assert head.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")) or head == b""
+
+
+def test_a_port_in_use_leaves_no_worker_thread_behind(server: Server,
+                                                      context: SiteContext) -> None:
+    import threading
+
+    from cometwatch.web.server import ServerError
+
+    before = {t.name for t in threading.enumerate() if t.name.startswith("waitress-")}
+    with pytest.raises(ServerError):
+        Server(create_app(context), "127.0.0.1", server.port, threads=3).start()
+    after = {t.name for t in threading.enumerate() if t.name.startswith("waitress-")}
+    assert after <= before

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from cometwatch.web.metrics import Metrics
 
 BLOB_CACHE_BYTES = 32 * 1024 * 1024  # bodies kept decoded; a blob never changes under its sha
+WARM_BATCH = 256  # blobs read ahead per turn of the lock: request threads interleave
+WARM_BLOB_BYTES = 64 * 1024  # larger bodies are read when first asked for
 
 
 class Blobs:
@@ -48,6 +50,24 @@ class Blobs:
                     found[sha] = data
                     self._keep(sha, data)
         return found
+
+    def warm(self, shas: list[str]) -> None:
+        """Read ahead, in batches (one pipe round trip per batch, not per blob), the blobs of
+        `shas` not cached yet, while they fit in three quarters of the cache: a catalog's
+        first readers then find their bodies in memory. Raises RepositoryError."""
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in self._cache]
+        # a byte past the largest blob read ahead: one that size is cut, so not kept, and
+        # read whole when it is asked for (a batch holds at most WARM_BATCH such cuts)
+        cut = min(self._limit // 8, WARM_BLOB_BYTES) + 1
+        for start in range(0, len(missing), WARM_BATCH):
+            with self._lock:
+                chunk = [sha for sha in missing[start:start + WARM_BATCH]
+                         if sha not in self._cache]
+                for sha, data in self._repo.read_blobs(chunk, cut).items():
+                    if self._bytes + len(data) > self._limit * 3 // 4:
+                        return  # never push out what readers use
+                    if len(data) < cut:
+                        self._keep(sha, data)
 
     def _keep(self, sha: str, data: bytes) -> None:
         if len(data) > self._limit // 8:

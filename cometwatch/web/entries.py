@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import gc
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from cometwatch.errors import CometwatchError
 from cometwatch.projection import BODY_KEY, EntryRow
 from cometwatch.utc import iso as _utc_iso
 from cometwatch.web.context import SiteContext
@@ -26,6 +28,8 @@ from cometwatch.web.context import SiteContext
 CORE_FIELDS = ("id", "uid", "collection", "status", "published_at", "created_at",
                "updated_at", "author_id", "updated_by", "title", "slug")
 ANSWER_BYTES = 16 * 1024 * 1024  # of list answers kept per catalog
+
+log = logging.getLogger("cometwatch.web")
 
 
 # Entries of one commit share their dates: formatting each moment once saves most of the
@@ -211,6 +215,7 @@ class Catalogs:
             loaded = load(self._site, self._current)
             if loaded is not self._current:
                 self._current = loaded
+                self._warm(loaded)
                 # A catalog is read-only and large: keep the cyclic collector from scanning
                 # its objects again and again (a full pass over 10,000 entries takes tens of
                 # milliseconds, paid by whichever request triggers it). What was frozen at the
@@ -219,6 +224,17 @@ class Catalogs:
                 gc.collect()
                 gc.freeze()
             return self._current
+
+
+    def _warm(self, catalog: Catalog) -> None:
+        """Read the catalog's bodies ahead in batches: a first GET of an entry otherwise
+        waits for a round trip through git cat-file of its own (most of its cost)."""
+        shas = [item.row.blob for items in catalog.collections.values() for main in items
+                for item in (main, *main.variants.values())]
+        try:
+            self._site.blobs.warm(shas)
+        except CometwatchError as exc:  # each request reads its own body, and says so
+            log.warning("API: reading the bodies ahead failed: %s", exc)
 
 
 def render(item: Item, catalog: Catalog, admin: bool, now: float, body: str,

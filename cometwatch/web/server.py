@@ -20,6 +20,7 @@ from typing import Any
 
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ThreadedTaskDispatcher
 
 from cometwatch.errors import CometwatchError
 
@@ -58,9 +59,14 @@ class Server:
     def start(self) -> None:
         if self._server is not None:
             return
+        # waitress starts its worker threads before it binds: when binding fails they would
+        # live on, idle, for the rest of the process. Given our own dispatcher, we end them.
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(self._threads)
         try:
             server = create_server(
-                self.app, host=self.host, port=self.port, threads=self._threads,
+                self.app, _dispatcher=dispatcher, host=self.host, port=self.port,
+                threads=self._threads,
                 connection_limit=CONNECTIONS, max_request_header_size=HEADER_BYTES,
                 max_request_body_size=BODY_BYTES, channel_timeout=IDLE_TIMEOUT,
                 cleanup_interval=min(IDLE_TIMEOUT, 10), asyncore_use_poll=True,
@@ -68,9 +74,11 @@ class Server:
                 # Our own log says what matters; waitress's would print each dropped client.
                 log_socket_errors=False)
         except (OSError, ValueError) as exc:
+            dispatcher.shutdown(cancel_pending=True, timeout=5)
             raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
         if not isinstance(server, BaseWSGIServer):  # several sockets: one host gives one
             server.close()
+            dispatcher.shutdown(cancel_pending=True, timeout=5)
             raise ServerError(f"{self.host}: names several addresses; listen on one")
         self._server = server
         self.port = int(self._server.effective_port)
