@@ -22,7 +22,7 @@ MAX_NODES = 100_000  # values a YAML config may expand to through its aliases
 # parsers (json and tomllib recurse) and every walker after them (lowered, merged, a cascade)
 # far from Python's recursion limit, whatever the file.
 MAX_NESTING = 100
-_TOML_LINE = re.compile(r"at line (\d+)")
+_TOML_LINE = re.compile(r"\s*\(at line (\d+)(?:, column (\d+))?\)")
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -47,8 +47,9 @@ def _parsed(name: str, text: str) -> Any:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = _TOML_LINE.search(str(exc))
-            message = _TOML_LINE.sub("", str(exc)).replace("()", "").strip(" (")
-            raise SiteConfigError(message.rstrip(" (") or "invalid TOML",
+            column = f" (column {found.group(2)})" if found and found.group(2) else ""
+            message = _TOML_LINE.sub("", str(exc)).strip() or "invalid TOML"
+            raise SiteConfigError(message + column,
                                   int(found.group(1)) if found else None) from exc
     if kind in ("yaml", "yml"):
         return parse_yaml(text)
