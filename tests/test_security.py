@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from receiver import RECEIVER_SECRET, Answer, Receiver, unused_port
-from testing import wait_for
+from testing import Ran, run_cli, wait_for
 
 from cometwatch.config import Secret, Webhook
 from cometwatch.delivery import Sender
@@ -440,19 +440,25 @@ def test_a_planted_secret_and_url_password_reach_no_output_channel(
     environ = {k: v for k, v in os.environ.items() if k != "COMETWATCH_CONFIG"}
     seen: list[str] = []
 
-    def cometwatch(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
-                                capture_output=True, text=True, env=environ, timeout=120)
+    def cometwatch(*args: str, process: bool = False) -> Ran | subprocess.CompletedProcess[str]:
+        """In this process (run_cli captures the same stdout, stderr and log records) unless
+        `process`: the verbose scans and the daemon stay real processes."""
+        result: Ran | subprocess.CompletedProcess[str]
+        if process:
+            result = subprocess.run([sys.executable, "-m", "cometwatch", *args], cwd=site.root,
+                                    capture_output=True, text=True, env=environ, timeout=120)
+        else:
+            result = run_cli(*args, cwd=site.root)
         seen.append(f"$ {args}\n{result.stdout}{result.stderr}")
         return result
 
     assert cometwatch("scan").returncode == 0  # the baseline
     site.write("posts/b.md", post("title: B"))
     site.commit()
-    cometwatch("-v", "scan")
+    cometwatch("-v", "scan", process=True)
     site.write("posts/c.md", post("title: C"))
     site.commit()
-    cometwatch("--log-format", "json", "-v", "scan")
+    cometwatch("--log-format", "json", "-v", "scan", process=True)
     for args in (("check",), ("status",), ("status", "--json"), ("deliveries",),
                  ("deliveries", "--json"), ("deliveries", "show", "1"),
                  ("deliveries", "show", "1", "--json"), ("webhooks", "list"), ("events",),
