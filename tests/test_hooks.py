@@ -252,7 +252,9 @@ def test_a_stale_pid_file_is_not_signalled_and_a_scan_starts_instead(
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GIT_DIR": "."}
         result = subprocess.run([str(tmp_path / "hooks" / "post-commit")], env=env, timeout=10)
         assert result.returncode == 0
-        wait_for(record.exists, "the background scan to start")
+        # The fake appends its line with `>>`: the file exists a moment before it holds it.
+        wait_for(lambda: record.exists() and record.read_text().endswith("\n"),
+                 "the background scan to start")
         assert record.read_text() == (f"--config {tmp_path / 'w.toml'} scan --wait --timeout 60 "
                                       "GIT_DIR=unset\n")
         assert bystander.poll() is None
