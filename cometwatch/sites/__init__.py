@@ -56,6 +56,28 @@ class SiteBase:
         return path[len(self.root) + 1:] if path.startswith(self.root + "/") else None
 
 
+PATH_CACHE = 65536  # paths a site remembers the location of; past that it starts again
+
+
+def remembered(cache: dict[str, Location | None], path: str,
+               find: Callable[[str], Location | None]) -> Location | None:
+    """`find(path)`, remembered in `cache`, which a walk over a huge tree cannot grow unbounded."""
+    if path in cache:
+        return cache[path]
+    if len(cache) > PATH_CACHE:
+        cache.clear()
+    where = cache[path] = find(path)
+    return where
+
+
+def trash_mirror(trash: str, path: str, content: str) -> str | None:
+    """For a path in the trash folder, the path it mirrors under `content`; else None."""
+    if not trash or not path.startswith(trash + "/"):
+        return None
+    inside = path[len(trash) + 1:]
+    return f"{content}/{inside}" if content else inside
+
+
 class SiteConfigError(ValueError):
     """A site config file that cannot be read: the rules it gave before stay in force."""
 

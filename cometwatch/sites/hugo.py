@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch.config import ContentRules
 from cometwatch.entry import DEFAULT_POLICY, Location, Policy, slugify
-from cometwatch.sites import SiteBase, SiteConfigError, Steer
+from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered, trash_mirror
 from cometwatch.sites.formats import line_of, lowered, merged, parse_data, parse_frontmatter
 from cometwatch.sites.jsglob import matches
 from cometwatch.sites.page import join
@@ -88,20 +88,12 @@ class HugoSite:
                                     self.rules.trash_dir]))
 
     def locate(self, path: str) -> Location | None:
-        cache = self._cache
-        if path in cache:
-            return cache[path]
-        if len(cache) > 65536:
-            cache.clear()
-        where = cache[path] = self._locate(path)
-        return where
+        return remembered(self._cache, path, self._locate)
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        trash = rules.trash_dir
-        if trash and path.startswith(trash + "/"):
-            relative = path[len(trash) + 1:]
-            mirror = f"{rules.content_dir}/{relative}" if rules.content_dir else relative
+        mirror = trash_mirror(rules.trash_dir, path, rules.content_dir)
+        if mirror is not None:
             found = self._locate(mirror)
             return None if found is None else replace(found, path=path, trashed=True)
         name = path.rpartition("/")[2]

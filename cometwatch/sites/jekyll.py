@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cometwatch import utc
 from cometwatch.config import ContentRules
 from cometwatch.entry import Location, Policy, slugify
-from cometwatch.sites import SiteBase, SiteConfigError, Steer
+from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered, trash_mirror
 from cometwatch.sites.formats import line_of, parse_data
 
 CONFIGS = ("_config.yml", "_config.yaml", "_config.toml")
@@ -65,19 +65,12 @@ class JekyllSite:
         return tuple(dict.fromkeys((self.source, self.rules.trash_dir)))
 
     def locate(self, path: str) -> Location | None:
-        cache = self._cache
-        if path not in cache:
-            if len(cache) > 65536:
-                cache.clear()
-            cache[path] = self._locate(path)
-        return cache[path]
+        return remembered(self._cache, path, self._locate)
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        trash = rules.trash_dir
-        if trash and path.startswith(trash + "/"):
-            inside = path[len(trash) + 1:]
-            mirror = f"{rules.content_dir}/{inside}" if rules.content_dir else inside
+        mirror = trash_mirror(rules.trash_dir, path, rules.content_dir)
+        if mirror is not None:
             found = self._locate(mirror)
             return None if found is None else replace(found, path=path, trashed=True)
         name = path.rpartition("/")[2]

@@ -20,7 +20,7 @@ from typing import Any
 
 from cometwatch.config import ContentRules
 from cometwatch.entry import Location, Policy, slugify
-from cometwatch.sites import SiteBase, SiteConfigError, Steer
+from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered, trash_mirror
 from cometwatch.sites.formats import line_of, parse_data
 from cometwatch.sites.jsglob import matches
 
@@ -44,19 +44,13 @@ class ZolaSite:
         return tuple(dict.fromkeys((self.content, self.rules.trash_dir)))
 
     def locate(self, path: str) -> Location | None:
-        cache = self._cache
-        if path not in cache:
-            if len(cache) > 65536:
-                cache.clear()
-            cache[path] = self._locate(path)
-        return cache[path]
+        return remembered(self._cache, path, self._locate)
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        trash = rules.trash_dir
-        if trash and path.startswith(trash + "/"):
-            inside = path[len(trash) + 1:]
-            found = self._locate(f"{self.content}/{inside}")
+        mirror = trash_mirror(rules.trash_dir, path, self.content)
+        if mirror is not None:
+            found = self._locate(mirror)
             return None if found is None else replace(found, path=path, trashed=True)
         if not path.startswith(self.content + "/"):
             return None
