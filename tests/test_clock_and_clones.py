@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import Site, post
+from testing import run_cli
 
-from cometwatch.cli import main
 from cometwatch.config import ContentRules, load_config
 from cometwatch.engine import Engine
 from cometwatch.flow import history
@@ -29,18 +28,6 @@ def embargoed_then_a_commit_from_the_future(site: Site) -> None:
     site.commit()
     site.write("posts/now.md", post("title: N, edited"))
     site.commit(time=Y2100)  # a clock off by 75 years
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    root = logging.getLogger("cometwatch")
-    handlers, propagate = root.handlers[:], root.propagate
-    try:
-        code = main(list(args))
-    finally:
-        root.handlers[:], root.propagate = handlers, propagate
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_commit_dated_in_the_future_does_not_publish_embargoed_posts(site: Site) -> None:
@@ -65,7 +52,7 @@ def test_without_a_wall_clock_the_commit_time_is_the_clock(site: Site) -> None:
 
 
 def test_a_scan_and_events_bound_the_clock_by_the_wall_clock(
-        site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        site: Site, tmp_path: Path) -> None:
     site.write("posts/first.md", post("title: F"))
     site.commit()
     file = tmp_path / "webhooks.toml"
@@ -80,7 +67,7 @@ def test_a_scan_and_events_bound_the_clock_by_the_wall_clock(
         assert ("content.published", "embargo") not in names
         cursor = store.cursor(source.branch)
         assert cursor is not None and cursor.next_timer == Y2099
-    code, out, err = cli(capsys, "--config", str(file), "events", "--all")
+    code, out, err = run_cli("--config", str(file), "events", "--all")
     assert code == 0, err
     assert '"content.published"' not in "".join(
         line for line in out.splitlines() if '"embargo"' in line)
@@ -102,20 +89,19 @@ def shallow(site: Site, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("command", [("events", "--all"), ("check",),
                                      ("scan", "--no-deliver")])
 def test_a_shallow_clone_warns_that_its_ids_come_from_a_truncated_history(
-        shallow: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]) -> None:
-    code, out, err = cli(capsys, "--config", str(shallow), *command)
+        shallow: Path, command: tuple[str, ...]) -> None:
+    code, out, err = run_cli("--config", str(shallow), *command)
     assert code == 0, err
     said = [line for line in (out + err).splitlines() if "shallow clone" in line]
     assert len(said) == 1 and "git fetch --unshallow" in said[0]
 
 
-def test_a_full_clone_does_not_warn(site: Site, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_full_clone_does_not_warn(site: Site, tmp_path: Path) -> None:
     site.write("a.md", "x")
     site.commit()
     file = tmp_path / "webhooks.toml"
     file.write_text(f'[repository]\npath = "{site.root}"\n')
-    code, out, err = cli(capsys, "--config", str(file), "events", "--all")
+    code, out, err = run_cli("--config", str(file), "events", "--all")
     assert code == 0 and "shallow" not in err
     assert [json.loads(line)["event"] for line in out.splitlines()] == [
         "content.created", "content.published"]
