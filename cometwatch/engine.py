@@ -217,6 +217,8 @@ class Engine:
               now: float | None) -> list[ContentEvent]:
         self._needed.clear()  # every learn for the saves now running has happened
         events = self.advance(time if now is None else min(time, now))
+        if not changes and not self._resited:
+            return events  # a commit outside the entries: only the clock moved
         moment = self.ledger.clock
         ledger = self.ledger
         ops = self._ops(changes)

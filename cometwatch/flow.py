@@ -83,16 +83,21 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
         # repository of code and docs, most commits are never read
         scope = _scope(engine)
         chunk: list[Commit] = []
+        asked: list[Commit] = []  # the chunk before, its blobs asked for: derived next
         moved: str | None = None
         for commit in repo.walk(base, tip, scope if _worth(repo, engine, tip, scope) else ()):
             chunk.append(commit)
             if len(chunk) >= _CHUNK:
-                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
-                chunk = []
+                # git reads this chunk's blobs while the one before is derived
+                _ask(repo, engine, chunk)
+                moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
+                asked, chunk = chunk, []
                 if moved:
                     break
         else:
-            moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+            moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
+            if not moved:
+                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
         if not moved:
             return
         base = moved  # the site's folders changed there: read on from it, in the new ones
@@ -286,6 +291,15 @@ def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
     def read(shas: list[str]) -> Mapping[str, bytes]:
         return repo.read_blobs(shas, HEAD_BYTES)
     return read
+
+
+def _ask(repo: Repository, engine: Engine, chunk: list[Commit]) -> None:
+    """Ask ahead for the blobs of a chunk (under the site as it stands: a commit that changes
+    the site may want others, read when it comes)."""
+    locate = engine.locate
+    repo.prefetch((change.new_sha for commit in chunk for change in commit.changes
+                   if change.new_sha and change.new_path
+                   and locate(change.new_path, change.new_mode)), HEAD_BYTES)
 
 
 def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:

@@ -16,13 +16,14 @@ value and type, against libyaml on generated blocks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from yaml.nodes import ScalarNode
 
 _STR = "tag:yaml.org,2002:str"
-_RESOLVER = yaml.resolver.Resolver()
+_RESOLVE: Callable[[type, str, tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _BUILD = {
     "tag:yaml.org,2002:null": _CONSTRUCTOR.construct_yaml_null,
@@ -33,16 +34,21 @@ _BUILD = {
 }
 _NOT_PLAIN = object()  # a scalar this module leaves to PyYAML (a tag it has no builder for)
 
-# Characters YAML prints, less its line breaks (\x85, \u2028, \u2029), the BOM and the
-# non-characters: anything else is PyYAML's to accept or refuse.
-_PRINTED = "\u00a0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+# Never in a plain scalar here: what YAML does not print, its line breaks (\x85, \u2028,
+# \u2029), the BOM, spaces and tabs (negated classes: they compile in microseconds, where the
+# same set spelt out as ranges takes milliseconds at every start).
+_NEVER = r"\x00-\x20\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff"
 # A plain scalar here starts with a letter or digit (no indicator, no sign, no dot), has no
-# `#`, no `: ` and no `:` at its end, and single spaces only between its words.
-_INNER = rf"A-Za-z0-9_.\-+/()'\"!?,&*%@`=~;$^<>|{{}}\[\]\\{_PRINTED}"
-_PLAIN = rf"[A-Za-z0-9{_PRINTED}](?:[ ]?(?:[{_INNER}]|:(?=[{_INNER}])))*"
-_ITEM = re.compile(rf"[A-Za-z0-9{_PRINTED}](?:[ ]?(?:[A-Za-z0-9_.\-+/()'\"!?&*%@`=~;$^<>|\\"
-                   rf"{_PRINTED}]|:(?=[A-Za-z0-9_.\-+/()\\{_PRINTED}])))*")
-_QUOTED = rf"[^\"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]*"
+# `#`, no `: ` and no `:` at its end, and single spaces only between its words; in a list it
+# has no `,[]{}` either.
+_FIRST = rf"[^{_NEVER}!-/:-@\[-`{{-~]"
+_INNER = rf"[^{_NEVER}#:]"
+_IN_LIST = rf"[^{_NEVER}#:,\[\]{{}}]"
+_PLAIN = rf"{_FIRST}(?:[ ]?(?:{_INNER}|:(?={_INNER})))*"
+# (libyaml refuses a `:` in a list item before any of `,?[]{}:`)
+_ITEM = re.compile(rf"{_FIRST}(?:[ ]?(?:{_IN_LIST}|:(?=[^{_NEVER}#:,?\[\]{{}}])))*")
+_QUOTED = r"[^\"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]*"
+_QUOTED_ITEM = re.compile(_QUOTED)
 _LINE = re.compile(
     # a blank line, or a key (libyaml's simple keys are at most 1024 characters)...
     r"[ ]*\n|([A-Za-z_][A-Za-z0-9_]{0,127}(?:-[A-Za-z0-9_]{1,64}){0,8}):"
@@ -76,6 +82,8 @@ def mapping(source: str) -> dict[Any, Any] | None:
             value = single
         elif items is not None:
             value = _items(items)
+            if value is None:
+                return None
         elif plain is not None:
             value = _scalar(plain)
         else:
@@ -86,22 +94,23 @@ def mapping(source: str) -> dict[Any, Any] | None:
     return fields
 
 
-def _items(text: str) -> list[Any] | object:
+def _items(text: str) -> list[Any] | None:
+    """A one-line list's items, or None when one is not plain."""
     if not text.strip(" "):
         return []
-    values = []
+    values: list[Any] = []
     for item in text.split(","):
         item = item.strip(" ")
         if len(item) >= 2 and item[0] == item[-1] and item[0] in "\"'" and \
-                re.fullmatch(_QUOTED, item[1:-1]) and item[0] not in item[1:-1]:
+                _QUOTED_ITEM.fullmatch(item[1:-1]) and item[0] not in item[1:-1]:
             values.append(item[1:-1])
         elif _ITEM.fullmatch(item):
             value = _scalar(item)
             if value is _NOT_PLAIN:
-                return _NOT_PLAIN
+                return None
             values.append(value)
         else:
-            return _NOT_PLAIN  # an empty item, a nested list or mapping, a comma in quotes
+            return None  # an empty item, a nested list or mapping, a comma in quotes
     return values
 
 
@@ -111,7 +120,7 @@ def _scalar(text: str) -> Any:
         return _MEMO[text]
     except KeyError:
         pass
-    tag = _RESOLVER.resolve(ScalarNode, text, (True, False))
+    tag = _RESOLVE(ScalarNode, text, (True, False))
     if tag == _STR:
         value: Any = text
     elif tag in _BUILD:

@@ -1,0 +1,86 @@
+"""Blobs asked for ahead (`Repository.prefetch`) come back exactly as blobs read at once, in
+any order of asking and reading, whatever is missing, cut or never wanted."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Site
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from testing import examples
+
+from cometwatch.errors import RepositoryError
+from cometwatch.gitrepo import Repository
+
+MISSING = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, bytes]]]:
+    """A repository of 700 files (more than one batch of requests), a few of them larger
+    than the pipe git answers through, and their contents by blob sha."""
+    site = Site(tmp_path_factory.mktemp("blobs") / "site")
+    rng = random.Random(5)
+    for n in range(700):
+        size = 400_000 if n % 97 == 0 else rng.randrange(0, 3000)
+        site.write(f"content/f{n}.md", f"{n}\n" + "x" * size)
+    site.commit()
+    with Repository(site.root) as repo:
+        listed = repo.tree("HEAD")
+    contents = {sha: (site.root / path).read_bytes() for path, (_, sha) in listed.items()}
+    yield site.root, contents
+
+
+def test_blobs_asked_ahead_are_those_read_at_once(
+        blobs: tuple[Path, dict[str, bytes]]) -> None:
+    root, contents = blobs
+    shas = list(contents)
+    with Repository(root) as repo:
+        repo.prefetch(shas[:300], 1 << 20)
+        assert repo.read_blobs(shas[300:310], 1 << 20) == {s: contents[s] for s in shas[300:310]}
+        assert repo.read_blobs(shas[:300], 1 << 20) == {s: contents[s] for s in shas[:300]}
+        repo.prefetch(shas, 1 << 20)  # more than a batch: the rest is read when wanted
+        assert repo.read_blobs(shas, 1 << 20) == contents
+
+
+def test_a_missing_blob_asked_ahead_fails_only_the_read_that_wants_it(
+        blobs: tuple[Path, dict[str, bytes]]) -> None:
+    root, contents = blobs
+    shas = list(contents)[:20]
+    with Repository(root) as repo:
+        repo.prefetch([shas[0], MISSING, *shas[1:]], 1 << 20)
+        assert repo.read_blobs(shas[:5], 1 << 20) == {s: contents[s] for s in shas[:5]}
+        with pytest.raises(RepositoryError, match="missing"):
+            repo.read_blobs([MISSING, shas[5]], 1 << 20)
+        assert repo.read_blobs(shas, 1 << 20) == {s: contents[s] for s in shas}
+
+
+def test_a_read_with_another_limit_is_not_given_blobs_cut_at_the_first(
+        blobs: tuple[Path, dict[str, bytes]]) -> None:
+    root, contents = blobs
+    big = [sha for sha, data in contents.items() if len(data) > 100_000]
+    with Repository(root) as repo:
+        repo.prefetch(big, 10)
+        assert repo.read_blobs(big, 1 << 20) == {s: contents[s] for s in big}
+        repo.prefetch(big, 1 << 20)
+        assert repo.read_blobs(big, 10) == {s: contents[s][:10] for s in big}
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(st.integers(0, 699), max_size=60),
+                          st.sampled_from([16, 1 << 20])), min_size=1, max_size=8))
+def test_any_order_of_asking_and_reading_reads_the_right_bytes(
+        blobs: tuple[Path, dict[str, bytes]], steps: list[tuple[bool, list[int], int]]) -> None:
+    root, contents = blobs
+    shas = list(contents)
+    with Repository(root) as repo:
+        for ask, picks, limit in steps:
+            wanted = [shas[n] for n in picks]
+            if ask:
+                repo.prefetch(wanted, limit)
+            else:
+                assert repo.read_blobs(wanted, limit) == {s: contents[s][:limit] for s in wanted}
