@@ -78,6 +78,7 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                                                                  stored, changes),
                             now, stored)
             return
+    last = base  # the last commit saved
     while True:
         # only the history of the folders entries lie in and of the site's config files: on a
         # repository of code and docs, most commits are never read
@@ -91,6 +92,7 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                 # git reads this chunk's blobs while the one before is derived
                 _ask(repo, engine, chunk)
                 moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
+                last = asked[-1].sha if asked and not moved else last
                 asked, chunk = chunk, []
                 if moved:
                     break
@@ -98,9 +100,17 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
             moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
             if not moved:
                 moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+                last = (chunk or asked)[-1].sha if chunk or asked else last
         if not moved:
-            return
-        base = moved  # the site's folders changed there: read on from it, in the new ones
+            break
+        base = last = moved  # the site's folders changed there: read on from it, in the new ones
+    if last != tip:
+        # the commits after the last one read touch nothing of the site: the tip's time still
+        # passes, and the dates it passes publish (or expire) entries
+        time = repo.commit_time(tip)
+        yield Save(tip, time, engine.save(tip, time, (), now))
+        if on_commit:
+            on_commit(1)
 
 
 def _worth(repo: Repository, engine: Engine, tip: str, scope: tuple[str, ...]) -> bool:

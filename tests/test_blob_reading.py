@@ -84,3 +84,15 @@ def test_any_order_of_asking_and_reading_reads_the_right_bytes(
                 repo.prefetch(wanted, limit)
             else:
                 assert repo.read_blobs(wanted, limit) == {s: contents[s][:limit] for s in wanted}
+
+
+def test_a_commit_time_is_read_from_the_commit_or_the_tag_naming_it(site: Site) -> None:
+    site.write("a.md", "a\n")
+    sha = site.commit(time=1_700_000_123)
+    site.git("tag", "-a", "-m", "release", "v1", time=1_800_000_000)
+    with Repository(site.root) as repo:
+        repo.prefetch([sha], 1 << 20)  # asked ahead and never read: the answer waits in line
+        assert repo.commit_time(sha) == 1_700_000_123
+        assert repo.commit_time("v1") == 1_700_000_123  # the tag's commit, not the tag's date
+        with pytest.raises(RepositoryError):
+            repo.commit_time(MISSING)
