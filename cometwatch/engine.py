@@ -90,6 +90,10 @@ class Engine:
                     wanted.append(c.new_sha)
         return wanted
 
+    def parsed(self, sha: str) -> bool:
+        """Whether the blob's facts are in hand (under the rules as they stand)."""
+        return sha in self._facts
+
     def learn(self, blobs: dict[str, bytes]) -> None:
         """Parse blobs for the saves about to run (in as many calls as suit the caller)."""
         if len(self._facts) - len(self._needed) > _FACTS_CACHE:

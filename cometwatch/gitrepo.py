@@ -14,7 +14,7 @@ import fcntl
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -256,13 +256,19 @@ class Repository:
 
     # -- history ----------------------------------------------------------------------------
 
-    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = ()) -> Iterator[Commit]:
+    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = (),
+             newest_first: bool = False) -> Generator[Commit, None, None]:
         """Commits after `base` (exclusive; None = from the root) up to `tip`, oldest first,
         along first parents, each with its raw changes against its first parent. With `paths`
         (folders and files, taken literally), only the commits that change something under
-        them, and only those changes: a rename from outside them is an addition."""
+        them, and only those changes: a rename from outside them is an addition.
+
+        Oldest first, git lists nothing before it has walked the whole range (with `paths`,
+        diffing every commit to prune it); `newest_first` streams from the start. Closing
+        the iterator early stops git."""
         revs = f"{base}..{tip}" if base else tip
-        args = ["log", "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
+        args = ["log", "--first-parent", *(() if newest_first else ("--reverse",)),
+                "--raw", "-M", "--no-abbrev", "-z",
                 "--diff-merges=first-parent", "--no-color", "--no-ext-diff",
                 "--format=%x01%H %ct", revs, "--", *(f":(literal){p}" for p in paths)]
         yield from self._stream_commits(args)
@@ -296,7 +302,7 @@ class Repository:
             raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
         return parse_tree(out)
 
-    def _stream_commits(self, args: list[str]) -> Iterator[Commit]:
+    def _stream_commits(self, args: list[str]) -> Generator[Commit, None, None]:
         try:
             popen = self._git.process(["git", *_LEAN_HISTORY, "-c", "diff.renameLimit=20000",
                                        "-c", "core.quotepath=off", *args])
@@ -306,6 +312,9 @@ class Repository:
         stdout: IO[bytes] = popen.stdout
         try:
             yield from parse_log(_tokens(stdout))
+        except GeneratorExit:  # the reader stopped early: so does git, and that is no failure
+            popen.kill()
+            raise
         finally:
             stdout.close()
             stderr = popen.stderr.read() if popen.stderr else b""

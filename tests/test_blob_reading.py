@@ -4,6 +4,7 @@ any order of asking and reading, whatever is missing, cut or never wanted."""
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,23 @@ def test_a_commit_time_is_read_from_the_commit_or_the_tag_naming_it(site: Site) 
         assert repo.commit_time("v1") == 1_700_000_123  # the tag's commit, not the tag's date
         with pytest.raises(RepositoryError):
             repo.commit_time(MISSING)
+
+
+def test_a_walk_closed_early_stops_git_without_an_error(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cometwatch.gitrepo as gitrepo
+
+    monkeypatch.setattr(gitrepo, "_PIPE_BYTES", 4096)  # git fills the pipe and waits on us
+    stream = b"".join(
+        b"commit refs/heads/main\nmark :%d\ncommitter T <t@example.org> %d +0000\ndata 1\nc\n"
+        b"%sM 100644 inline content/f%d.md\ndata 2\n%02d\n"
+        % (n, 1_700_000_000 + n, b"from :%d\n" % (n - 1) if n > 1 else b"", n, n % 100)
+        for n in range(1, 400))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=site.root, input=stream, check=True)
+    with Repository(site.root) as repo:
+        for newest_first in (True, False):
+            walk = repo.walk(None, "main", ("content",), newest_first)
+            first = next(walk)
+            assert first.changes[0].new_path == ("content/f399.md" if newest_first
+                                                 else "content/f1.md")
+            walk.close()  # git is killed: no "git log failed"
