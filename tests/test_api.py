@@ -5,19 +5,39 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
 from apisite import TOKEN, ApiRig
-from conftest import Site, post
+from conftest import GIT_ENV, Site, post
 from openapi_check import check_response
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 FIXED = 1_700_000_000
 
 
 @pytest.fixture
-def rig(site: Site, tmp_path: Path) -> Iterator[ApiRig]:
+def fresh(site: Site, tmp_path: Path) -> Iterator[ApiRig]:
+    """An empty site of the test's own, for a test that commits or moves the clock."""
     running = ApiRig(site, tmp_path, check=check_response)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiRig]:
+    """`blog` committed, scanned and served once for the tests that only read it (a GET
+    changes nothing the next test sees); each test asks its own questions of it."""
+    root = tmp_path_factory.mktemp("blog")
+    with pytest.MonkeyPatch.context() as env:  # the tests' git identity and no user config
+        for key, value in GIT_ENV.items():
+            env.setenv(key, value)
+        running = ApiRig(Site(root / "site"), root, check=check_response)
+        blog(running)
+        running.url  # noqa: B018 (starts the server, and the git readers it opens, here)
     yield running
     running.close()
 
@@ -47,7 +67,6 @@ def slugs(answer: object) -> list[str]:
 # -- routes and shapes ----------------------------------------------------------------------
 
 def test_health_answers_in_cometcms_shape(rig: ApiRig) -> None:
-    blog(rig)
     answer = rig.get("/health")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json; charset=utf-8"
@@ -57,7 +76,6 @@ def test_health_answers_in_cometcms_shape(rig: ApiRig) -> None:
 
 
 def test_an_entry_is_found_by_slug_and_by_id_with_its_fields(rig: ApiRig) -> None:
-    blog(rig)
     entry = rig.get("/content/posts/alpha").json()["data"]
     assert rig.get(f"/content/posts/{entry['id']}").json()["data"] == entry
     assert entry["type"] == "posts" and entry["status"] == "published"
@@ -71,7 +89,6 @@ def test_an_entry_is_found_by_slug_and_by_id_with_its_fields(rig: ApiRig) -> Non
 
 
 def test_a_list_is_data_and_meta_newest_first_by_default(rig: ApiRig) -> None:
-    blog(rig)
     answer = rig.get("/content/posts").json()
     assert answer["meta"] == {"total": 3, "limit": 3, "offset": 0, "sort": "created_at",
                               "order": "desc"}
@@ -85,7 +102,6 @@ def slugs_of(body: dict[str, list[dict[str, str]]]) -> list[str]:
 
 
 def test_content_types_are_synthesised_per_collection(rig: ApiRig) -> None:
-    blog(rig)
     types = {t["name"]: t for t in rig.get("/content-types").json()["data"]}
     assert set(types) == {"pages", "posts"}
     posts = rig.get("/content-types/posts").json()["data"]
@@ -106,7 +122,6 @@ def test_content_types_are_synthesised_per_collection(rig: ApiRig) -> None:
 ])
 def test_errors_have_cometcms_codes_and_messages(rig: ApiRig, path: str, workspace: str,
                                                 status: int, code: str, message: str) -> None:
-    blog(rig)
     answer = rig.get(path, workspace=workspace)
     assert answer.status_code == status
     assert answer.json() == {"error": {"code": code, "message": message}}
@@ -116,14 +131,12 @@ def test_errors_have_cometcms_codes_and_messages(rig: ApiRig, path: str, workspa
 @pytest.mark.parametrize("path", ["/content/posts", "/content-types", "/media",
                                   "/content/posts/alpha"])
 def test_unscoped_routes_need_a_workspace(rig: ApiRig, path: str) -> None:
-    blog(rig)
     answer = rig.get(path, workspace="")
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "workspace_required"
 
 
 def test_writes_are_not_allowed_on_a_read_only_api(rig: ApiRig) -> None:
-    blog(rig)
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         answer = rig.client.request(method, f"{rig.url}/workspaces/site/content/posts/alpha")
         assert answer.status_code == 405, method
@@ -131,27 +144,25 @@ def test_writes_are_not_allowed_on_a_read_only_api(rig: ApiRig) -> None:
         assert "GET" in answer.headers["allow"]
 
 
-def test_percent_encoded_unicode_slugs_and_explicit_ids_are_found(rig: ApiRig) -> None:
-    rig.site.write("posts/café-crème.md", post("title: Café"))
-    rig.site.write("posts/odd.md", post("title: Odd\nid: 'urn:x/y z?#%'"))
-    rig.site.commit()
-    rig.scan()
-    assert rig.get(f"/content/posts/{quote('café-crème')}").json()["data"]["title"] == "Café"
-    odd = rig.get(f"/content/posts/{quote('urn:x/y z?#%', safe='')}").json()["data"]
+def test_percent_encoded_unicode_slugs_and_explicit_ids_are_found(fresh: ApiRig) -> None:
+    fresh.site.write("posts/café-crème.md", post("title: Café"))
+    fresh.site.write("posts/odd.md", post("title: Odd\nid: 'urn:x/y z?#%'"))
+    fresh.site.commit()
+    fresh.scan()
+    assert fresh.get(f"/content/posts/{quote('café-crème')}").json()["data"]["title"] == "Café"
+    odd = fresh.get(f"/content/posts/{quote('urn:x/y z?#%', safe='')}").json()["data"]
     assert odd["title"] == "Odd" and odd["id"] == "urn:x/y z?#%"
 
 
 # -- tokens ---------------------------------------------------------------------------------
 
 def test_anonymous_readers_see_only_what_is_published_now(rig: ApiRig) -> None:
-    blog(rig)
     assert sorted(slugs(rig.get("/content/posts"))) == ["alpha", "beta", "gamma"]
     for hidden in ("secret", "soon"):
         assert rig.get(f"/content/posts/{hidden}").status_code == 404
 
 
 def test_a_token_also_sees_drafts_and_scheduled_entries(rig: ApiRig) -> None:
-    blog(rig)
     listed = rig.get("/content/posts", token=TOKEN).json()
     assert listed["meta"]["total"] == 5
     soon = rig.get("/content/posts/soon", token=TOKEN).json()["data"]
@@ -163,7 +174,6 @@ def test_a_token_also_sees_drafts_and_scheduled_entries(rig: ApiRig) -> None:
 
 @pytest.mark.parametrize("header", ["Bearer nope", "bearer nope", "Bearer \t nope"])
 def test_an_invalid_token_is_401_even_on_a_public_read(rig: ApiRig, header: str) -> None:
-    blog(rig)
     answer = rig.get("/content/posts/alpha", headers={"Authorization": header})
     assert answer.status_code == 401
     assert answer.json() == {"error": {"code": "unauthorized",
@@ -173,46 +183,45 @@ def test_an_invalid_token_is_401_even_on_a_public_read(rig: ApiRig, header: str)
 @pytest.mark.parametrize("header", ["Bearer", "Basic dXNlcjpwYXNz", "Token x", "",
                                     "Bearertoken"])
 def test_an_empty_token_or_another_scheme_is_anonymous(rig: ApiRig, header: str) -> None:
-    blog(rig)
     answer = rig.get("/content/posts", headers={"Authorization": header})
     assert answer.status_code == 200
     assert answer.json()["meta"]["total"] == 3
 
 
-def test_trashed_entries_need_a_token_and_trash_1(rig: ApiRig) -> None:
-    blog(rig)
-    rig.site.move("posts/beta.md", ".trash/posts/beta.md")
-    rig.site.commit(time=FIXED + 600)
-    rig.scan()
-    assert rig.get("/content/posts/beta").status_code == 404
-    trashed = rig.get("/content/posts/beta", token=TOKEN).json()["data"]
+def test_trashed_entries_need_a_token_and_trash_1(fresh: ApiRig) -> None:
+    blog(fresh)
+    fresh.site.move("posts/beta.md", ".trash/posts/beta.md")
+    fresh.site.commit(time=FIXED + 600)
+    fresh.scan()
+    assert fresh.get("/content/posts/beta").status_code == 404
+    trashed = fresh.get("/content/posts/beta", token=TOKEN).json()["data"]
     assert trashed["deleted_at"] == "2023-11-14T22:23:20Z"
-    assert "beta" not in slugs(rig.get("/content/posts", token=TOKEN))
-    assert "beta" in slugs(rig.get("/content/posts?trash=1", token=TOKEN))
-    assert "beta" not in slugs(rig.get("/content/posts?trash=1"))
+    assert "beta" not in slugs(fresh.get("/content/posts", token=TOKEN))
+    assert "beta" in slugs(fresh.get("/content/posts?trash=1", token=TOKEN))
+    assert "beta" not in slugs(fresh.get("/content/posts?trash=1"))
 
 
-def test_a_scheduled_entry_appears_at_its_moment_exactly(rig: ApiRig) -> None:
-    blog(rig)
+def test_a_scheduled_entry_appears_at_its_moment_exactly(fresh: ApiRig) -> None:
+    blog(fresh)
     moment = 2_000_000_000.0  # 2033-05-18T03:33:20Z, soon.md's publishDate
-    rig.clock.now = moment - 0.001
-    before = rig.get("/content/posts")
+    fresh.clock.now = moment - 0.001
+    before = fresh.get("/content/posts")
     assert "soon" not in slugs(before)
-    rig.clock.now = moment
-    after = rig.get("/content/posts", headers={"If-None-Match": before.headers["etag"]})
+    fresh.clock.now = moment
+    after = fresh.get("/content/posts", headers={"If-None-Match": before.headers["etag"]})
     assert after.status_code == 200  # the moment passed: another ETag
     assert "soon" in slugs(after)
-    assert rig.get("/content/posts/soon").json()["data"]["status"] == "published"
+    assert fresh.get("/content/posts/soon").json()["data"]["status"] == "published"
 
 
-def test_an_expired_entry_is_hidden_and_archived(rig: ApiRig) -> None:
-    rig.site.write("posts/old.md", post("title: Old\nexpiryDate: 2030-01-01"))
-    rig.site.commit()
-    rig.scan()
-    assert rig.get("/content/posts/old", token=TOKEN).json()["data"]["status"] == "archived"
-    assert rig.get("/content/posts/old").status_code == 404
-    rig.clock.now = 1_800_000_000.0
-    assert rig.get("/content/posts/old").json()["data"]["status"] == "published"
+def test_an_expired_entry_is_hidden_and_archived(fresh: ApiRig) -> None:
+    fresh.site.write("posts/old.md", post("title: Old\nexpiryDate: 2030-01-01"))
+    fresh.site.commit()
+    fresh.scan()
+    assert fresh.get("/content/posts/old", token=TOKEN).json()["data"]["status"] == "archived"
+    assert fresh.get("/content/posts/old").status_code == 404
+    fresh.clock.now = 1_800_000_000.0
+    assert fresh.get("/content/posts/old").json()["data"]["status"] == "published"
 
 
 # -- list semantics -------------------------------------------------------------------------
@@ -247,7 +256,6 @@ def test_an_expired_entry_is_hidden_and_archived(rig: ApiRig) -> None:
     ("filter[status]=published", ["alpha", "beta", "gamma"]),
 ])
 def test_filters_and_search(rig: ApiRig, query: str, expected: list[str]) -> None:
-    blog(rig)
     answer = rig.get(f"/content/posts?{query}")
     assert answer.status_code == 200
     assert sorted(slugs(answer)) == expected
@@ -255,7 +263,6 @@ def test_filters_and_search(rig: ApiRig, query: str, expected: list[str]) -> Non
 
 
 def test_filter_by_id(rig: ApiRig) -> None:
-    blog(rig)
     alpha = rig.get("/content/posts/alpha").json()["data"]["id"]
     assert slugs(rig.get(f"/content/posts?filter[id]={alpha}")) == ["alpha"]
 
@@ -272,7 +279,6 @@ def test_filter_by_id(rig: ApiRig) -> None:
     ("sort=", ["alpha"], ("created_at", "desc")),
 ])
 def test_sorting(rig: ApiRig, query: str, order: list[str], meta: tuple[str, str]) -> None:
-    blog(rig)
     answer = rig.get(f"/content/posts?{query}").json()
     got = slugs_of(answer)
     if len(order) == 1:  # only where the first is certain (beta and gamma tie on dates)
@@ -298,41 +304,40 @@ def test_sorting(rig: ApiRig, query: str, order: list[str], meta: tuple[str, str
 ])
 def test_limit_and_offset_are_clamped_as_cometcms_clamps_them(
         rig: ApiRig, query: str, limit: int, offset: int, count: int) -> None:
-    blog(rig)
     answer = rig.get(f"/content/posts?{query}").json()
     assert (answer["meta"]["limit"], answer["meta"]["offset"]) == (limit, offset)
     assert len(answer["data"]) == count
 
 
-def test_offset_pagination_never_skips_or_repeats_entries_of_one_commit(rig: ApiRig) -> None:
+def test_offset_pagination_never_skips_or_repeats_entries_of_one_commit(fresh: ApiRig) -> None:
     for n in range(23):
-        rig.site.write(f"posts/p{n:02}.md", post(f"title: Same {n % 3}"))
-    rig.site.commit()
-    rig.scan()
+        fresh.site.write(f"posts/p{n:02}.md", post(f"title: Same {n % 3}"))
+    fresh.site.commit()
+    fresh.scan()
     for sort in ("-created_at", "title", "-title", "updated_at"):
         seen: list[str] = []
         for offset in range(0, 23, 4):
-            page = rig.get(f"/content/posts?sort={sort}&limit=4&offset={offset}").json()
+            page = fresh.get(f"/content/posts?sort={sort}&limit=4&offset={offset}").json()
             seen += [entry["id"] for entry in page["data"]]
         assert len(seen) == 23 and len(set(seen)) == 23, sort
 
 
 # -- ETag -----------------------------------------------------------------------------------
 
-def test_etag_gives_304_until_a_commit_changes_the_cursor(rig: ApiRig) -> None:
-    blog(rig)
-    first = rig.get("/content/posts/alpha")
+def test_etag_gives_304_until_a_commit_changes_the_cursor(fresh: ApiRig) -> None:
+    blog(fresh)
+    first = fresh.get("/content/posts/alpha")
     tag = first.headers["etag"]
-    again = rig.get("/content/posts/alpha", headers={"If-None-Match": tag})
+    again = fresh.get("/content/posts/alpha", headers={"If-None-Match": tag})
     assert again.status_code == 304 and again.headers["etag"] == tag and not again.content
-    assert rig.get("/content/posts/alpha", headers={"If-None-Match": f'"x", W/{tag}'}
+    assert fresh.get("/content/posts/alpha", headers={"If-None-Match": f'"x", W/{tag}'}
                    ).status_code == 304
-    assert rig.get("/content/posts/alpha", token=TOKEN).headers["etag"] != tag
-    assert rig.get("/content/posts/alpha?x=1").headers["etag"] != tag
-    rig.site.write("posts/alpha.md", post("title: Alpha 2"))
-    rig.site.commit(time=FIXED + 900)
-    rig.scan()
-    changed = rig.get("/content/posts/alpha", headers={"If-None-Match": tag})
+    assert fresh.get("/content/posts/alpha", token=TOKEN).headers["etag"] != tag
+    assert fresh.get("/content/posts/alpha?x=1").headers["etag"] != tag
+    fresh.site.write("posts/alpha.md", post("title: Alpha 2"))
+    fresh.site.commit(time=FIXED + 900)
+    fresh.scan()
+    changed = fresh.get("/content/posts/alpha", headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.json()["data"]["title"] == "Alpha 2"
     assert changed.json()["data"]["updated_at"] == "2023-11-14T22:28:20Z"
     assert changed.json()["data"]["created_at"] == "2023-11-14T22:13:20Z"
@@ -354,7 +359,6 @@ def test_etag_gives_304_until_a_commit_changes_the_cursor(rig: ApiRig) -> None:
 ])
 def test_hostile_requests_get_an_expected_answer_never_a_500(rig: ApiRig, raw: str,
                                                              status: int) -> None:
-    blog(rig)
     base = f"{rig.url}/workspaces/site"
     answer = rig.client.get(base + raw)
     assert answer.status_code == status, answer.text[:300]
@@ -375,10 +379,23 @@ def test_the_openapi_check_catches_an_answer_off_the_document() -> None:
 
 
 def test_the_document_is_served(rig: ApiRig) -> None:
-    blog(rig)
     answer = rig.client.get(f"{rig.url}/openapi.yaml")
     assert answer.status_code == 200
     assert answer.text.startswith("openapi: 3.1.0")
+
+
+@pytest.fixture(scope="module")
+def fast_and_slow(rig: ApiRig) -> tuple[Flask, Flask]:
+    """Two apps on the blog's site, each with its own catalog and rendering cache: one
+    answering through the fast path, one through the Flask views alone."""
+    from cometwatch.web.api import FastPath
+    from cometwatch.web.app import create_app
+
+    assert rig._context is not None
+    fast_app, slow_app = create_app(rig._context), create_app(rig._context)
+    assert isinstance(fast_app.wsgi_app, FastPath)
+    slow_app.wsgi_app = slow_app.wsgi_app.inner  # type: ignore[method-assign]
+    return fast_app, slow_app
 
 
 @pytest.mark.parametrize("path", [
@@ -387,17 +404,9 @@ def test_the_document_is_served(rig: ApiRig) -> None:
     "/content/posts?%ff", "/content/posts/a%2Fb",
 ])
 @pytest.mark.parametrize("token", [None, TOKEN, "wrong"])
-def test_the_fast_path_answers_exactly_as_the_flask_views(rig: ApiRig, path: str,
-                                                          token: str | None) -> None:
-    from cometwatch.web.api import FastPath
-    from cometwatch.web.app import create_app
-
-    blog(rig)
-    rig.url  # noqa: B018 (opens the site context)
-    assert rig._context is not None
-    fast_app, slow_app = create_app(rig._context), create_app(rig._context)
-    assert isinstance(fast_app.wsgi_app, FastPath)
-    slow_app.wsgi_app = slow_app.wsgi_app.inner  # type: ignore[method-assign]
+def test_the_fast_path_answers_exactly_as_the_flask_views(
+        fast_and_slow: tuple[Flask, Flask], path: str, token: str | None) -> None:
+    fast_app, slow_app = fast_and_slow
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = "/api/v1/workspaces/site" + path
     fast = fast_app.test_client().get(url, headers=headers)

@@ -281,11 +281,11 @@ def test_a_hanging_endpoint_times_out_at_the_webhooks_timeout(receiver: Receiver
 
 def test_an_endpoint_trickling_its_answer_is_cut_at_the_deadline(receiver: Receiver,
                                                                  sender: Sender) -> None:
-    # A byte every 0.1 s never trips a per-read timeout of 1 s; the answer's head alone would
-    # take 30 s. Only a deadline on every socket wait ends it at the webhook's timeout.
-    receiver.script("/hook", Answer(200, {"X-Slow": "y" * 300}, trickle=0.1))
-    outcome = send(sender, hook(receiver.url, timeout=1.0, connect_timeout=1.0))
-    assert (outcome.code, outcome.error) == (None, "timed out after 1s")
+    # A byte every 0.05 s never trips a per-read timeout of 0.5 s; the answer's head alone
+    # would take 15 s. Only a deadline on every socket wait ends it at the webhook's timeout.
+    receiver.script("/hook", Answer(200, {"X-Slow": "y" * 300}, trickle=0.05))
+    outcome = send(sender, hook(receiver.url, timeout=0.5, connect_timeout=0.5))
+    assert (outcome.code, outcome.error) == (None, "timed out after 0.5s")
 
 
 def cut_while_waiting(receiver: Receiver, sender: Sender, webhook: Webhook) -> Attempt:

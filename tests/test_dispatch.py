@@ -242,7 +242,7 @@ class Recording:
 
 def test_the_observer_is_told_each_attempt_its_settlement_and_the_first_success(
         rig: Rig) -> None:
-    rig.configure(rig.hook("h", timeout='"1s"'))
+    rig.configure(rig.hook("h", timeout='"500ms"'))
     rig.receiver.script("/h", 503, Answer(hang=True), 204)
     (event,) = rig.store(["x"])
     observer, sender = Recording(), Sender(clock=rig.clock)
@@ -339,7 +339,7 @@ def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
 
 
 def test_a_hanging_endpoint_times_out_and_the_attempt_says_so(rig: Rig) -> None:
-    rig.configure(rig.hook("h", timeout='"1s"'))
+    rig.configure(rig.hook("h", timeout='"500ms"'))
     rig.receiver.script("/h", Answer(hang=True))
     (event,) = rig.store(["x"])
     try:
@@ -921,7 +921,7 @@ def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))
     site.commit()
-    rig.configure(rig.hook("build", coalesce='"1s"'), repository=site.root)
+    rig.configure(rig.hook("build", coalesce='"500ms"'), repository=site.root)
     cli(rig, "scan")
     for name in ("b", "c", "d"):
         site.write(f"posts/{name}.md", post(f"title: {name}"))
