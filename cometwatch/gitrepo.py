@@ -231,7 +231,13 @@ class Repository:
 
     @property
     def shallow(self) -> bool:
-        """A shallow clone: its history stops at a grafted commit, not at the root."""
+        """A shallow clone: its history stops at a grafted commit, not at the root (git
+        keeps the grafts in a `shallow` file of its folder: looked at directly when the folder
+        is plainly this repository's own, asked of git otherwise)."""
+        own = self.path / ".git" if (self.path / ".git").is_dir() else self.path
+        if _is_git_dir(own) and not (own / "commondir").exists() and \
+                not {"GIT_DIR", "GIT_COMMON_DIR"} & os.environ.keys():
+            return (own / "shallow").is_file()
         try:
             return str(self._git.rev_parse("--is-shallow-repository")).strip() == "true"
         except GitCommandError:
@@ -285,7 +291,13 @@ class Repository:
         return tuple(parse_changes(out.split(b"\0")))
 
     def top_names(self, rev: str) -> set[str]:
-        """The names at the top level of the tree of `rev` (files and folders)."""
+        """The names at the top level of the tree of `rev` (files and folders). Of a commit
+        named by its sha, read from the tree object through the running cat-file."""
+        if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", rev):
+            names = _tree_names(self.read_blobs([f"{rev}^{{tree}}"], 1 << 30)
+                                .get(f"{rev}^{{tree}}", b""), len(rev) // 2)
+            if names is not None:
+                return names
         try:
             out = self._git.ls_tree("-z", "--name-only", rev, stdout_as_string=False)
         except GitCommandError as exc:
@@ -447,6 +459,22 @@ class Repository:
             return int(str(self._git.rev_list("--first-parent", "--count", span)).strip())
         except (GitCommandError, ValueError):
             return 0
+
+
+def _tree_names(data: bytes, hash_size: int) -> set[str] | None:
+    """The names a tree object holds (`MODE NAME\0HASH`, repeated), or None when `data`
+    is not one."""
+    names: set[str] = set()
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos, pos + 8)
+        end = data.find(b"\0", space + 1)
+        if space < 0 or end < 0 or not data[pos:space].isdigit() or \
+                end + 1 + hash_size > len(data):
+            return None
+        names.add(_path(data[space + 1:end]))
+        pos = end + 1 + hash_size
+    return names
 
 
 def _skip(stream: IO[bytes], size: int) -> None:

@@ -3,6 +3,7 @@ any order of asking and reading, whatever is missing, cut or never wanted."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 from collections.abc import Iterator
@@ -117,3 +118,19 @@ def test_a_walk_closed_early_stops_git_without_an_error(
             assert first.changes[0].new_path == ("content/f399.md" if newest_first
                                                  else "content/f1.md")
             walk.close()  # git is killed: no "git log failed"
+
+
+def test_top_names_read_from_the_tree_object_are_those_git_lists(site: Site) -> None:
+    names = [bytes([b]) + b"name" for b in range(1, 256) if b != 0x2F] + [b"sub", b"x" * 200]
+    for name in names:
+        path = site.root / os.fsdecode(name)
+        if name == b"sub":
+            path.mkdir()
+            (path / "inner.md").write_text("x\n")
+        else:
+            path.write_bytes(b"x\n")
+    sha = site.commit()
+    with Repository(site.root) as repo:
+        from_object = repo.top_names(sha)
+        assert from_object == repo.top_names("HEAD")  # by name: git ls-tree lists it
+        assert from_object == {os.fsdecode(name) for name in names}
