@@ -352,10 +352,11 @@ def floor(repo: Path, scope: str = "") -> tuple[float, dict[str, float]]:
     return time.perf_counter() - started, parts
 
 
-# `python -m cometwatch`, telling its own peak RSS (VmHWM, KiB) on stderr as it exits
-_CLI = ("import sys; from cometwatch.cli import main; code = main(sys.argv[1:]); "
-        "print(next(line.split()[1] for line in open('/proc/self/status') "
-        "if line.startswith('VmHWM')), file=sys.stderr); sys.exit(code)")
+# `python -m cometwatch` (the `cometwatch` command's own entry), telling its own peak RSS
+# (VmHWM, KiB) on stderr as it exits
+_CLI = ("import atexit, sys; from cometwatch.cli import run; atexit.register(lambda: print("
+        "next(line.split()[1] for line in open('/proc/self/status') "
+        "if line.startswith('VmHWM')), file=sys.stderr)); run()")
 
 
 def events_run(config: Path) -> tuple[float, float, float]:
