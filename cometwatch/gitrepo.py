@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import re
 import subprocess
@@ -320,8 +321,8 @@ class Repository:
                                        "-c", "core.quotepath=off", *args])
         except GitCommandError as exc:
             raise RepositoryError(f"cannot read history: {exc}") from exc
-        assert popen.stdout is not None
-        stdout: IO[bytes] = popen.stdout
+        stdout = popen.stdout
+        assert isinstance(stdout, io.BufferedIOBase)  # Popen's default: a buffered pipe
         try:
             yield from parse_log(_tokens(stdout))
         except GeneratorExit:  # the reader stopped early: so does git, and that is no failure
@@ -494,10 +495,11 @@ def _stderr(exc: GitCommandError) -> str:
     return "; ".join(errors or lines[-1:]) or f"exit {exc.status}"
 
 
-def _tokens(stream: IO[bytes]) -> Iterator[bytes]:
-    """The NUL-separated tokens of a `-z` output stream, read 64 KiB at a time."""
+def _tokens(stream: io.BufferedIOBase) -> Iterator[bytes]:
+    """The NUL-separated tokens of a `-z` output stream, read as git writes it (at most 64
+    KiB at a time)."""
     rest = b""
-    while chunk := stream.read(1 << 16):
+    while chunk := stream.read1(1 << 16):  # what git has written: never wait for a full read
         parts = (rest + chunk).split(b"\0")
         rest = parts.pop()
         yield from parts
