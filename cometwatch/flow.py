@@ -24,7 +24,8 @@ log = logging.getLogger("cometwatch.engine")
 
 HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
 _CHUNK = 256  # commits whose blobs are fetched together
-_READ_SLICE = 1024  # blobs read and parsed before the next are read
+_READ_SLICE = 256  # blobs read and parsed while the next are read
+_AHEAD_BATCH = 64  # commits whose blobs are asked for at once while git lists the rest
 _AHEAD = 50_000  # changes of a scoped walk read whole before it is derived (see _read_ahead)
 _MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
 
@@ -325,7 +326,7 @@ def _read_ahead(repo: Repository, engine: Engine, base: str | None, tip: str,
             if changes > _AHEAD:
                 return None
             batch.append(commit)
-            if len(batch) >= _CHUNK:
+            if len(batch) >= _AHEAD_BATCH:
                 _ask(repo, engine, batch)
                 _learn(repo, engine, [sha for c in asked for sha in engine.wanted_blobs(c.changes)])
                 asked, batch = batch, []
@@ -346,7 +347,12 @@ def _ask(repo: Repository, engine: Engine, chunk: list[Commit]) -> None:
 
 
 def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:
-    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once
+    # a slice at a time: a bulk import of 100,000 files never holds all their bytes at once;
+    # git reads the next slice while this one is parsed
     wanted = list(dict.fromkeys(wanted))
+    if len(wanted) > _READ_SLICE:
+        repo.prefetch(wanted[:_READ_SLICE], HEAD_BYTES)  # asked first, so answered first
     for start in range(0, len(wanted), _READ_SLICE):
+        if start + _READ_SLICE < len(wanted):
+            repo.prefetch(wanted[start + _READ_SLICE:start + 2 * _READ_SLICE], HEAD_BYTES)
         engine.learn(repo.read_blobs(wanted[start:start + _READ_SLICE], HEAD_BYTES))
