@@ -1,3 +1,3 @@
-from cometwatch.cli import main
+from cometwatch.cli import run
 
-raise SystemExit(main())
+run()

@@ -90,6 +90,10 @@ class Engine:
                     wanted.append(c.new_sha)
         return wanted
 
+    def parsed(self, sha: str) -> bool:
+        """Whether the blob's facts are in hand (under the rules as they stand)."""
+        return sha in self._facts
+
     def learn(self, blobs: dict[str, bytes]) -> None:
         """Parse blobs for the saves about to run (in as many calls as suit the caller)."""
         if len(self._facts) - len(self._needed) > _FACTS_CACHE:
@@ -217,6 +221,8 @@ class Engine:
               now: float | None) -> list[ContentEvent]:
         self._needed.clear()  # every learn for the saves now running has happened
         events = self.advance(time if now is None else min(time, now))
+        if not changes and not self._resited:
+            return events  # a commit outside the entries: only the clock moved
         moment = self.ledger.clock
         ledger = self.ledger
         ops = self._ops(changes)

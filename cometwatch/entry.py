@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from cometwatch import utc
 from cometwatch.config import ContentRules
-from cometwatch.metadata import BrokenBlock, read_block
 
 _JEKYLL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _SLUG_JUNK = re.compile(r"[^\w-]+|_{2,}")
@@ -196,10 +195,18 @@ def slugify(text: str) -> str:
     return _DASHES.sub("-", text).strip("-")
 
 
+def _read_block(data: bytes, text_fields: tuple[str, ...] = ()) -> dict[str, Any] | None:
+    # the parsers (PyYAML's import alone is ~10 ms) are loaded when the first blob is read,
+    # not before a history walk starts: git is already listing commits by then
+    from cometwatch.metadata import read_block
+
+    return read_block(data, text_fields)
+
+
 def read_frontmatter(data: bytes, rules: ContentRules) -> Frontmatter:
     """The facts of one blob. Never raises: a block that cannot be read gives `broken`."""
     try:
-        meta = read_block(data, (*rules.id_fields, rules.slug_field, rules.status_field))
+        meta = _read_block(data, (*rules.id_fields, rules.slug_field, rules.status_field))
     except Exception as exc:  # any parser failure is a broken block, by contract
         return Frontmatter(broken=_one_line(exc))
     if meta is None:
@@ -216,7 +223,7 @@ NO_BLOCK: Any = object()  # what `frontmatter_block` gives for a file without a 
 def frontmatter_block(data: bytes) -> Any:
     """The frontmatter block of a file as data (NO_BLOCK when it has none); raises what the
     parsers raise. For files that steer a site model (Hugo's `_index.md` cascade)."""
-    meta = read_block(data)
+    meta = _read_block(data)
     return NO_BLOCK if meta is None else meta
 
 
@@ -224,6 +231,8 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return "frontmatter is not UTF-8"
     text = " ".join(str(exc).split())
+    from cometwatch.metadata import BrokenBlock
+
     if isinstance(exc, BrokenBlock):
         return text[:300]
     return f"{type(exc).__name__}: {text}"[:300]

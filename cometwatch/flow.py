@@ -25,6 +25,7 @@ log = logging.getLogger("cometwatch.engine")
 HEAD_BYTES = 1 << 20  # of a larger blob only its head is read: frontmatter sits at the top
 _CHUNK = 256  # commits whose blobs are fetched together
 _READ_SLICE = 1024  # blobs read and parsed before the next are read
+_AHEAD = 50_000  # changes of a scoped walk read whole before it is derived (see _read_ahead)
 _MODE = "100644"  # what the ledger's side of a change is taken for: it keeps no modes
 
 
@@ -78,24 +79,41 @@ def history(repo: Repository, engine: Engine, base: str | None, tip: str,
                                                                  stored, changes),
                             now, stored)
             return
+    last = base  # the last commit saved
     while True:
         # only the history of the folders entries lie in and of the site's config files: on a
         # repository of code and docs, most commits are never read
         scope = _scope(engine)
         chunk: list[Commit] = []
+        asked: list[Commit] = []  # the chunk before, its blobs asked for: derived next
         moved: str | None = None
-        for commit in repo.walk(base, tip, scope if _worth(repo, engine, tip, scope) else ()):
+        paths = scope if _worth(repo, engine, tip, scope) else ()
+        ahead = _read_ahead(repo, engine, base, tip, paths) if paths else None
+        for commit in ahead if ahead is not None else repo.walk(base, tip, paths):
             chunk.append(commit)
             if len(chunk) >= _CHUNK:
-                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
-                chunk = []
+                # git reads this chunk's blobs while the one before is derived
+                _ask(repo, engine, chunk)
+                moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
+                last = asked[-1].sha if asked and not moved else last
+                asked, chunk = chunk, []
                 if moved:
                     break
         else:
-            moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+            moved = yield from _saves(repo, engine, asked, on_commit, now, stored, scope)
+            if not moved:
+                moved = yield from _saves(repo, engine, chunk, on_commit, now, stored, scope)
+                last = (chunk or asked)[-1].sha if chunk or asked else last
         if not moved:
-            return
-        base = moved  # the site's folders changed there: read on from it, in the new ones
+            break
+        base = last = moved  # the site's folders changed there: read on from it, in the new ones
+    if last != tip:
+        # the commits after the last one read touch nothing of the site: the tip's time still
+        # passes, and the dates it passes publish (or expire) entries
+        time = repo.commit_time(tip)
+        yield Save(tip, time, engine.save(tip, time, (), now))
+        if on_commit:
+            on_commit(1)
 
 
 def _worth(repo: Repository, engine: Engine, tip: str, scope: tuple[str, ...]) -> bool:
@@ -286,6 +304,45 @@ def _reader(repo: Repository) -> Callable[[list[str]], Mapping[str, bytes]]:
     def read(shas: list[str]) -> Mapping[str, bytes]:
         return repo.read_blobs(shas, HEAD_BYTES)
     return read
+
+
+def _read_ahead(repo: Repository, engine: Engine, base: str | None, tip: str,
+                paths: tuple[str, ...]) -> list[Commit] | None:
+    """The commits of a scoped walk, oldest first, read whole newest first, their blobs
+    fetched and parsed while git lists the rest. (Oldest first, git lists nothing before it
+    has diffed every commit of the range to prune it: on a repository of code, the wait is
+    as long as the listing.) None when the range holds more than _AHEAD changes: it is
+    then streamed oldest first, so no long history is ever held whole."""
+    commits: list[Commit] = []
+    batch: list[Commit] = []
+    asked: list[Commit] = []  # the batch before, its blobs asked for: parsed next
+    changes = 0
+    walk = repo.walk(base, tip, paths, newest_first=True)
+    try:
+        for commit in walk:
+            commits.append(commit)
+            changes += len(commit.changes)
+            if changes > _AHEAD:
+                return None
+            batch.append(commit)
+            if len(batch) >= _CHUNK:
+                _ask(repo, engine, batch)
+                _learn(repo, engine, [sha for c in asked for sha in engine.wanted_blobs(c.changes)])
+                asked, batch = batch, []
+    finally:
+        walk.close()
+    _learn(repo, engine, [sha for c in (*asked, *batch) for sha in engine.wanted_blobs(c.changes)])
+    commits.reverse()
+    return commits
+
+
+def _ask(repo: Repository, engine: Engine, chunk: list[Commit]) -> None:
+    """Ask ahead for the blobs of a chunk not parsed yet (under the site as it stands: a
+    commit that changes the site may want others, read when it comes)."""
+    locate, parsed = engine.locate, engine.parsed
+    repo.prefetch((change.new_sha for commit in chunk for change in commit.changes
+                   if change.new_sha and change.new_path and not parsed(change.new_sha)
+                   and locate(change.new_path, change.new_mode)), HEAD_BYTES)
 
 
 def _learn(repo: Repository, engine: Engine, wanted: list[str]) -> None:

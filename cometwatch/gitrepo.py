@@ -9,10 +9,12 @@ a RepositoryError.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +23,7 @@ from cometwatch.errors import RepositoryError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a root commit is diffed against
 _BATCH = 512  # cat-file requests in flight: 512 × 41 bytes stays inside a pipe buffer
+_PIPE_BYTES = 1 << 20  # git's output pipes: Linux's default ceiling for an unprivileged process
 # git log over a long history otherwise keeps up to 96 MB of delta bases and maps whole packs
 # (200 MB resident for 10,000 commits); these caps cost it no measurable time. cat-file keeps
 # git's defaults: its reads jump around the pack and a small cache slows them down.
@@ -67,12 +70,26 @@ class _Git:
         return out.decode("utf-8", "replace") if stdout_as_string else out
 
     def process(self, args: list[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
+        """A long-running git whose output is read as a stream: its stdout pipe holds up to
+        _PIPE_BYTES, so git works ahead of the reader instead of waiting on it."""
         try:
-            return subprocess.Popen(args, cwd=self.cwd, env=self.env,
-                                    stdin=subprocess.DEVNULL if stdin is None else stdin,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            popen = subprocess.Popen(args, cwd=self.cwd, env=self.env,
+                                     stdin=subprocess.DEVNULL if stdin is None else stdin,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise GitCommandError(-1, f"cannot run git: {exc}") from exc
+        assert popen.stdout is not None
+        _widen(popen.stdout.fileno())
+        return popen
+
+
+def _widen(fd: int) -> None:
+    """Make a pipe hold _PIPE_BYTES (Linux; elsewhere, or past the system's limit, it keeps
+    its size)."""
+    option = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if option is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, option, _PIPE_BYTES)
 
 
 def _is_git_dir(path: Path) -> bool:
@@ -91,6 +108,9 @@ class Repository:
         self.path = path
         self._git = _Git(path)
         self._cat: subprocess.Popen[bytes] | None = None
+        self._asked: list[str] = []  # blobs asked for ahead, their answers not read yet
+        self._asked_limit = 0
+        self._ready: dict[str, bytes] = {}  # answers read, not wanted yet
         self._dirs: tuple[Path, Path, bool] | None = None
 
     def _layout(self) -> tuple[Path, Path, bool]:
@@ -128,7 +148,7 @@ class Repository:
                 self._cat.wait()
             except (OSError, ValueError):
                 pass
-            self._cat = None
+            self._lost_cat()
 
     def __enter__(self) -> Repository:
         return self
@@ -181,10 +201,16 @@ class Repository:
                                   f"{descendant[:12]}: {_stderr(exc)}") from exc
 
     def commit_time(self, sha: str) -> int:
-        try:
-            return int(self._git.show("-s", "--format=%ct", sha).strip())
-        except (GitCommandError, ValueError) as exc:
-            raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
+        """The committer time of a commit, read from its object by the cat-file already
+        running (no git process of its own)."""
+        name = f"{sha}^{{commit}}"  # a tag's name gives its commit, as `git show` does
+        data = self.read_blobs([name], 1 << 16).get(name, b"")
+        for line in data.split(b"\n\n", 1)[0].split(b"\n"):
+            if line.startswith(b"committer "):  # committer NAME <EMAIL> TIME ZONE
+                fields = line.rsplit(b" ", 2)
+                if len(fields) == 3 and fields[1].lstrip(b"-").isdigit():
+                    return int(fields[1])
+        raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}")
 
     def authors(self, shas: list[str]) -> dict[str, tuple[str, str]]:
         """The author (name, email) of each commit, a few git calls for any number of them.
@@ -205,7 +231,13 @@ class Repository:
 
     @property
     def shallow(self) -> bool:
-        """A shallow clone: its history stops at a grafted commit, not at the root."""
+        """A shallow clone: its history stops at a grafted commit, not at the root (git
+        keeps the grafts in a `shallow` file of its folder: looked at directly when the folder
+        is plainly this repository's own, asked of git otherwise)."""
+        own = self.path / ".git" if (self.path / ".git").is_dir() else self.path
+        if _is_git_dir(own) and not (own / "commondir").exists() and \
+                not {"GIT_DIR", "GIT_COMMON_DIR"} & os.environ.keys():
+            return (own / "shallow").is_file()
         try:
             return str(self._git.rev_parse("--is-shallow-repository")).strip() == "true"
         except GitCommandError:
@@ -230,18 +262,21 @@ class Repository:
 
     # -- history ----------------------------------------------------------------------------
 
-    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = ()) -> Iterator[Commit]:
+    def walk(self, base: str | None, tip: str, paths: tuple[str, ...] = (),
+             newest_first: bool = False) -> Generator[Commit, None, None]:
         """Commits after `base` (exclusive; None = from the root) up to `tip`, oldest first,
         along first parents, each with its raw changes against its first parent. With `paths`
         (folders and files, taken literally), only the commits that change something under
-        them, and only those changes: a rename from outside them is an addition. (Every commit
-        is listed then, its changes outside `paths` left out: git's pruning of the others costs
-        a second diff of each commit.)"""
+        them, and only those changes: a rename from outside them is an addition.
+
+        Oldest first, git lists nothing before it has walked the whole range (with `paths`,
+        diffing every commit to prune it); `newest_first` streams from the start. Closing
+        the iterator early stops git."""
         revs = f"{base}..{tip}" if base else tip
-        args = ["log", "--first-parent", "--reverse", "--raw", "-M", "--no-abbrev", "-z",
+        args = ["log", "--first-parent", *(() if newest_first else ("--reverse",)),
+                "--raw", "-M", "--no-abbrev", "-z",
                 "--diff-merges=first-parent", "--no-color", "--no-ext-diff",
-                "--format=%x01%H %ct", *(("--full-history", "--sparse") if paths else ()),
-                revs, "--", *(f":(literal){p}" for p in paths)]
+                "--format=%x01%H %ct", revs, "--", *(f":(literal){p}" for p in paths)]
         yield from self._stream_commits(args)
 
     def diff(self, old: str | None, new: str) -> tuple[Change, ...]:
@@ -256,7 +291,13 @@ class Repository:
         return tuple(parse_changes(out.split(b"\0")))
 
     def top_names(self, rev: str) -> set[str]:
-        """The names at the top level of the tree of `rev` (files and folders)."""
+        """The names at the top level of the tree of `rev` (files and folders). Of a commit
+        named by its sha, read from the tree object through the running cat-file."""
+        if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", rev):
+            names = _tree_names(self.read_blobs([f"{rev}^{{tree}}"], 1 << 30)
+                                .get(f"{rev}^{{tree}}", b""), len(rev) // 2)
+            if names is not None:
+                return names
         try:
             out = self._git.ls_tree("-z", "--name-only", rev, stdout_as_string=False)
         except GitCommandError as exc:
@@ -273,7 +314,7 @@ class Repository:
             raise RepositoryError(f"cannot list the tree of {rev[:12]}: {_stderr(exc)}") from exc
         return parse_tree(out)
 
-    def _stream_commits(self, args: list[str]) -> Iterator[Commit]:
+    def _stream_commits(self, args: list[str]) -> Generator[Commit, None, None]:
         try:
             popen = self._git.process(["git", *_LEAN_HISTORY, "-c", "diff.renameLimit=20000",
                                        "-c", "core.quotepath=off", *args])
@@ -283,6 +324,9 @@ class Repository:
         stdout: IO[bytes] = popen.stdout
         try:
             yield from parse_log(_tokens(stdout))
+        except GeneratorExit:  # the reader stopped early: so does git, and that is no failure
+            popen.kill()
+            raise
         finally:
             stdout.close()
             stderr = popen.stderr.read() if popen.stderr else b""
@@ -292,34 +336,97 @@ class Repository:
 
     # -- blobs ------------------------------------------------------------------------------
 
+    def prefetch(self, shas: Iterable[str], limit: int) -> None:
+        """Ask for blobs a coming `read_blobs(…, limit)` will want, without waiting: git reads
+        them (into a pipe made big enough to hold them) while the caller works on others.
+        At most _BATCH are outstanding, so the requests always fit the pipe and cat-file never
+        waits on us to ask; what is asked and never wanted is read in passing and dropped."""
+        if len(self._ready) > _BATCH:
+            self._ready.clear()
+        if limit != self._asked_limit:
+            if self._asked:
+                return
+            self._ready.clear()
+        outstanding = set(self._asked)
+        new = [sha for sha in dict.fromkeys(shas)
+               if sha not in outstanding and sha not in self._ready][:_BATCH - len(self._asked)]
+        if not new:
+            return
+        self._ask(new)
+        self._asked.extend(new)
+        self._asked_limit = limit
+
     def read_blobs(self, shas: Iterable[str], limit: int) -> dict[str, bytes]:
         """Blob contents by sha, through the one cat-file process. Of a blob larger than
         `limit` only the first `limit` bytes come back; it is never held in memory whole."""
         wanted = list(dict.fromkeys(shas))
+        if self._asked:
+            if limit == self._asked_limit:
+                # the answers up to the last one wanted; those after it stay in the pipe
+                ahead = set(wanted)
+                last = max((n for n, sha in enumerate(self._asked) if sha in ahead), default=-1)
+                self._collect(last + 1)
+            if any(sha not in self._ready for sha in wanted) or limit != self._asked_limit:
+                self._collect(len(self._asked))  # new requests queue behind every answer
         found: dict[str, bytes] = {}
+        if self._ready and limit == self._asked_limit:
+            for sha in wanted:
+                data = self._ready.pop(sha, None)
+                if data is not None:
+                    found[sha] = data
+            wanted = [sha for sha in wanted if sha not in found]
         for start in range(0, len(wanted), _BATCH):
             batch = wanted[start:start + _BATCH]
-            cat = self._cat_file()
-            try:
-                cat.stdin.write("".join(f"{sha}\n" for sha in batch).encode())
-                cat.stdin.flush()
-                out = cat.stdout
-                for sha in batch:
-                    line = out.readline().split()
-                    if len(line) < 3 or line[1] == b"missing":
-                        if line and line[-1] == b"missing":
-                            raise RepositoryError(f"{self.path}: object {sha} is missing")
-                        raise RepositoryError(f"{self.path}: unexpected cat-file answer")
-                    size = int(line[2])
-                    if size > limit:
-                        found[sha] = out.read(limit)
-                        _skip(out, size - limit + 1)
-                    else:
-                        found[sha] = out.read(size + 1)[:-1]
-            except (OSError, ValueError) as exc:
-                self._cat = None
-                raise RepositoryError(f"{self.path}: reading objects failed: {exc}") from exc
+            self._ask(batch)
+            answers = self._answers(batch, limit)
+            for sha in batch:
+                if sha not in answers:
+                    raise RepositoryError(f"{self.path}: object {sha} is missing")
+            found.update(answers)
         return found
+
+    def _ask(self, shas: list[str]) -> None:
+        cat = self._cat_file()
+        try:
+            cat.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+            cat.stdin.flush()
+        except OSError as exc:
+            self._lost_cat()
+            raise RepositoryError(f"{self.path}: reading objects failed: {exc}") from exc
+
+    def _collect(self, count: int) -> None:
+        """Read the answers to the first `count` blobs asked ahead."""
+        if count:
+            asked, self._asked = self._asked[:count], self._asked[count:]
+            self._ready.update(self._answers(asked, self._asked_limit))
+
+    def _answers(self, asked: list[str], limit: int) -> dict[str, bytes]:
+        """cat-file's answers to `asked`, in order; a missing object has none."""
+        out = self._cat_file().stdout
+        found: dict[str, bytes] = {}
+        try:
+            for sha in asked:
+                line = out.readline().split()
+                if len(line) == 2 and line[1] == b"missing":
+                    continue
+                if len(line) < 3:
+                    raise RepositoryError(f"{self.path}: unexpected cat-file answer")
+                size = int(line[2])
+                if size > limit:
+                    found[sha] = out.read(limit)
+                    _skip(out, size - limit + 1)
+                else:
+                    found[sha] = out.read(size + 1)[:-1]
+        except (OSError, ValueError, RepositoryError) as exc:
+            self._lost_cat()
+            if isinstance(exc, RepositoryError):
+                raise
+            raise RepositoryError(f"{self.path}: reading objects failed: {exc}") from exc
+        return found
+
+    def _lost_cat(self) -> None:
+        """cat-file's stream can no longer be trusted: the next read starts a new one."""
+        self._cat, self._asked, self._ready = None, [], {}
 
     def _cat_file(self) -> Any:
         if self._cat is None:
@@ -352,6 +459,22 @@ class Repository:
             return int(str(self._git.rev_list("--first-parent", "--count", span)).strip())
         except (GitCommandError, ValueError):
             return 0
+
+
+def _tree_names(data: bytes, hash_size: int) -> set[str] | None:
+    """The names a tree object holds (`MODE NAME\0HASH`, repeated), or None when `data`
+    is not one."""
+    names: set[str] = set()
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos, pos + 8)
+        end = data.find(b"\0", space + 1)
+        if space < 0 or end < 0 or not data[pos:space].isdigit() or \
+                end + 1 + hash_size > len(data):
+            return None
+        names.add(_path(data[space + 1:end]))
+        pos = end + 1 + hash_size
+    return names
 
 
 def _skip(stream: IO[bytes], size: int) -> None:

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from cometwatch import plainyaml
+
 MAX_FRONTMATTER = 256 * 1024  # bytes of frontmatter read; a block past this is refused as broken
 
 _YAML_END = re.compile(rb"^-{3,}[ \t]*\r?$", re.MULTILINE)
@@ -56,7 +58,7 @@ def read_block(data: bytes, text_fields: Iterable[str] = ()) -> dict[str, Any] |
                 raise BrokenBlock(f"frontmatter longer than {MAX_FRONTMATTER // 1024} KiB")
             raise BrokenBlock("frontmatter block is not closed")
         source = head[first + 1:end.start()].decode("utf-8")
-        meta = tomllib.loads(source) if toml else yaml.load(source, Loader=_LOADER)
+        meta = tomllib.loads(source) if toml else _yaml(source)
         if meta is None:
             return {}  # an empty block
         if not isinstance(meta, dict):
@@ -66,6 +68,11 @@ def read_block(data: bytes, text_fields: Iterable[str] = ()) -> dict[str, Any] |
     else:
         return None
     return _verbatim(meta, text_fields, lambda names: _json_text(source, names))
+
+
+def _yaml(source: str) -> Any:
+    flat = plainyaml.mapping(source)  # the common shape, read fast; PyYAML reads the rest
+    return flat if flat is not None else yaml.load(source, Loader=_LOADER)
 
 
 def _json(head: bytes) -> tuple[dict[str, Any], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -21,13 +22,18 @@ def counted(count: int, singular: str, plural: str | None = None) -> str:
 class Progress:
     """Counts commits; redraws at most ten times a second, and only when `stream` is a tty."""
 
-    def __init__(self, total: int | None, label: str, stream: TextIO | None = None,
-                 minimum: int = 200) -> None:
+    def __init__(self, total: int | Callable[[], int] | None, label: str,
+                 stream: TextIO | None = None, minimum: int = 200) -> None:
+        """`total` may be a function: it is only asked when there is a bar to draw (counting
+        a history costs a git run)."""
         self.stream = stream if stream is not None else sys.stderr
+        shown = self.stream.isatty()
+        if callable(total):
+            total = total() if shown else None
         self.total, self.label = total, label
         self.done = 0
         self._last = 0.0
-        self.enabled = (total is None or total >= minimum) and self.stream.isatty()
+        self.enabled = (total is None or total >= minimum) and shown
 
     def __call__(self, step: int = 1) -> None:
         self.done += step

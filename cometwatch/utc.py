@@ -8,6 +8,7 @@ front matter date without a zone is read in the site's zone (`local`).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, tzinfo
 
@@ -18,7 +19,12 @@ _ZONE_WORD = re.compile(r"\s*\b(?:UTC|GMT|Z)$")
 
 def iso(moment: float) -> str:
     """`2025-05-03T12:00:00Z`, to the second (CometCMS's `occurred_at`)."""
-    return datetime.fromtimestamp(int(moment), tz=UTC).strftime(FORMAT)
+    return _iso(int(moment))
+
+
+@functools.lru_cache(maxsize=4096)  # a save's events share their second
+def _iso(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=UTC).strftime(FORMAT)
 
 
 def parse(text: str) -> float | None:

@@ -115,7 +115,7 @@ CORE_FILES = frozenset({
     "test_entry.py", "test_payload.py", "test_signature.py", "test_retry.py",
     "test_jsglob.py", "test_jsconfig.py", "test_jsdate.py", "test_jstools_properties.py",
     "test_config.py", "test_decap.py", "test_forges.py", "test_admin_chart.py",
-    "test_coalescing.py", "test_configedit.py", "test_phpquery.py",
+    "test_coalescing.py", "test_configedit.py", "test_phpquery.py", "test_plainyaml.py",
 })
 BROWSER_FILES = frozenset({"test_admin_browser.py"})  # Chromium through chromedriver
 SITE_TOOL_FILES = frozenset({  # the real Hugo, Jekyll or Eleventy, run on a fixture site

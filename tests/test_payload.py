@@ -10,12 +10,13 @@ from time import strptime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from cometwatch.payload import (
     ContentEvent,
+    _php_json,
     body,
     cometcms_signature,
     encode,
@@ -160,3 +161,14 @@ def test_the_manual_event_has_cometcms_run_now_bytes(args: tuple[Any, ...],
     from cometwatch.payload import encode_manual
 
     assert encode_manual(*args) == expected.encode("ascii")
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.characters() | st.sampled_from(
+    ["\x7f", "\\", "\\\x7f", '"', "/", "\udcff", "\U0001f600", "\u2028"])).map("".join),
+    min_size=5, max_size=5))
+def test_the_body_is_what_json_encoding_the_payload_gives(values: list[str]) -> None:
+    name, occurred_at, collection, entry_id, slug = values
+    assert encode(name, occurred_at, collection, entry_id, slug) == _php_json({
+        "event": name, "occurred_at": occurred_at,
+        "data": {"type": collection, "id": entry_id, "slug": slug}})

@@ -67,9 +67,9 @@ def test_the_scoped_walk_gives_the_events_of_the_whole_history(
     real_walk = Repository.walk
 
     def spy(self: Repository, base: str | None, tip: str,
-            paths: tuple[str, ...] = ()) -> object:
+            paths: tuple[str, ...] = (), newest_first: bool = False) -> object:
         walked.append(paths)
-        return real_walk(self, base, tip, paths)
+        return real_walk(self, base, tip, paths, newest_first)
 
     monkeypatch.setattr(Repository, "walk", spy)
     assert derive(site, repository) == scoped
@@ -103,3 +103,16 @@ def test_a_date_passing_before_a_code_only_commit_is_derived_at_it(site: Site) -
     assert [(e[1], e[2]) for e in events] == [
         (site.git("rev-parse", "HEAD~1"), "content.created"),
         ("at:1700002800", "content.published")]
+
+
+@pytest.mark.parametrize("ahead", [0, 2, 5])
+def test_a_scoped_walk_too_long_to_read_ahead_is_streamed_with_the_same_events(
+        site: Site, ahead: int, monkeypatch: pytest.MonkeyPatch,
+        recwarn: pytest.WarningsRecorder) -> None:
+    build(site)
+    repository = parse_config_text('[repository]\npreset = "hugo"\n',
+                                   site.root / "webhooks.toml").repository
+    whole = derive(site, repository)
+    monkeypatch.setattr(flow, "_AHEAD", ahead)  # git is stopped part way, then streamed
+    assert derive(site, repository) == whole
+    assert not [w for w in recwarn if "git log failed" in str(w.message)]

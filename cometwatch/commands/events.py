@@ -69,7 +69,7 @@ def events(config: Config, rev_range: str | None = None, since: str | None = Non
         engine = Engine.for_repository(config.repository)
         # The whole first-parent history to the tip is read: a bar on stderr when it is a
         # terminal and the history is long, nothing otherwise.
-        progress = Progress(repo.count(None, tip), "reading history")
+        progress = Progress(lambda: repo.count(None, tip), "reading history")
         # A commit dated in the future is evaluated now, as a scan now would evaluate it.
         now = time.time()
         try:

@@ -114,7 +114,7 @@ def _baseline(config: Config, path: Path, state: Path) -> str:
                 if cursor is not None:
                     return (f"state: {source.branch} scanned up to {cursor.commit[:12]}; the "
                             "next commit is sent")
-                progress = Progress(source.repo.count(None, tip), "reading history")
+                progress = Progress(lambda: source.repo.count(None, tip), "reading history")
                 try:
                     result = Scanner(config, store, source).scan(time.time(), None, progress)
                 finally:

@@ -67,7 +67,7 @@ def scan(config: Config, backfill: str | None = None, deliver: bool = True, wait
             scanner = Scanner(config, store, source)
             long_read = backfill is not None or store.cursor(source.branch) is None
             # A first scan and a backfill read the whole first-parent history to the tip.
-            progress = (Progress(source.repo.count(None, source.tip_or_fail()),
+            progress = (Progress(lambda: source.repo.count(None, source.tip_or_fail()),
                                  "reading history") if long_read else None)
             try:
                 result = scanner.scan(time.time(), backfill, progress)
