@@ -542,7 +542,10 @@ def test_a_force_push_diffs_the_old_and_new_trees_as_one_save(
     site.commit("b")
     wait_for(lambda: len(receiver.arrivals) >= 2, "b's events", alive=daemon.proc)
     site.git("reset", "-q", "--hard", base)  # b never happened …
-    site.write("posts/c.md", post("title: C\nstatus: published"))
+    # c shares nothing with b: whether the daemon scans between the reset and this commit or
+    # diffs b's tree against c's at once, git must not take c for b renamed
+    site.write("posts/c.md", post("title: C\nstatus: published",
+                                  "".join(f"Line {n} of c, nothing like b.\n" for n in range(8))))
     site.commit("c")  # … and c did
     wait_for(lambda: len(receiver.arrivals) >= 6, "the rewrite's events", alive=daemon.proc)
     assert daemon.stop() == 0
