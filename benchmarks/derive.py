@@ -447,10 +447,8 @@ def scan_commit(repo: Path, repeat: int) -> dict[str, float]:
         subprocess.run(["git", "-C", str(repo), "update-ref", "refs/heads/scan-bench", rev],
                        check=True, env=GIT_ENV)
 
-    # as an installed cometwatch runs: its bytecode compiled once (kept here, not in the
-    # checkout), not by every process, whatever PYTHONDONTWRITEBYTECODE says
-    env = {key: value for key, value in GIT_ENV.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(repo.parent / "pycache")
+    # its bytecode kept here, not in the checkout (GIT_ENV already writes it)
+    env = {**GIT_ENV, "PYTHONPYCACHEPREFIX": str(repo.parent / "pycache")}
 
     def cli(*args: str) -> float:
         started = time.perf_counter()
