@@ -89,7 +89,8 @@ class Demo:
         self.failures = 0
 
     def __enter__(self) -> Demo:
-        threading.Thread(target=self.receiver.serve_forever, daemon=True).start()
+        # A short poll: shutdown() at the end waits up to one poll interval (0.5 s by default).
+        threading.Thread(target=self.receiver.serve_forever, args=(0.02,), daemon=True).start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
