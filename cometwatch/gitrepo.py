@@ -212,7 +212,10 @@ class Repository:
                 fields = line.rsplit(b" ", 2)
                 if len(fields) == 3 and fields[1].lstrip(b"-").isdigit():
                     return int(fields[1])
-        raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}")
+        try:  # a committer line git itself reads differently: what git says it is
+            return int(self._git.show("-s", "--format=%ct", sha).strip())
+        except (GitCommandError, ValueError) as exc:
+            raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
 
     def authors(self, shas: list[str]) -> dict[str, tuple[str, str]]:
         """The author (name, email) of each commit, a few git calls for any number of them.

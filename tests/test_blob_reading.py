@@ -148,3 +148,13 @@ def test_answers_asked_ahead_past_the_memory_budget_are_read_again_when_wanted(
         assert repo.read_blobs(shas[390:400], 1 << 20) == {s: contents[s] for s in shas[390:400]}
         assert sum(map(len, repo._ready.values())) <= 20_000
         assert repo.read_blobs(shas[:390], 1 << 20) == {s: contents[s] for s in shas[:390]}
+
+
+def test_a_commit_whose_time_git_cannot_read_is_a_one_line_error(site: Site) -> None:
+    tree = site.git("mktree")
+    odd = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=site.root,
+        input=f"tree {tree}\nauthor A <a@b> 1700000000 +0000\ncommitter C <c@d> 17000.5 "
+              "+0000\n\nodd\n".encode(), capture_output=True, check=True).stdout.decode().strip()
+    with Repository(site.root) as repo, pytest.raises(RepositoryError, match="cannot read commit"):
+        repo.commit_time(odd)
