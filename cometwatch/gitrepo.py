@@ -24,6 +24,7 @@ from cometwatch.errors import RepositoryError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # what a root commit is diffed against
 _BATCH = 512  # cat-file requests in flight: 512 × 41 bytes stays inside a pipe buffer
+_READY_BYTES = 64 << 20  # answers read ahead and held, at most
 _PIPE_BYTES = 1 << 20  # git's output pipes: Linux's default ceiling for an unprivileged process
 # git log over a long history otherwise keeps up to 96 MB of delta bases and maps whole packs
 # (200 MB resident for 10,000 commits); these caps cost it no measurable time. cat-file keeps
@@ -211,7 +212,10 @@ class Repository:
                 fields = line.rsplit(b" ", 2)
                 if len(fields) == 3 and fields[1].lstrip(b"-").isdigit():
                     return int(fields[1])
-        raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}")
+        try:  # a committer line git itself reads differently: what git says it is
+            return int(self._git.show("-s", "--format=%ct", sha).strip())
+        except (GitCommandError, ValueError) as exc:
+            raise RepositoryError(f"{self.path}: cannot read commit {sha[:12]}") from exc
 
     def authors(self, shas: list[str]) -> dict[str, tuple[str, str]]:
         """The author (name, email) of each commit, a few git calls for any number of them.
@@ -396,13 +400,18 @@ class Repository:
             raise RepositoryError(f"{self.path}: reading objects failed: {exc}") from exc
 
     def _collect(self, count: int) -> None:
-        """Read the answers to the first `count` blobs asked ahead."""
+        """Read the answers to the first `count` blobs asked ahead. Past _READY_BYTES held,
+        an answer is dropped (a read that wants it asks again): large blobs asked ahead
+        never pile up in memory."""
         if count:
             asked, self._asked = self._asked[:count], self._asked[count:]
-            self._ready.update(self._answers(asked, self._asked_limit))
+            room = _READY_BYTES - sum(map(len, self._ready.values()))
+            self._ready.update(self._answers(asked, self._asked_limit, room))
 
-    def _answers(self, asked: list[str], limit: int) -> dict[str, bytes]:
-        """cat-file's answers to `asked`, in order; a missing object has none."""
+    def _answers(self, asked: list[str], limit: int, room: int | None = None
+                 ) -> dict[str, bytes]:
+        """cat-file's answers to `asked`, in order; a missing object has none. With `room`,
+        the answers past that many bytes are read and dropped."""
         out = self._cat_file().stdout
         found: dict[str, bytes] = {}
         try:
@@ -413,6 +422,12 @@ class Repository:
                 if len(line) < 3:
                     raise RepositoryError(f"{self.path}: unexpected cat-file answer")
                 size = int(line[2])
+                kept = min(size, limit)
+                if room is not None:
+                    room -= kept
+                    if room < 0:
+                        _skip(out, size + 1)
+                        continue
                 if size > limit:
                     found[sha] = out.read(limit)
                     _skip(out, size - limit + 1)

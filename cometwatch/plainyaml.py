@@ -141,8 +141,8 @@ def _scalar(text: str) -> Any:
             value = _NOT_PLAIN
     else:
         value = _NOT_PLAIN
-    if len(_MEMO) >= 16384:
-        _MEMO.clear()
-    if not isinstance(value, (list, dict)):
+    if len(text) <= 64:  # a title-long value at most: the memo stays small, whatever a
+        if len(_MEMO) >= 16384:  # repository holds
+            _MEMO.clear()
         _MEMO[text] = value
     return value

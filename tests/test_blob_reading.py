@@ -134,3 +134,27 @@ def test_top_names_read_from_the_tree_object_are_those_git_lists(site: Site) -> 
         from_object = repo.top_names(sha)
         assert from_object == repo.top_names("HEAD")  # by name: git ls-tree lists it
         assert from_object == {os.fsdecode(name) for name in names}
+
+
+def test_answers_asked_ahead_past_the_memory_budget_are_read_again_when_wanted(
+        blobs: tuple[Path, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import cometwatch.gitrepo as gitrepo
+
+    monkeypatch.setattr(gitrepo, "_READY_BYTES", 20_000)  # a few blobs' worth
+    root, contents = blobs
+    shas = list(contents)
+    with Repository(root) as repo:
+        repo.prefetch(shas[:400], 1 << 20)
+        assert repo.read_blobs(shas[390:400], 1 << 20) == {s: contents[s] for s in shas[390:400]}
+        assert sum(map(len, repo._ready.values())) <= 20_000
+        assert repo.read_blobs(shas[:390], 1 << 20) == {s: contents[s] for s in shas[:390]}
+
+
+def test_a_commit_whose_time_git_cannot_read_is_a_one_line_error(site: Site) -> None:
+    tree = site.git("mktree")
+    odd = subprocess.run(
+        ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=site.root,
+        input=f"tree {tree}\nauthor A <a@b> 1700000000 +0000\ncommitter C <c@d> 17000.5 "
+              "+0000\n\nodd\n".encode(), capture_output=True, check=True).stdout.decode().strip()
+    with Repository(site.root) as repo, pytest.raises(RepositoryError, match="cannot read commit"):
+        repo.commit_time(odd)

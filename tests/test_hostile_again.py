@@ -136,7 +136,9 @@ def test_sighup_refuses_a_reload_whose_api_token_file_is_gone_and_keeps_serving_
     try:
         alive = lambda: daemon.poll() is None  # noqa: E731
         wait_for(lambda: "serving site" in log.read_text(), "the server", alive=alive)
-        assert httpx.get(url, headers=auth, timeout=30).status_code == 200
+        # the API answers 503 until the first scan has written the entries it serves
+        wait_for(lambda: httpx.get(url, headers=auth, timeout=30).status_code == 200,
+                 "the first scan's entries", alive=alive)
         token.unlink()
         daemon.send_signal(signal.SIGHUP)
         wait_for(lambda: "reload refused" in log.read_text(), "the refusal", alive=alive)

@@ -141,3 +141,9 @@ def test_read_block_gives_what_pyyaml_gives_either_way(data: bytes) -> None:
         assert str(raised.value) == str(exc)
         return
     assert same(read_block(data), expected)
+
+
+def test_a_long_value_is_not_remembered() -> None:
+    long = "word " * 200 + "end"
+    assert plainyaml.mapping(f"title: {long}\nshort: kept\n") == {"title": long, "short": "kept"}
+    assert long not in plainyaml._MEMO and "kept" in plainyaml._MEMO
