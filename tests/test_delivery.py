@@ -274,18 +274,18 @@ def test_a_redirect_is_not_followed_and_its_location_is_named(receiver: Receiver
 def test_a_hanging_endpoint_times_out_at_the_webhooks_timeout(receiver: Receiver,
                                                               sender: Sender) -> None:
     receiver.script("/hook", Answer(hang=True))
-    outcome = send(sender, hook(receiver.url, timeout=0.5, connect_timeout=0.5))
-    assert (outcome.code, outcome.error) == (None, "timed out after 0.5s")
+    outcome = send(sender, hook(receiver.url, timeout=0.2, connect_timeout=0.2))
+    assert (outcome.code, outcome.error) == (None, "timed out after 0.2s")
     assert len(receiver.arrivals) == 1
 
 
 def test_an_endpoint_trickling_its_answer_is_cut_at_the_deadline(receiver: Receiver,
                                                                  sender: Sender) -> None:
-    # A byte every 0.05 s never trips a per-read timeout of 0.5 s; the answer's head alone
-    # would take 15 s. Only a deadline on every socket wait ends it at the webhook's timeout.
-    receiver.script("/hook", Answer(200, {"X-Slow": "y" * 300}, trickle=0.05))
-    outcome = send(sender, hook(receiver.url, timeout=0.5, connect_timeout=0.5))
-    assert (outcome.code, outcome.error) == (None, "timed out after 0.5s")
+    # A byte every 0.02 s never trips a per-read timeout of 0.2 s; the answer's head alone
+    # would take 6 s. Only a deadline on every socket wait ends it at the webhook's timeout.
+    receiver.script("/hook", Answer(200, {"X-Slow": "y" * 300}, trickle=0.02))
+    outcome = send(sender, hook(receiver.url, timeout=0.2, connect_timeout=0.2))
+    assert (outcome.code, outcome.error) == (None, "timed out after 0.2s")
 
 
 def cut_while_waiting(receiver: Receiver, sender: Sender, webhook: Webhook) -> Attempt:

@@ -339,7 +339,7 @@ def test_429_with_retry_after_waits_as_long_as_asked(rig: Rig) -> None:
 
 
 def test_a_hanging_endpoint_times_out_and_the_attempt_says_so(rig: Rig) -> None:
-    rig.configure(rig.hook("h", timeout='"500ms"'))
+    rig.configure(rig.hook("h", timeout='"200ms"'))
     rig.receiver.script("/h", Answer(hang=True))
     (event,) = rig.store(["x"])
     try:
@@ -454,7 +454,7 @@ def test_threads_are_started_for_the_requests_made_not_up_to_max_in_flight(
 
 def test_scan_wait_with_a_timeout_sends_the_retries_that_fall_due_before_it(
         rig: Rig) -> None:
-    rig.configure(rig.hook("h", retry_schedule='["0s", "200ms", "300ms"]'))
+    rig.configure(rig.hook("h", retry_schedule='["0s", "100ms", "150ms"]'))
     rig.receiver.script("/h", 503, 503, 200)
     (event,) = rig.store(["x"])
     sender = Sender()
@@ -921,7 +921,7 @@ def test_scan_wait_sends_a_coalesced_burst_once_its_window_has_passed(
         rig: Rig, site: Site) -> None:
     site.write("posts/a.md", post("title: A"))
     site.commit()
-    rig.configure(rig.hook("build", coalesce='"500ms"'), repository=site.root)
+    rig.configure(rig.hook("build", coalesce='"200ms"'), repository=site.root)
     cli(rig, "scan")
     for name in ("b", "c", "d"):
         site.write(f"posts/{name}.md", post(f"title: {name}"))

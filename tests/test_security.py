@@ -162,12 +162,12 @@ def test_a_name_that_takes_forever_to_resolve_times_out_at_the_connect_timeout()
 
     sender = Sender(resolve=resolve)
     try:
-        outcome = sender.send(hook("https://slow-dns.example/hook", connect_timeout=0.3),
+        outcome = sender.send(hook("https://slow-dns.example/hook", connect_timeout=0.2),
                               "evt_dns", "content.updated", BODY)
     finally:
         stuck.set()
         sender.close()
-    assert (outcome.code, outcome.error) == (None, "connection timed out after 0.3s")
+    assert (outcome.code, outcome.error) == (None, "connection timed out after 0.2s")
 
 
 def test_a_pooled_connection_is_resolved_and_checked_once(receiver: Receiver) -> None:
@@ -303,7 +303,7 @@ SECRET = "s3cr3t-that-must-never-show-up-anywhere"
 def failing_outcomes(receiver: Receiver) -> list[Attempt]:
     sender = Sender(resolve=Resolver({"metadata.example": ["169.254.169.254"]}))
     webhook = hook(receiver.url, secrets=(Secret(SECRET),), signing=("cometcms", "standard"),
-                   timeout=0.5, connect_timeout=0.5)
+                   timeout=0.2, connect_timeout=0.2)  # all fail: the hang times out
     receiver.script("/hook", 500, Answer(302, {"Location": "https://x.example/"}),
                     Answer(hang=True), Answer(raw=b"garbage\r\n\r\n"))
     urls = [receiver.url] * 4 + [f"http://127.0.0.1:{unused_port()}/hook",
