@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +34,33 @@ def _temporary_files_in_memory() -> None:
 
 
 _temporary_files_in_memory()
+
+
+def _bytecode_kept_in_a_cache() -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as in many containers and CI images) and no
+    PYTHONPYCACHEPREFIX chosen, each `python -m cometwatch` process the tests start (daemons,
+    git hooks, the demo, commands run as processes) compiled cometwatch's 20,000 lines again,
+    some 20-50 ms of CPU. Those processes keep their bytecode in a private
+    cache beside the temporary folders instead (PYTHONPYCACHEPREFIX), never beside the sources,
+    so the first compiles and the others read; Python checks each file against its source as
+    always. The test processes themselves are left as they are (with a cache prefix they would
+    compile every installed library again, ignoring the bytecode pip installed). Set
+    PYTHONPYCACHEPREFIX to choose the folder."""
+    if os.environ.get("PYTHONDONTWRITEBYTECODE", "") == "" or "PYTHONPYCACHEPREFIX" in os.environ:
+        return
+    cache = Path(tempfile.gettempdir()) / f"cometwatch-tests-pycache-{os.getuid()}"
+    try:
+        cache.mkdir(mode=0o700, exist_ok=True)
+        info = cache.lstat()
+    except OSError:
+        return
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return  # not a folder of our own: another user's code must not be run as ours
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+
+
+_bytecode_kept_in_a_cache()
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.org",
