@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -341,6 +342,34 @@ def test_etag_gives_304_until_a_commit_changes_the_cursor(fresh: ApiRig) -> None
     assert changed.status_code == 200 and changed.json()["data"]["title"] == "Alpha 2"
     assert changed.json()["data"]["updated_at"] == "2023-11-14T22:28:20Z"
     assert changed.json()["data"]["created_at"] == "2023-11-14T22:13:20Z"
+
+
+def test_a_large_catalog_is_frozen_out_of_the_collector_and_thawed_for_a_small_one(
+        fresh: ApiRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cometwatch.web import entries
+
+    gc.unfreeze()  # whatever an earlier test left frozen
+    fresh.site.write("posts/a.md", post("title: A"))
+    fresh.site.commit()
+    fresh.scan()
+    monkeypatch.setattr(entries, "FREEZE_FROM", 1)  # one file is large
+    assert fresh.get("/content/posts/a").status_code == 200
+    assert gc.get_freeze_count() > 0
+    monkeypatch.setattr(entries, "FREEZE_FROM", 3)  # two files are small
+    fresh.site.write("posts/b.md", post("title: B"))
+    fresh.site.commit()
+    fresh.scan()
+    assert fresh.get("/content/posts/b").status_code == 200
+    assert gc.get_freeze_count() == 0  # the large one thawed (collectable), the small one not
+    fresh.site.write("posts/c.md", post("title: C"))
+    fresh.site.commit()
+    fresh.scan()
+    gc.freeze()  # frozen by someone else: a small catalog's load leaves it so (not thawed)
+    try:
+        assert fresh.get("/content/posts/c").status_code == 200
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 # -- hostile input --------------------------------------------------------------------------

@@ -28,6 +28,10 @@ from cometwatch.web.context import SiteContext
 CORE_FIELDS = ("id", "uid", "collection", "status", "published_at", "created_at",
                "updated_at", "author_id", "updated_by", "title", "slug")
 ANSWER_BYTES = 16 * 1024 * 1024  # of list answers kept per catalog
+# From this many files a loaded catalog is frozen out of the cyclic collector's scans (see
+# Catalogs.get); a smaller one costs the collector little, less than the full collection
+# freezing takes (tens of milliseconds in a process holding much else, at every commit).
+FREEZE_FROM = 2_000
 
 log = logging.getLogger("cometwatch.web")
 
@@ -94,9 +98,11 @@ class Catalog:
     def __init__(self, commit: str, generation: int, rows: Iterable[EntryRow]) -> None:
         self.commit = commit
         self.generation = generation
+        self.files = 0  # rows: each entry's files (its default one and its variants)
         grouped: dict[tuple[str, str], list[Item]] = {}
         moments: set[float] = set()
         for row in rows:
+            self.files += 1
             data = json.loads(row.data)
             item = Item(row, data, _flat(row, data))
             grouped.setdefault((row.collection, row.entry_id), []).append(item)
@@ -202,6 +208,7 @@ class Catalogs:
         self._site = site
         self._current: Catalog | None = None
         self._lock = threading.Lock()
+        self._frozen = False  # this loaded a catalog large enough to freeze, and froze it
 
     def get(self) -> Catalog:
         current = self._current
@@ -216,13 +223,18 @@ class Catalogs:
             if loaded is not self._current:
                 self._current = loaded
                 self._warm(loaded)
-                # A catalog is read-only and large: keep the cyclic collector from scanning
-                # its objects again and again (a full pass over 10,000 entries takes tens of
-                # milliseconds, paid by whichever request triggers it). What was frozen at the
-                # last load is thawed and collected first, so garbage from then is not kept.
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
+                # A catalog is read-only and can be large: keep the cyclic collector from
+                # scanning its objects again and again (a full pass over 10,000 entries takes
+                # tens of milliseconds, paid by whichever request triggers it). What was frozen
+                # at the last load is thawed and collected first, so garbage from then is not
+                # kept. A small catalog is not worth the full collection that freezing takes.
+                large = loaded.files >= FREEZE_FROM
+                if large or self._frozen:
+                    gc.unfreeze()
+                    gc.collect()
+                    if large:
+                        gc.freeze()
+                    self._frozen = large
             return self._current
 
 
