@@ -150,8 +150,8 @@ class Receiver:
         self.url = self.url_for(path)
 
     def __enter__(self) -> Receiver:
-        # A short poll: shutdown() waits up to one poll interval.
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True,
+        # A short poll: close()'s shutdown() waits up to one poll interval, in every test.
+        threading.Thread(target=self.server.serve_forever, args=(0.005,), daemon=True,
                          name="test-receiver").start()
         return self
 
