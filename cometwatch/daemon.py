@@ -253,14 +253,16 @@ class Daemon:
         return self._metrics
 
     def poke(self) -> None:
-        """A forge said the branch moved (POST /hooks/push): fetch now in remote mode, scan
-        now in local mode. Safe from any thread; pokes coalesce (Fetcher.kick, the wake-up
-        pipe), so a burst of them costs one fetch or scan in flight and at most one more."""
+        """A forge said the branch moved (POST /hooks/push), or the Webhooks page queued a
+        redelivery: fetch now in remote mode, scan now in local mode, and look at the outbox
+        now. Safe from any thread; pokes coalesce (Fetcher.kick, the wake-up pipe), so a burst
+        of them costs one fetch or scan in flight and at most one more."""
         fetcher = self._fetcher
         if fetcher is not None:
             fetcher.kick()
         elif not self._config.repository.remote:
             self._wake.set()
+        self._dispatch_wake.set()
 
     # -- the whole life -------------------------------------------------------------------
 
@@ -418,6 +420,9 @@ class Daemon:
                 self._signals.poked = False
                 if self._fetcher is not None:
                     self._fetcher.kick()
+                # `redeliver` and `recover` poke too: what they reopened is sent now, not at
+                # the dispatcher's next idle look (up to IDLE_POLL later).
+                self._dispatch_wake.set()
             mono, wall = time.monotonic(), time.time()
             polled = mono >= next_poll
             retry = self._retry_at is not None and mono >= self._retry_at
