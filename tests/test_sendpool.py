@@ -137,8 +137,9 @@ def test_dispatchers_sharing_a_pool_deliver_in_order_and_a_hung_site_starves_no_
             rig.dispatchers.append(dispatcher)
             dispatchers.append(dispatcher)
         stop = threading.Event()
-        threads = [threading.Thread(target=d.run, args=(stop, threading.Event()))
-                   for d in dispatchers]
+        wakes = [threading.Event() for _ in dispatchers]
+        threads = [threading.Thread(target=d.run, args=(stop, wake))
+                   for d, wake in zip(dispatchers, wakes, strict=True)]
         for thread in threads:
             thread.start()
         wait_until(lambda: receiver.hanging >= 2, "the hung site's two requests")
@@ -146,9 +147,12 @@ def test_dispatchers_sharing_a_pool_deliver_in_order_and_a_hung_site_starves_no_
         assert [r.event_id for r in receiver.requests("/fine") if r.event_id in
                 {e.event_id for e in events[:3]}] == [e.event_id for e in events[:3]]
         assert receiver.hanging == 2  # the hung webhook never holds more than its limit
+        receiver.script("/hung")  # what the hung lane sends from now on is answered
         stop.set()
-        # A request the hung lane sends after one release() holds until the next: keep
-        # releasing until the dispatchers have stopped, or each waits out its close timeout.
+        for wake in wakes:  # as the daemon does: a prompt return, not the next idle look
+            wake.set()
+        # A request the hung lane sent before holds until a release(): keep releasing until
+        # the dispatchers have stopped, or each waits out its close timeout.
         deadline = time.monotonic() + patience(30)
         while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
             receiver.release()
