@@ -22,6 +22,7 @@ from cometwatch.payload import (
     encode,
     standard_signature,
 )
+from testing import examples
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "cometcms-payloads.json").read_text(encoding="utf-8"))
@@ -163,7 +164,7 @@ def test_the_manual_event_has_cometcms_run_now_bytes(args: tuple[Any, ...],
     assert encode_manual(*args) == expected.encode("ascii")
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(1200))
 @given(st.lists(st.lists(st.characters() | st.sampled_from(
     ["\x7f", "\\", "\\\x7f", '"', "/", "\udcff", "\U0001f600", "\u2028"])).map("".join),
     min_size=5, max_size=5))

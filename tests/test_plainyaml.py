@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from cometwatch import plainyaml
 from cometwatch.metadata import read_block
+from testing import examples
 
 _LOADER = yaml.CSafeLoader
 
@@ -77,7 +78,7 @@ _NEAR_LINES = st.tuples(
 ).map(": ".join)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(2400), deadline=None)
 @given(st.lists(_NEAR_LINES, min_size=1, max_size=4))
 def test_a_nearly_flat_block_reads_as_libyaml_reads_it(lines: list[str]) -> None:
     source = "\n".join(lines) + "\n"
@@ -86,7 +87,8 @@ def test_a_nearly_flat_block_reads_as_libyaml_reads_it(lines: list[str]) -> None
         assert same(flat, yaml.load(source, Loader=_LOADER)), source
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(2400), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_LINES, max_size=6), st.sampled_from(["\n", "\r\n"]), st.booleans())
 @example(["title: Hello", "date: 2024-01-02", "draft: false", "tags: [a, b]"], "\n", True)
 @example(["on: x"], "\n", False)
