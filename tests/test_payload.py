@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
+from testing import examples
 
 from cometwatch.payload import (
     ContentEvent,
@@ -22,7 +23,6 @@ from cometwatch.payload import (
     encode,
     standard_signature,
 )
-from testing import examples
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "cometcms-payloads.json").read_text(encoding="utf-8"))

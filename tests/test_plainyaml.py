@@ -10,10 +10,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from testing import examples
 
 from cometwatch import plainyaml
 from cometwatch.metadata import read_block
-from testing import examples
 
 _LOADER = yaml.CSafeLoader
 
