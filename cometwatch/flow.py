@@ -248,10 +248,7 @@ def _saves(repo: Repository, engine: Engine, chunk: list[Commit],
         while end < len(chunk) and not sites.steers(chunk[end].changes):
             end += 1
         run = chunk[start:end]
-        wanted: list[str] = []
-        for commit in run:
-            wanted.extend(engine.wanted_blobs(commit.changes))
-        _learn(repo, engine, wanted)
+        _learn(repo, engine, _wanted(engine, run))
         if run:
             fetch(engine, stored, (c for commit in run for c in commit.changes),
                   max(_bounded(commit.time, now) for commit in run))
@@ -328,13 +325,18 @@ def _read_ahead(repo: Repository, engine: Engine, base: str | None, tip: str,
             batch.append(commit)
             if len(batch) >= _AHEAD_BATCH:
                 _ask(repo, engine, batch)
-                _learn(repo, engine, [sha for c in asked for sha in engine.wanted_blobs(c.changes)])
+                _learn(repo, engine, _wanted(engine, asked))
                 asked, batch = batch, []
     finally:
         walk.close()
-    _learn(repo, engine, [sha for c in (*asked, *batch) for sha in engine.wanted_blobs(c.changes)])
+    _learn(repo, engine, _wanted(engine, [*asked, *batch]))
     commits.reverse()
     return commits
+
+
+def _wanted(engine: Engine, commits: list[Commit]) -> list[str]:
+    """The blobs the saves of `commits` will parse and the engine has not parsed yet."""
+    return [sha for commit in commits for sha in engine.wanted_blobs(commit.changes)]
 
 
 def _ask(repo: Repository, engine: Engine, chunk: list[Commit]) -> None:
