@@ -21,7 +21,7 @@ Nothing here reads git or the file system: the flow hands in the bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -60,17 +60,25 @@ PATH_CACHE = 65536  # paths a site remembers the location of; past that it start
 
 
 def remembered(cache: dict[str, Location | None], path: str,
-               find: Callable[[str], Location | None]) -> Location | None:
-    """`find(path)`, remembered in `cache`, which a walk over a huge tree cannot grow unbounded."""
+               find: Callable[[str], Location | None], trash: str,
+               content: str) -> Location | None:
+    """`find(path)`, remembered in `cache` (which a walk over a huge tree cannot grow
+    unbounded). A path in the `trash` folder is the entry it mirrors under `content`, trashed."""
     if path in cache:
         return cache[path]
     if len(cache) > PATH_CACHE:
         cache.clear()
-    where = cache[path] = find(path)
+    mirror = _trash_mirror(trash, path, content)
+    if mirror is None:
+        where = find(path)
+    else:
+        found = remembered(cache, mirror, find, trash, content)
+        where = None if found is None else replace(found, path=path, trashed=True)
+    cache[path] = where
     return where
 
 
-def trash_mirror(trash: str, path: str, content: str) -> str | None:
+def _trash_mirror(trash: str, path: str, content: str) -> str | None:
     """For a path in the trash folder, the path it mirrors under `content`; else None."""
     if not trash or not path.startswith(trash + "/"):
         return None

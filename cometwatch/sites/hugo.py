@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch.config import ContentRules
 from cometwatch.entry import DEFAULT_POLICY, Location, Policy, slugify
-from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered, trash_mirror
+from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered
 from cometwatch.sites.formats import line_of, lowered, merged, parse_data, parse_frontmatter
 from cometwatch.sites.jsglob import matches
 from cometwatch.sites.page import join
@@ -88,14 +88,11 @@ class HugoSite:
                                     self.rules.trash_dir]))
 
     def locate(self, path: str) -> Location | None:
-        return remembered(self._cache, path, self._locate)
+        return remembered(self._cache, path, self._locate, self.rules.trash_dir,
+                          self.rules.content_dir)
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        mirror = trash_mirror(rules.trash_dir, path, rules.content_dir)
-        if mirror is not None:
-            found = self._locate(mirror)
-            return None if found is None else replace(found, path=path, trashed=True)
         name = path.rpartition("/")[2]
         stem, dot, ext = name.rpartition(".")
         if not dot or not stem or ext.lower() not in rules.extensions:

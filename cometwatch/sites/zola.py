@@ -20,7 +20,7 @@ from typing import Any
 
 from cometwatch.config import ContentRules
 from cometwatch.entry import Location, Policy, slugify
-from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered, trash_mirror
+from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered
 from cometwatch.sites.formats import line_of, parse_data
 from cometwatch.sites.jsglob import matches
 
@@ -44,14 +44,11 @@ class ZolaSite:
         return tuple(dict.fromkeys((self.content, self.rules.trash_dir)))
 
     def locate(self, path: str) -> Location | None:
-        return remembered(self._cache, path, self._locate)
+        return remembered(self._cache, path, self._locate, self.rules.trash_dir,
+                          self.content)
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        mirror = trash_mirror(rules.trash_dir, path, self.content)
-        if mirror is not None:
-            found = self._locate(mirror)
-            return None if found is None else replace(found, path=path, trashed=True)
         if not path.startswith(self.content + "/"):
             return None
         relative = path[len(self.content) + 1:]
