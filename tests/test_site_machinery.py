@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from conftest import Site, post
 
-from cometwatch.config import ContentRules
+from cometwatch.config import ContentRules, parse_config_text
 from cometwatch.engine import Engine
 from cometwatch.entry import Location, locate
 from cometwatch.flow import history
@@ -134,3 +135,33 @@ def test_a_commit_that_changes_nothing_the_rules_read_sends_nothing_more(site: S
     retitled = site.commit()
     events, _ = derive(site)
     assert [e for e in events if e[0] == retitled] == []
+
+
+@pytest.mark.parametrize("preset, config, entry, trashed", [
+    ("hugo", ("hugo.toml", 'title = "x"\n'), "content/posts/a.md", "content/.trash/posts/a.md"),
+    ("jekyll", ("_config.yml", "title: x\n"), "_posts/2023-01-02-a.md",
+     ".trash/_posts/2023-01-02-a.md"),
+    ("zola", ("config.toml", 'base_url = "https://example.org"\n'), "content/posts/a.md",
+     "content/.trash/posts/a.md"),
+])
+def test_a_site_models_trash_mirrors_its_content(site: Site, preset: str,
+                                                 config: tuple[str, str], entry: str,
+                                                 trashed: str) -> None:
+    site.write(*config)
+    site.write(entry, post("title: A") if preset != "zola" else '+++\ntitle = "A"\n+++\nx\n')
+    site.commit()
+    site.move(entry, trashed)
+    site.commit()
+    site.move(trashed, entry)
+    site.commit()
+    repository = parse_config_text(f'[repository]\npreset = "{preset}"\n',
+                                   site.root / "webhooks.toml").repository
+    with Repository(site.root) as repo:
+        engine = Engine.for_repository(repository)
+        events = [(e.name, e.entry_id, e.path) for save in history(repo, engine, None,
+                                                                  site.head())
+                  for e in save.events]
+    ids = {entry_id for _, entry_id, _ in events}
+    assert [name for name, _, _ in events] == [
+        "content.created", "content.published", "content.unpublished", "content.deleted",
+        "content.restored", "content.published"] and len(ids) == 1, events
