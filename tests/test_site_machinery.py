@@ -161,6 +161,9 @@ def test_a_site_models_trash_mirrors_its_content(site: Site, preset: str,
         events = [(e.name, e.entry_id, e.path) for save in history(repo, engine, None,
                                                                   site.head())
                   for e in save.events]
+        inside, outside = engine.locate(trashed, "100644"), engine.locate(entry, "100644")
+    assert inside is not None and outside is not None and inside.trashed
+    assert (inside.collection, inside.slug) == (outside.collection, outside.slug)
     ids = {entry_id for _, entry_id, _ in events}
     assert [name for name, _, _ in events] == [
         "content.created", "content.published", "content.unpublished", "content.deleted",
