@@ -6,6 +6,8 @@ steps than any config needs stops (`Budget`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tree_sitter
 
 from cometwatch.sites.jsvalues import (
@@ -89,30 +91,13 @@ class Evaluator:
             return kind == "true"
         if kind in ("null", "undefined"):
             return None
-        if kind == "template_string":
-            return self._template(node, path)
-        if kind == "array":
-            return self._array(node, path)
-        if kind == "object":
-            return self._object(node, path)
+        build = _BUILDERS.get(kind)
+        if build is not None:
+            return build(self, node, path)
         if kind in TRANSPARENT:
             inner = named(node)
             return self.value(inner[-1] if kind == "type_assertion" else inner[0], path) \
                 if inner else None
-        if kind == "identifier":
-            return self._identifier(node, path)
-        if kind == "member_expression":
-            return self._member(node, path)
-        if kind == "subscript_expression":
-            return self._subscript(node, path)
-        if kind == "call_expression":
-            return self._call_value(node, path)
-        if kind == "ternary_expression":
-            return self._ternary(node, path)
-        if kind == "binary_expression":
-            return self._binary(node, path)
-        if kind == "unary_expression":
-            return self._unary(node, path)
         if kind in ("arrow_function", "function_expression", "function", "class"):
             return self._unknown(node, path, "a function")
         return self._unknown(node, path)
@@ -414,6 +399,14 @@ class Evaluator:
 
 # Nodes whose value is their (first) inner expression: TypeScript's `x as T`, `x satisfies T`,
 # `<T>x` (the last child), `x!`, and parentheses (`/** @type {Config} */ ({...})`).
+# the node kinds whose value a method of its own builds
+_BUILDERS: dict[str, Callable[[Evaluator, tree_sitter.Node, tuple[Key, ...]], Value]] = {
+    "template_string": Evaluator._template, "array": Evaluator._array,
+    "object": Evaluator._object, "identifier": Evaluator._identifier,
+    "member_expression": Evaluator._member, "subscript_expression": Evaluator._subscript,
+    "call_expression": Evaluator._call_value, "ternary_expression": Evaluator._ternary,
+    "binary_expression": Evaluator._binary, "unary_expression": Evaluator._unary,
+}
 TRANSPARENT = frozenset({"parenthesized_expression", "as_expression", "satisfies_expression",
                           "type_assertion", "non_null_expression", "await_expression"})
 
