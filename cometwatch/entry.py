@@ -97,11 +97,17 @@ def locate(path: str, mode: str | None, rules: ContentRules) -> Location | None:
     return _locate(path, rules)
 
 
+def entry_stem(path: str, rules: ContentRules) -> str | None:
+    """The file name of `path` without its extension, when that is one the rules read as
+    entries (`.md`…); else None."""
+    stem, dot, ext = path.rpartition("/")[2].rpartition(".")
+    return stem if dot and stem and ext.lower() in rules.extensions else None
+
+
 @lru_cache(maxsize=65536)
 def _locate(path: str, rules: ContentRules) -> Location | None:
-    name = path.rpartition("/")[2]
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or ext.lower() not in rules.extensions:
+    stem = entry_stem(path, rules)
+    if stem is None:
         return None
     trashed = _under(path, rules.trash_dir)
     if trashed:

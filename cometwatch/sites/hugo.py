@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch.config import ContentRules
-from cometwatch.entry import DEFAULT_POLICY, Location, Policy, slugify
+from cometwatch.entry import DEFAULT_POLICY, Location, Policy, entry_stem, slugify
 from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered
 from cometwatch.sites.formats import line_of, lowered, merged, parse_data, parse_frontmatter
 from cometwatch.sites.jsglob import matches
@@ -93,9 +93,8 @@ class HugoSite:
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        name = path.rpartition("/")[2]
-        stem, dot, ext = name.rpartition(".")
-        if not dot or not stem or ext.lower() not in rules.extensions:
+        stem = entry_stem(path, rules)
+        if stem is None:
             return None
         placed = self._place(path)
         if placed is None:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cometwatch import utc
 from cometwatch.config import ContentRules
-from cometwatch.entry import Location, Policy, slugify
+from cometwatch.entry import Location, Policy, entry_stem, slugify
 from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered
 from cometwatch.sites.formats import line_of, parse_data
 
@@ -70,9 +70,8 @@ class JekyllSite:
 
     def _locate(self, path: str) -> Location | None:
         rules = self.rules
-        name = path.rpartition("/")[2]
-        stem, dot, ext = name.rpartition(".")
-        if not dot or not stem or ext.lower() not in rules.extensions:
+        stem = entry_stem(path, rules)
+        if stem is None:
             return None
         relative = _under(path, self.source)
         if relative is None or self._excluded(relative):
@@ -96,7 +95,7 @@ class JekyllSite:
                 return self._post(path, stem, relative, drafts)
             if self._skipped(part, "/".join(parts[:index + 1])):
                 return None
-        if self._skipped(name, relative):
+        if self._skipped(path.rpartition("/")[2], relative):
             return None
         folders = parts[:-1]
         return self._page(path, stem, folders, relative)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cometwatch.config import ContentRules
-from cometwatch.entry import Location, Policy, slugify
+from cometwatch.entry import Location, Policy, entry_stem, slugify
 from cometwatch.sites import SiteBase, SiteConfigError, Steer, remembered
 from cometwatch.sites.formats import line_of, parse_data
 from cometwatch.sites.jsglob import matches
@@ -52,9 +52,8 @@ class ZolaSite:
         if not path.startswith(self.content + "/"):
             return None
         relative = path[len(self.content) + 1:]
-        name = relative.rpartition("/")[2]
-        stem, dot, ext = name.rpartition(".")
-        if not dot or not stem or ext.lower() not in rules.extensions:
+        stem = entry_stem(relative, rules)
+        if stem is None:
             return None
         if any(part.startswith(".") for part in relative.split("/")):
             return None
