@@ -37,57 +37,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+from loopback import GIT_ENV, Receiver, git  # beside this script
 
-
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.arrived = threading.Condition()
-        self.count = 0
-        self.last = 0.0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-    def wait_for(self, count: int, timeout: float) -> float:
-        with self.arrived:
-            if not self.arrived.wait_for(lambda: self.count >= count, timeout):
-                raise SystemExit(f"request {count} did not arrive within {timeout}s")
-            return self.last
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-    protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints
-
-    def do_POST(self) -> None:
-        arrived = time.monotonic()
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with self.server.arrived:
-            self.server.count += 1
-            self.server.last = arrived
-            self.server.arrived.notify_all()
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, env={**os.environ, **GIT_ENV}, check=True,
-                   capture_output=True)
-
+HOOK = "/hook"  # the one webhook's path on the receiver
 
 def make_site(folder: Path, url: str, poll_interval: float) -> tuple[Path, Path]:
     site = folder / "site"
@@ -146,10 +100,10 @@ def latencies(site: Path, receiver: Receiver, commits: int, timeout: float,
         # Polling: commit at a random phase of the poll cycle, as a person would.
         time.sleep(rand.uniform(0, jitter))
         post.write_text(f"---\ntitle: Bench\n---\nRevision {n + 1}.\n")
-        expected = receiver.count + 1  # before committing: it may arrive before we look
+        expected = receiver.count(HOOK) + 1  # before committing: it may arrive before we look
         git(site, "commit", "-q", "-am", f"revision {n + 1}")
         returned = time.monotonic()
-        arrived = receiver.wait_for(expected, timeout)
+        arrived = receiver.wait_for(HOOK, expected, timeout)
         out.append(arrived - returned)
     return out
 
@@ -209,12 +163,12 @@ def push_latencies(upstream: Path, receiver: Receiver, commits: int, timeout: fl
         time.sleep(rand.uniform(0, jitter))  # a random phase of the fetch interval
         post.write_text(f"---\ntitle: Bench\n---\nRevision {n + 1}.\n")
         git(upstream, "commit", "-q", "-am", f"revision {n + 1}")
-        expected = receiver.count + 1
+        expected = receiver.count(HOOK) + 1
         git(upstream, "push", "-q", "origin", "main")
         pushed = time.monotonic()
         if port is not None:
             github_push(port)
-        out.append(receiver.wait_for(expected, timeout) - pushed)
+        out.append(receiver.wait_for(HOOK, expected, timeout) - pushed)
     return out
 
 
@@ -287,12 +241,13 @@ def main() -> int:
         floor = []
         for _ in range(50):
             started = time.monotonic()
-            urllib.request.urlopen(urllib.request.Request(receiver.url, data=b"{}"), timeout=5)
+            urllib.request.urlopen(urllib.request.Request(receiver.url(HOOK), data=b"{}"),
+                                   timeout=5)
             floor.append(time.monotonic() - started)
         floor_p50 = percentiles(floor)[0]
         print(f"baseline: a direct loopback POST, p50 {floor_p50 * ms:.1f} ms")
 
-        site, config = make_site(folder / "watch", receiver.url, poll_interval=30.0)
+        site, config = make_site(folder / "watch", receiver.url(HOOK), poll_interval=30.0)
         with daemon(config) as proc:
             watched = latencies(site, receiver, args.commits, timeout=10)
             own, kids = idle_cpu(proc, args.idle)
@@ -304,7 +259,8 @@ def main() -> int:
         print(f"idle CPU: {own:.2f} % of a core over {args.idle:.0f} s (+ {kids:.2f} % in git "
               f"children) (target < 1 %) {'OK' if own + kids < 1 else 'MISSED'}")
 
-        site, config = make_site(folder / "poll", receiver.url, poll_interval=args.poll_interval)
+        site, config = make_site(folder / "poll", receiver.url(HOOK),
+                                 poll_interval=args.poll_interval)
         with daemon(config, "--no-watch"):
             polled = latencies(site, receiver, args.poll_commits,
                                timeout=args.poll_interval * 3 + 10, jitter=args.poll_interval)
@@ -315,7 +271,7 @@ def main() -> int:
 
         # Remote mode: a long fetch_interval, so only the push request can explain a fast
         # delivery; then the fetch interval alone, at --fetch-interval.
-        upstream, config, port = make_remote_site(folder / "push", receiver.url, 3600.0)
+        upstream, config, port = make_remote_site(folder / "push", receiver.url(HOOK), 3600.0)
         with daemon(config):
             pushed = push_latencies(upstream, receiver, args.push_commits, timeout=10,
                                     port=port)
@@ -324,7 +280,7 @@ def main() -> int:
               f"GitHub push request; push→request p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, "
               f"p99 {p99 * ms:.0f} ms, max {max(pushed) * ms:.0f} ms (target p50 ≤ 100) "
               f"{'OK' if p50 <= 0.1 else 'MISSED'}")
-        upstream, config, port = make_remote_site(folder / "fetch", receiver.url,
+        upstream, config, port = make_remote_site(folder / "fetch", receiver.url(HOOK),
                                                   args.fetch_interval)
         with daemon(config):
             fetched = push_latencies(upstream, receiver, args.fetch_commits,

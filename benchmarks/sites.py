@@ -26,60 +26,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+from loopback import GIT_ENV, Receiver, git  # beside this script
+
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.arrived = threading.Condition()
-        self.counts: dict[str, int] = {}
-        self.last: dict[str, float] = {}
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-    def count(self, path: str) -> int:
-        with self.arrived:
-            return self.counts.get(path, 0)
-
-    def wait_for(self, path: str, count: int, timeout: float) -> float:
-        with self.arrived:
-            if not self.arrived.wait_for(lambda: self.counts.get(path, 0) >= count, timeout):
-                raise SystemExit(f"request {count} to {path} did not arrive within {timeout}s")
-            return self.last[path]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        arrived = time.monotonic()
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        with self.server.arrived:
-            self.server.counts[self.path] = self.server.counts.get(self.path, 0) + 1
-            self.server.last[self.path] = arrived
-            self.server.arrived.notify_all()
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def git(root: Path, *args: str, stdin: bytes | None = None) -> None:
-    subprocess.run(["git", *args], cwd=root, env={**os.environ, **GIT_ENV}, check=True,
-                   capture_output=True, input=stdin)
 
 
 def make_site(folder: Path, name: str, entries: int, url: str) -> Path:
