@@ -105,10 +105,9 @@ class Evaluator:
     def _template(self, node: tree_sitter.Node, path: tuple[Key, ...]) -> Value:
         parts = []
         for child in node.named_children:
-            if child.type == "string_fragment":
-                parts.append(node_text(child))
-            elif child.type == "escape_sequence":
-                parts.append(unescape(node_text(child)))
+            text = _literal(child)
+            if text is not None:
+                parts.append(text)
             elif child.type == "template_substitution":
                 inner = named(child)
                 value = self.value(inner[0], path) if inner else None
@@ -427,11 +426,15 @@ def dotted(node: tree_sitter.Node) -> str | None:
 
 
 def string(node: tree_sitter.Node) -> str:
-    parts = []
-    for child in node.named_children:
-        if child.type == "string_fragment":
-            parts.append(node_text(child))
-        elif child.type == "escape_sequence":
-            parts.append(unescape(node_text(child)))
-    return fix_surrogates("".join(parts))
+    parts = (_literal(child) for child in node.named_children)
+    return fix_surrogates("".join(part for part in parts if part is not None))
+
+
+def _literal(child: tree_sitter.Node) -> str | None:
+    """The text a string's or template's literal piece stands for; None for anything else."""
+    if child.type == "string_fragment":
+        return node_text(child)
+    if child.type == "escape_sequence":
+        return unescape(node_text(child))
+    return None
 
